@@ -1,0 +1,45 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-api test-e2e lint bench-import bench-products bench-webhooks bench-sse screenshots clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Set up and start the service (embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set).
+run: $(STAMP)
+	$(BIN)/fulfil serve
+
+## Set up and run every test: lint, the API suite, then the browser suite.
+test: lint test-api test-e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-api: $(STAMP)
+	$(BIN)/pytest tests --ignore=tests/e2e
+
+test-e2e: $(STAMP)
+	@if [ -d tests/e2e ]; then $(BIN)/pytest tests/e2e -p no:asyncio; fi
+
+bench-import: $(STAMP)
+	$(BIN)/python bench/import.py
+
+bench-products: $(STAMP)
+	$(BIN)/python bench/products_list.py
+
+bench-webhooks: $(STAMP)
+	$(BIN)/python bench/webhooks.py
+
+bench-sse: $(STAMP)
+	$(BIN)/python bench/sse_fanout.py
+
+clean:
+	rm -rf $(VENV) .pytest-data .pytest_cache .ruff_cache

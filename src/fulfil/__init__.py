@@ -1,0 +1,1 @@
+"""Fulfil-RK: a product catalogue with streamed CSV import, live progress and signed webhooks."""

@@ -1,0 +1,64 @@
+"""The Starlette app factory and its lifespan.
+
+The lifespan opens the process's `Resources`, starts the in-process job worker (unless
+WORKER_IN_PROCESS=false) and, on shutdown, drains the worker before closing connections.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from fulfil import health, openapi
+from fulfil.errors import EXCEPTION_HANDLERS
+from fulfil.imports import routes as imports_routes
+from fulfil.products import routes as products_routes
+from fulfil.resources import open_resources
+from fulfil.settings import Settings
+from fulfil.webhooks import routes as webhooks_routes
+from fulfil.worker import SHUTDOWN_GRACE_SECONDS, start_in_process
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+
+def api_routes() -> list[BaseRoute]:
+    return [
+        *health.routes,
+        *products_routes.routes,
+        *imports_routes.routes,
+        *webhooks_routes.routes,
+        *openapi.routes,
+    ]
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        resources = await open_resources(settings)
+        app.state.resources = resources
+        app.state.worker = start_in_process(resources) if settings.worker_in_process else None
+        log.info("ready; job worker %s", "in this process" if app.state.worker else "external (fulfil worker)")
+        try:
+            yield
+        finally:
+            if app.state.worker is not None:
+                await app.state.worker.drain(SHUTDOWN_GRACE_SECONDS)
+            await resources.close()
+
+    routes = [*api_routes(), Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")]
+    app = Starlette(
+        debug=False,
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+    )
+    app.state.settings = settings
+    return app

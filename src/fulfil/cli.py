@@ -1,0 +1,87 @@
+"""`fulfil serve | worker | migrate`: the service's only entry point (also `python -m fulfil`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from fulfil.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("fulfil")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("arq").setLevel(max(logging.INFO, logging.getLogger().level))
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from fulfil.app import create_app
+
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        log_config=None,
+        timeout_graceful_shutdown=9,
+        proxy_headers=True,
+    )
+    uvicorn.Server(config).run()
+
+
+async def migrate_only(settings: Settings) -> None:
+    from fulfil.embedded import EmbeddedServers, start_postgres
+    from fulfil.resources import migrate
+
+    servers = EmbeddedServers()
+    try:
+        applied = await migrate(settings.database_url or start_postgres(settings.data_dir, servers))
+    finally:
+        servers.stop()
+    print("applied: " + ", ".join(applied) if applied else "nothing to apply: the database is up to date")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="fulfil", description="Fulfil-RK product catalogue service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run the web app (and, by default, the job worker)")
+    serve_parser.add_argument("--host", help="interface to listen on (default: HOST)")
+    serve_parser.add_argument("--port", type=int, help="port to listen on (default: PORT)")
+    commands.add_parser("worker", help="run background jobs only (for WORKER_IN_PROCESS=false set-ups)")
+    commands.add_parser("migrate", help="apply pending database migrations and exit")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"fulfil: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(settings.log_level)
+
+    try:
+        if args.command == "serve":
+            serve(settings, args.host or settings.host, args.port or settings.port)
+        elif args.command == "worker":
+            from fulfil.worker import run_standalone
+
+            asyncio.run(run_standalone(settings))
+        else:
+            asyncio.run(migrate_only(settings))
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        from fulfil.migrate import MigrationError
+
+        if isinstance(exc, MigrationError | OSError | ConnectionError):
+            print(f"fulfil: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
+        raise

@@ -1,0 +1,103 @@
+"""The one JSON error shape: `{"error": {"code", "message", "details"}}`.
+
+Routes raise `ApiError`; the handlers here turn it, Starlette's HTTP errors and anything
+unexpected into that shape. A 500 is logged with its traceback and never shows it to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+log = logging.getLogger(__name__)
+
+CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error the client can act on; `details` lists the fields at fault."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or CODES.get(status, "error")
+        self.details = details or []
+        self.headers = headers
+
+
+def error_response(
+    status: int,
+    message: str,
+    code: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "details": details or []}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def validation_details(exc: ValidationError, location: str) -> list[dict[str, Any]]:
+    """One entry per failing field: where it is (`body`, `query`), its name, and why."""
+    details = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or location
+        message = error["msg"].removeprefix("Value error, ")
+        details.append({"location": location, "field": field, "message": message})
+    return details
+
+
+def validation_error(exc: ValidationError, location: str) -> ApiError:
+    details = validation_details(exc, location)
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+    return ApiError(422, f"Invalid {location}: {summary}", details=details)
+
+
+async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.message, exc.code, exc.details, exc.headers)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    messages = {
+        404: f"No route matches {request.url.path}",
+        405: f"{request.method} is not allowed on {request.url.path}",
+    }
+    message = messages.get(exc.status_code) or str(exc.detail)
+    return error_response(exc.status_code, message, headers=exc.headers)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "Something went wrong on our side; it has been logged.")
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: handle_api_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

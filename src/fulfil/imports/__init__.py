@@ -1,0 +1,1 @@
+"""CSV imports: upload, the background job, progress and rejects."""

@@ -1,0 +1,119 @@
+"""Our only contact with arq: the Redis settings, the enqueueing pool and the Worker.
+
+arq is in maintenance mode; keeping it behind this module means it could be replaced by editing
+one file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+from arq.cron import CronJob
+from arq.worker import Worker
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "fulfil:queue"
+HEALTH_CHECK_KEY = QUEUE_NAME + ":health-check"
+HEALTH_CHECK_SECONDS = 10
+IN_PROGRESS_PREFIX = "arq:in-progress:"
+JOB_PREFIX = "arq:job:"
+RESULT_PREFIX = "arq:result:"
+
+
+def redis_settings(url: str) -> RedisSettings:
+    settings = RedisSettings.from_dsn(url)
+    settings.conn_timeout = 2
+    settings.conn_retries = 1
+    return settings
+
+
+async def create_queue(url: str) -> ArqRedis:
+    return await create_pool(redis_settings(url), default_queue_name=QUEUE_NAME)
+
+
+async def enqueue(
+    queue: ArqRedis, function: str, *args: Any, job_id: str | None = None, defer_by: float | None = None
+) -> bool:
+    """Queue `function(*args)`; False when a job with this id is already queued or running."""
+    job = await queue.enqueue_job(function, *args, _job_id=job_id, _defer_by=defer_by)
+    return job is not None
+
+
+async def forget_job(queue: ArqRedis, job_id: str) -> None:
+    """Drop arq's records of a job a dead process left behind, so it can be queued again now."""
+    await queue.delete(IN_PROGRESS_PREFIX + job_id, JOB_PREFIX + job_id, RESULT_PREFIX + job_id)
+
+
+def build_worker(
+    redis_url: str,
+    functions: Sequence[Callable[..., Awaitable[Any]]],
+    cron_jobs: Sequence[CronJob],
+    ctx: dict[str, Any],
+    *,
+    max_jobs: int = 10,
+) -> Worker:
+    """A Worker for the current event loop that leaves signal handling to its host.
+
+    It opens its own Redis pool (Worker.close closes the pool it runs on).
+    """
+    return Worker(
+        functions=list(functions),
+        cron_jobs=list(cron_jobs),
+        redis_settings=redis_settings(redis_url),
+        queue_name=QUEUE_NAME,
+        ctx=ctx,
+        handle_signals=False,
+        max_jobs=max_jobs,
+        job_timeout=24 * 3600,
+        keep_result=60,
+        max_tries=5,
+        health_check_interval=HEALTH_CHECK_SECONDS,
+        health_check_key=HEALTH_CHECK_KEY,
+        poll_delay=0.2,
+    )
+
+
+class InProcessWorker:
+    """Runs a Worker as a task beside the web app and drains it on shutdown."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.worker.main(), name="arq-worker")
+        self.task.add_done_callback(self._died)
+
+    @property
+    def alive(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    @staticmethod
+    def _died(task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        log.critical("the in-process job worker stopped: %r; no jobs will run until restart", exc)
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Stop taking jobs, give running ones `grace_seconds` to finish, then close."""
+        self.worker.allow_pick_jobs = False
+        running = [t for t in self.worker.tasks.values() if not t.done()]
+        if running:
+            log.info("waiting up to %.0fs for %d running job(s)", grace_seconds, len(running))
+            _, pending = await asyncio.wait(running, timeout=grace_seconds)
+            if pending:
+                log.warning("%d job(s) still running at shutdown; they resume on next start", len(pending))
+        if self.task is not None:
+            self.task.remove_done_callback(self._died)
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+        await self.worker.close()

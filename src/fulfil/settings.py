@@ -1,0 +1,100 @@
+"""Every setting of the service, read once from the environment and `.env`.
+
+A bad value stops start-up with one line that names the variable (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting has a value the service cannot use; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str | None = Field(None, description="PostgreSQL URL; unset: embedded PostgreSQL")
+    redis_url: str | None = Field(None, description="Redis URL; unset: embedded Redis")
+    celery_broker_url: str | None = Field(None, description="Accepted for compatibility; unused")
+    celery_result_backend: str | None = Field(None, description="Accepted for compatibility; unused")
+    secret_key: str = "your-secret-key-change-in-production"
+    debug: bool = True
+    environment: Literal["development", "production", "test"] = "development"
+    host: str = "0.0.0.0"
+    port: int = Field(8000, ge=1, le=65535)
+    data_dir: Path = Path("data")
+    upload_dir: Path | None = None
+    max_upload_mb: int = Field(200, ge=1)
+    worker_in_process: bool = True
+    migrate_on_start: bool = True
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    db_pool_size: int = Field(10, ge=2, le=200)
+    webhook_retry_base_seconds: float = Field(5.0, gt=0)
+    webhook_retry_max_seconds: float = Field(3600.0, gt=0)
+    webhook_allowed_networks: str = ""
+
+    @field_validator("log_level", "environment", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL such as postgresql://user:password@host:5432/db")
+        return value or None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a Redis URL such as redis://localhost:6379/0")
+        return value or None
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{part!r} is not a network such as 10.0.0.0/8") from exc
+        return value
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.upload_dir or self.data_dir / "uploads"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @cached_property
+    def allowed_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        parts = (p.strip() for p in self.webhook_allowed_networks.split(","))
+        return [ipaddress.ip_network(p, strict=False) for p in parts if p]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's report into one readable line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            lines.append(f"{name}: {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})")
+        raise SettingsError("invalid configuration: " + "; ".join(lines)) from None

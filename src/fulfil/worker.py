@@ -1,0 +1,55 @@
+"""Every background job and periodic task in one list, and the two ways to run them.
+
+`start_in_process` runs them inside the web app's event loop (the default); `run_standalone` is
+`fulfil worker`, for scaling out with WORKER_IN_PROCESS=false on the web processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from arq.cron import CronJob
+
+from fulfil.queue import InProcessWorker, build_worker
+from fulfil.resources import Resources, open_resources
+from fulfil.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 8.0
+
+
+async def ping(ctx: dict[str, Any], token: str) -> str:
+    """Proves a worker is taking jobs: records which process ran the token."""
+    resources: Resources = ctx["resources"]
+    await resources.redis.set(f"fulfil:ping:{token}", resources.extras.get("role", "unknown"), ex=300)
+    return token
+
+
+FUNCTIONS: list[Any] = [ping]
+CRON_JOBS: list[CronJob] = []
+
+
+def start_in_process(resources: Resources, role: str = "serve") -> InProcessWorker:
+    resources.extras["role"] = role
+    worker = InProcessWorker(build_worker(resources.redis_url, FUNCTIONS, CRON_JOBS, {"resources": resources}))
+    worker.start()
+    return worker
+
+
+async def run_standalone(settings: Settings) -> None:
+    """`fulfil worker`: the same jobs without the web app, until SIGTERM or SIGINT."""
+    resources = await open_resources(settings)
+    worker = start_in_process(resources, role="worker")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker started; waiting for jobs")
+    assert worker.task is not None
+    await asyncio.wait([asyncio.create_task(stop.wait()), worker.task], return_when=asyncio.FIRST_COMPLETED)
+    await worker.drain(SHUTDOWN_GRACE_SECONDS)
+    await resources.close()

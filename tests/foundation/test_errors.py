@@ -1,0 +1,39 @@
+"""A crash inside a route is logged with its traceback and answered without one."""
+
+import logging
+
+import httpx
+import pytest
+from starlette.routing import Route
+
+from fulfil.app import create_app
+from fulfil.settings import Settings
+from tests.conftest import start_live_server
+
+
+async def boom(request):
+    raise RuntimeError("secret internals: password=hunter2")
+
+
+async def test_unhandled_error_is_a_500_without_traceback(
+    settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = create_app
+
+    def app_with_boom(s: Settings):
+        app = original(s)
+        app.router.routes.insert(0, Route("/boom", boom))
+        return app
+
+    monkeypatch.setattr("tests.conftest.create_app", app_with_boom)
+    live = await start_live_server(settings)
+    try:
+        with caplog.at_level(logging.ERROR, logger="fulfil.errors"):
+            async with httpx.AsyncClient(base_url=live.url) as http:
+                response = await http.get("/boom")
+    finally:
+        await live.stop()
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "hunter2" not in response.text and "Traceback" not in response.text
+    assert "hunter2" in caplog.text
