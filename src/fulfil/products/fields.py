@@ -1,0 +1,72 @@
+"""The rules for a product's fields, in one place: the JSON API and the CSV import both use them.
+
+Plain functions, so the CSV reader can call them per row without building a model, and pydantic
+validators wrap the same functions for the API.
+"""
+
+from __future__ import annotations
+
+import re
+
+SKU_MAX = 100
+NAME_MAX = 255
+DESCRIPTION_MAX = 10_000
+
+# C0 controls except tab, newline and carriage return, plus DEL and the C1 controls.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_TRUE = {"true", "t", "yes", "y", "1", "on", "active"}
+_FALSE = {"false", "f", "no", "n", "0", "off", "inactive"}
+
+
+def _no_control(value: str, field: str) -> None:
+    match = _CONTROL.search(value)
+    if match:
+        code = f"U+{ord(match.group()):04X}"
+        raise ValueError(f"{field} contains a control character ({code}) at position {match.start() + 1}")
+
+
+def clean_sku(value: str) -> str:
+    """Trimmed; 1..SKU_MAX characters; no control characters and no line breaks."""
+    value = value.strip()
+    if not value:
+        raise ValueError("sku is required and cannot be blank")
+    if len(value) > SKU_MAX:
+        raise ValueError(f"sku is {len(value)} characters long; the limit is {SKU_MAX}")
+    if "\n" in value or "\r" in value or "\t" in value:
+        raise ValueError("sku cannot contain tabs or line breaks")
+    _no_control(value, "sku")
+    return value
+
+
+def clean_name(value: str) -> str:
+    """Trimmed; 1..NAME_MAX characters; no control characters."""
+    value = value.strip()
+    if not value:
+        raise ValueError("name is required and cannot be blank")
+    if len(value) > NAME_MAX:
+        raise ValueError(f"name is {len(value)} characters long; the limit is {NAME_MAX}")
+    _no_control(value, "name")
+    return value
+
+
+def clean_description(value: str | None) -> str | None:
+    """Optional; blank becomes null; at most DESCRIPTION_MAX characters; line breaks allowed."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > DESCRIPTION_MAX:
+        raise ValueError(f"description is {len(value)} characters long; the limit is {DESCRIPTION_MAX}")
+    _no_control(value, "description")
+    return value
+
+
+def parse_active(value: str) -> bool:
+    """A CSV `active` cell: true/false, yes/no, 1/0, on/off, active/inactive (any case)."""
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"active must be true or false (also yes/no, 1/0); got {value.strip()[:40]!r}")

@@ -1,0 +1,31 @@
+"""The transactional outbox: an event row written in the same transaction as the change.
+
+Call `record_event` inside the transaction that changes the data, so the event exists exactly
+when the change does; a relay turns events into deliveries after commit.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from databases.core import Connection, Database
+
+INSERT_EVENT = """
+INSERT INTO webhook_event (event_type, payload)
+VALUES (:event_type, CAST(:payload AS jsonb))
+RETURNING id
+"""
+
+
+def event_payload(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The seed's payload: `{"event", "timestamp", "data"}`, timestamp in seconds since the epoch."""
+    return {"event": event_type, "timestamp": round(time.time(), 3), "data": data}
+
+
+async def record_event(db: Database | Connection, event_type: str, data: dict[str, Any]) -> int:
+    """Write one outbox event; run it inside the transaction of the change it announces."""
+    payload = json.dumps(event_payload(event_type, data), default=str)
+    event_id = await db.fetch_val(INSERT_EVENT, {"event_type": event_type, "payload": payload})
+    return int(event_id)
