@@ -6,11 +6,17 @@ when the change does; a relay turns events into deliveries after commit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Any
 
 from databases.core import Connection, Database
+
+from fulfil.queue import enqueue
+from fulfil.resources import Resources
+
+RELAY_JOB_ID = "webhooks:relay"
 
 INSERT_EVENT = """
 INSERT INTO webhook_event (event_type, payload)
@@ -29,3 +35,12 @@ async def record_event(db: Database | Connection, event_type: str, data: dict[st
     payload = json.dumps(event_payload(event_type, data), default=str)
     event_id = await db.fetch_val(INSERT_EVENT, {"event_type": event_type, "payload": payload})
     return int(event_id)
+
+
+async def relay_soon(resources: Resources) -> None:
+    """After commit: ask the worker to turn new events into deliveries now.
+
+    Best effort by design: if Redis is down the events wait in the table for the periodic sweep.
+    """
+    with contextlib.suppress(Exception):
+        await enqueue(resources.queue, "relay_events", job_id=RELAY_JOB_ID)
