@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from fulfil.settings import Settings, SettingsError, load_settings
@@ -35,6 +36,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
         timeout_graceful_shutdown=9,
         proxy_headers=True,
     )
+    # uvicorn re-raises the signal that stopped it once shutdown is done; a SIGTERM that led to a
+    # clean shutdown should end the process with status 0, as SIGINT (KeyboardInterrupt) does.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     uvicorn.Server(config).run()
 
 

@@ -53,11 +53,8 @@ async def migrate(database_url: str) -> list[str]:
 
 async def open_resources(settings: Settings, *, migrate_on_start: bool | None = None) -> Resources:
     """Connect to everything (starting the embedded servers where no URL is set)."""
-    embedded = None
-    database_url, redis_url = settings.database_url, settings.redis_url
-    if not database_url or not redis_url:
-        embedded = start_missing(database_url, redis_url, settings.data_dir)
-        database_url, redis_url = embedded.database_url, embedded.redis_url
+    embedded = start_missing(settings.database_url, settings.redis_url, settings.data_dir)
+    database_url, redis_url = embedded.database_url, embedded.redis_url
     assert database_url and redis_url
     if settings.migrate_on_start if migrate_on_start is None else migrate_on_start:
         applied = await migrate(database_url)

@@ -1,0 +1,52 @@
+"""Jobs enqueued through the app run in-process, or in `fulfil worker` when told to."""
+
+import asyncio
+import signal
+import time
+import uuid
+
+import httpx
+from redis.asyncio import Redis
+
+from fulfil.queue import enqueue
+from fulfil.settings import Settings
+from tests.conftest import ROOT, LiveServer, run_service, service_env, start_live_server
+
+
+async def wait_for_key(redis: Redis, key: str, within: float = 20) -> str:
+    deadline = time.monotonic() + within
+    while (value := await redis.get(key)) is None:
+        assert time.monotonic() < deadline, f"{key} never appeared"
+        await asyncio.sleep(0.1)
+    return value
+
+
+async def test_a_job_runs_inside_the_web_process(live_server: LiveServer, redis: Redis) -> None:
+    token = uuid.uuid4().hex
+    assert await enqueue(live_server.resources.queue, "ping", token)
+    assert await wait_for_key(redis, f"fulfil:ping:{token}") == "serve"
+
+
+async def test_a_job_runs_in_the_standalone_worker(
+    settings: Settings, database_url: str, redis_url: str, redis: Redis
+) -> None:
+    live = await start_live_server(settings.model_copy(update={"worker_in_process": False}))
+    try:
+        async with httpx.AsyncClient(base_url=live.url) as http:
+            health = await http.get("/healthz")
+        assert health.status_code == 503
+        assert "fulfil worker" in health.json()["checks"]["worker"]["detail"]
+
+        env = service_env(DATABASE_URL=database_url, REDIS_URL=redis_url, MIGRATE_ON_START="false")
+        with run_service("worker", env=env, cwd=ROOT) as proc:
+            token = uuid.uuid4().hex
+            assert await enqueue(live.resources.queue, "ping", token)
+            assert await wait_for_key(redis, f"fulfil:ping:{token}", within=30) == "worker"
+            async with httpx.AsyncClient(base_url=live.url) as http:
+                assert (await http.get("/healthz")).status_code == 200
+            proc.send_signal(signal.SIGTERM)
+            output, _ = proc.communicate(timeout=10)
+        assert proc.returncode == 0, output
+        assert "Traceback" not in output
+    finally:
+        await live.stop()
