@@ -33,7 +33,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
         port=port,
         log_level=settings.log_level,
         log_config=None,
-        timeout_graceful_shutdown=9,
+        timeout_graceful_shutdown=3,
         proxy_headers=True,
     )
     # uvicorn re-raises the signal that stopped it once shutdown is done; a SIGTERM that led to a

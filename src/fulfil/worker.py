@@ -19,7 +19,7 @@ from fulfil.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE_SECONDS = 8.0
+SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 async def ping(ctx: dict[str, Any], token: str) -> str:
