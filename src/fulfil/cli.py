@@ -13,6 +13,10 @@ from fulfil.settings import Settings, SettingsError, load_settings
 log = logging.getLogger("fulfil")
 
 
+class StartupError(Exception):
+    """Something the service needs is missing; the message says what to fix."""
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
@@ -20,6 +24,27 @@ def configure_logging(level: str) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("arq").setLevel(max(logging.INFO, logging.getLogger().level))
+
+
+async def check_connections(settings: Settings, *, need_redis: bool = True) -> None:
+    """Fail fast, in one line, when a configured server cannot be reached (before uvicorn starts)."""
+    from fulfil.db import connect_raw
+    from fulfil.redis import create_redis
+
+    if settings.database_url:
+        try:
+            conn = await asyncio.wait_for(connect_raw(settings.database_url), 15)
+            await conn.close()
+        except Exception as exc:
+            raise StartupError(f"DATABASE_URL: cannot connect to PostgreSQL: {exc or exc.__class__.__name__}") from None
+    if settings.redis_url and need_redis:
+        client = create_redis(settings.redis_url)
+        try:
+            await asyncio.wait_for(client.ping(), 15)
+        except Exception as exc:
+            raise StartupError(f"REDIS_URL: cannot connect to Redis: {exc or exc.__class__.__name__}") from None
+        finally:
+            await client.aclose()
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
@@ -72,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings.log_level)
 
     try:
+        asyncio.run(check_connections(settings, need_redis=args.command != "migrate"))
         if args.command == "serve":
             serve(settings, args.host or settings.host, args.port or settings.port)
         elif args.command == "worker":
@@ -85,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         from fulfil.migrate import MigrationError
 
-        if isinstance(exc, MigrationError | OSError | ConnectionError):
+        if isinstance(exc, StartupError | MigrationError | OSError | ConnectionError):
             print(f"fulfil: {exc}", file=sys.stderr)
             raise SystemExit(1) from None
         raise
