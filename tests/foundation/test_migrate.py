@@ -51,7 +51,7 @@ async def test_an_edited_applied_migration_is_an_error(empty_db: str, tmp_path: 
     try:
         assert await apply_migrations(conn, tmp_path) == ["0001_first.sql"]
         (tmp_path / "0001_first.sql").write_text("CREATE TABLE t (id bigint);")
-        with pytest.raises(MigrationError, match="0001_first.sql was changed after it was applied"):
+        with pytest.raises(MigrationError, match=r"0001_first\.sql was changed after it was applied"):
             await apply_migrations(conn, tmp_path)
     finally:
         await conn.close()
@@ -74,5 +74,5 @@ async def test_a_failing_migration_leaves_nothing_half_applied(empty_db: str, tm
 
 def test_badly_named_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "init.sql").write_text("SELECT 1;")
-    with pytest.raises(MigrationError, match="init.sql: migration files are named NNNN_slug.sql"):
+    with pytest.raises(MigrationError, match=r"init\.sql: migration files are named NNNN_slug\.sql"):
         discover(tmp_path)

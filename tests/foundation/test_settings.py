@@ -6,12 +6,13 @@ import sys
 import pytest
 
 from fulfil.settings import SettingsError, load_settings
-from tests.conftest import ROOT, service_env
+from tests.conftest import service_env
 
 
 def test_defaults_follow_the_seed() -> None:
     settings = load_settings(_env_file=None)
-    assert (settings.host, settings.port, settings.environment, settings.debug) == ("0.0.0.0", 8000, "development", True)
+    assert (settings.host, settings.port) == ("0.0.0.0", 8000)
+    assert (settings.environment, settings.debug) == ("development", True)
     assert settings.max_upload_bytes == 200 * 1024 * 1024
     assert settings.worker_in_process and settings.migrate_on_start
 
@@ -42,4 +43,17 @@ def test_cli_prints_one_line_and_exits_2_on_bad_settings(tmp_path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "PORT:" in lines[0] and "MAX_UPLOAD_MB:" in lines[0]
-    assert ROOT.exists()
+
+
+def test_an_unreachable_database_is_one_line_naming_it(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fulfil", "migrate"],
+        env=service_env(DATABASE_URL="postgresql://postgres@127.0.0.1:1/nothing"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("fulfil: DATABASE_URL: cannot connect to PostgreSQL")
+    assert "Traceback" not in result.stderr
