@@ -6,13 +6,14 @@ for `copy_records_to_table`, so there is never a second pool.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 from databases import Database
 
 
-def connect_args(url: str) -> dict[str, str]:
+def connect_args(url: str) -> dict[str, Any]:
     """Options asyncpg needs that `databases` drops from the URL, such as a unix-socket `host`."""
     query = parse_qs(urlsplit(url).query)
     return {"host": query["host"][0]} if "host" in query else {}

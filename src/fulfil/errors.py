@@ -7,6 +7,7 @@ unexpected into that shape. A 500 is logged with its traceback and never shows i
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -54,7 +55,7 @@ def error_response(
     message: str,
     code: str | None = None,
     details: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "details": details or []}}
     return JSONResponse(body, status_code=status, headers=headers)

@@ -64,7 +64,7 @@ def build_worker(
     It opens its own Redis pool (Worker.close closes the pool it runs on).
     """
     return Worker(
-        functions=list(functions),
+        functions=list(functions),  # type: ignore[arg-type]
         cron_jobs=list(cron_jobs),
         redis_settings=redis_settings(redis_url),
         queue_name=QUEUE_NAME,
