@@ -14,8 +14,10 @@ from typing import Any
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
-from arq.cron import CronJob
-from arq.worker import Worker
+from arq.cron import CronJob, cron
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
+from arq.worker import Function, Worker, func
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,54 @@ async def enqueue(
     """Queue `function(*args)`; False when a job with this id is already queued or running."""
     job = await queue.enqueue_job(function, *args, _job_id=job_id, _defer_by=defer_by)
     return job is not None
+
+
+# Queue a job unless its id is already queued, running or holding a result (what enqueue_job checks),
+# without WATCH, so many jobs can go in one pipelined round trip.
+_ENQUEUE_IF_NEW = """
+if redis.call('exists', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('psetex', KEYS[1], ARGV[1], ARGV[2])
+redis.call('zadd', KEYS[3], ARGV[3], ARGV[4])
+return 1
+"""
+ENQUEUE_CHUNK = 1000
+
+
+async def enqueue_many(
+    queue: ArqRedis, function: str, jobs: Sequence[tuple[str, tuple[Any, ...]]], defer_by: float | None = None
+) -> int:
+    """Queue `function(*args)` for each `(job_id, args)` in pipelined batches; returns how many were new.
+
+    A job id already queued or running is skipped, exactly as `enqueue` would refuse it.
+    """
+    script = queue.register_script(_ENQUEUE_IF_NEW)
+    added = 0
+    for start in range(0, len(jobs), ENQUEUE_CHUNK):
+        now = timestamp_ms()
+        score = now + int((defer_by or 0) * 1000)
+        expires_ms = score - now + queue.expires_extra_ms
+        async with queue.pipeline(transaction=False) as pipe:
+            for job_id, args in jobs[start : start + ENQUEUE_CHUNK]:
+                payload = serialize_job(function, args, {}, None, now, serializer=queue.job_serializer)
+                keys = [JOB_PREFIX + job_id, RESULT_PREFIX + job_id, QUEUE_NAME]
+                await script(keys=keys, args=[expires_ms, payload, score, job_id], client=pipe)
+            added += sum(await pipe.execute())
+    return added
+
+
+def transient(coroutine: Callable[..., Awaitable[Any]], *, timeout: float | None = None) -> Function:
+    """A job whose result is not kept, so its id can be queued again the moment it finishes.
+
+    (arq refuses an id while its result exists; a job that raises still keeps its result.)
+    """
+    return func(coroutine, keep_result=0, timeout=timeout)
+
+
+def every_few_seconds(
+    coroutine: Callable[..., Awaitable[Any]], seconds: int, *, timeout: float | None = None
+) -> CronJob:
+    """A periodic job run every `seconds` (a divisor of 60) and at start-up, once across all workers."""
+    return cron(coroutine, second=set(range(0, 60, seconds)), run_at_startup=True, timeout=timeout)
 
 
 async def forget_job(queue: ArqRedis, job_id: str) -> None:

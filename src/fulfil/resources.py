@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from arq.connections import ArqRedis
 from databases import Database
 from redis.asyncio import Redis
@@ -34,8 +35,12 @@ class Resources:
     queue: ArqRedis
     embedded: EmbeddedServers | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # Outbound webhooks' shared session, opened on first use (fulfil.webhooks.outbound.session).
+    http: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
+        if self.http is not None:
+            await self.http.close()
         await self.queue.aclose()
         await self.redis.aclose()
         await self.db.disconnect()
