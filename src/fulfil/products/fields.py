@@ -11,6 +11,7 @@ import re
 SKU_MAX = 100
 NAME_MAX = 255
 DESCRIPTION_MAX = 10_000
+SEARCH_MAX = 200
 
 # C0 controls except tab, newline and carriage return, plus DEL and the C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -70,3 +71,20 @@ def parse_active(value: str) -> bool:
     if lowered in _FALSE:
         return False
     raise ValueError(f"active must be true or false (also yes/no, 1/0); got {value.strip()[:40]!r}")
+
+
+def clean_search(value: str | None, field: str) -> str | None:
+    """A contains-filter term: trimmed, blank means no filter; at most SEARCH_MAX characters.
+
+    Control characters are refused here too, as a NUL byte in a query parameter would otherwise
+    reach PostgreSQL, which cannot store or compare it.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > SEARCH_MAX:
+        raise ValueError(f"{field} is {len(value)} characters long; the limit is {SEARCH_MAX}")
+    _no_control(value, field)
+    return value

@@ -1,5 +1,223 @@
-"""Routes of this domain (filled in by its issue)."""
+"""The products API: list, read, create, update, delete one, delete all.
 
+Every change writes its webhook event (`fulfil.webhooks.outbox.record_event`) in the same
+transaction as the change, then nudges the relay after commit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+from databases import Database
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-routes: list[BaseRoute] = []
+from fulfil.api import ApiRoute, json_response, path_int, read_body, read_query
+from fulfil.errors import ApiError
+from fulfil.products import queries
+from fulfil.products.schemas import (
+    BulkDeleteQuery,
+    BulkDeleteResult,
+    Product,
+    ProductCreate,
+    ProductList,
+    ProductQuery,
+    ProductUpdate,
+)
+from fulfil.resources import Resources
+from fulfil.webhooks.outbox import record_event, relay_soon
+
+TAG = "Products"
+
+
+def _resources(request: Request) -> Resources:
+    return request.app.state.resources  # type: ignore[no-any-return]
+
+
+def not_found(product_id: int) -> ApiError:
+    return ApiError(404, f"No product with id {product_id}")
+
+
+def sku_taken(sku: str, owner_id: int) -> ApiError:
+    return ApiError(
+        409,
+        f"SKU {sku!r} is already used by product {owner_id} (SKUs are compared without regard to case)",
+        details=[
+            {"location": "body", "field": "sku", "message": f"already used by product {owner_id}", "id": owner_id}
+        ],
+    )
+
+
+async def count_total(db: Database, count_sql: str, estimate_sql: str, params: dict[str, Any]) -> tuple[int, bool]:
+    """(total, exact): exact up to COUNT_CAP matches, else the planner's estimate, never below the cap."""
+    counted = int(await db.fetch_val(count_sql, params))
+    if counted <= queries.COUNT_CAP:
+        return counted, True
+    plan = await db.fetch_val(estimate_sql, params)
+    estimate = int(json.loads(plan)[0]["Plan"]["Plan Rows"])
+    return max(estimate, counted), False
+
+
+async def list_products(request: Request) -> JSONResponse:
+    query = read_query(request, ProductQuery)
+    db = _resources(request).db
+    page_sql, count_sql, estimate_sql, params = queries.list_queries(query)
+    rows = await db.fetch_all(page_sql, params)
+    total, exact = await count_total(db, count_sql, estimate_sql, params)
+    items = [Product.model_validate(dict(row._mapping)) for row in rows]
+    return json_response(
+        ProductList(items=items, page=query.page, page_size=query.page_size, total=total, total_exact=exact)
+    )
+
+
+async def get_product(request: Request) -> JSONResponse:
+    product_id = path_int(request)
+    row = await _resources(request).db.fetch_one(queries.SELECT_PRODUCT, {"id": product_id})
+    if row is None:
+        raise not_found(product_id)
+    return json_response(Product.model_validate(dict(row._mapping)))
+
+
+async def create_product(request: Request) -> JSONResponse:
+    body = await read_body(request, ProductCreate)
+    resources = _resources(request)
+    db = resources.db
+    async with db.transaction():
+        row = await db.fetch_one(queries.INSERT_PRODUCT, body.model_dump())
+        if row is None:
+            raise sku_taken(body.sku, await db.fetch_val(queries.SELECT_SKU_OWNER, {"sku": body.sku, "id": 0}))
+        product = Product.model_validate(dict(row._mapping))
+        await record_event(db, "product.created", product.event_data())
+    await relay_soon(resources)
+    return json_response(product, status=201)
+
+
+async def update_product(request: Request) -> JSONResponse:
+    product_id = path_int(request)
+    body = await read_body(request, ProductUpdate)
+    resources = _resources(request)
+    db = resources.db
+    try:
+        async with db.transaction():
+            row = await db.fetch_one(queries.SELECT_PRODUCT_FOR_UPDATE, {"id": product_id})
+            if row is None:
+                raise not_found(product_id)
+            current = Product.model_validate(dict(row._mapping))
+            changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if getattr(current, k) != v}
+            if not changes:
+                return json_response(current)
+            values = current.model_dump(include={"sku", "name", "description", "active"}) | changes
+            row = await db.fetch_one(queries.UPDATE_PRODUCT, {**values, "id": product_id})
+            product = Product.model_validate(dict(row._mapping))
+            await record_event(db, "product.updated", product.event_data())
+    except asyncpg.UniqueViolationError:
+        sku = values["sku"]
+        raise sku_taken(sku, await db.fetch_val(queries.SELECT_SKU_OWNER, {"sku": sku, "id": product_id})) from None
+    await relay_soon(resources)
+    return json_response(product)
+
+
+async def delete_product(request: Request) -> Response:
+    product_id = path_int(request)
+    resources = _resources(request)
+    db = resources.db
+    async with db.transaction():
+        row = await db.fetch_one(queries.DELETE_PRODUCT, {"id": product_id})
+        if row is None:
+            raise not_found(product_id)
+        await record_event(db, "product.deleted", Product.model_validate(dict(row._mapping)).event_data())
+    await relay_soon(resources)
+    return Response(status_code=204)
+
+
+async def bulk_delete(request: Request) -> JSONResponse:
+    """Every product goes in one TRUNCATE (instant at any size), with one `product.bulk_deleted` event."""
+    if not read_query(request, BulkDeleteQuery).confirm:
+        raise ApiError(
+            400,
+            "This deletes every product and cannot be undone; to confirm, repeat the request with ?confirm=true",
+            details=[{"location": "query", "field": "confirm", "message": "must be true"}],
+        )
+    resources = _resources(request)
+    try:
+        async with resources.db.connection() as conn, conn.transaction():
+            await conn.execute(queries.BULK_DELETE_LOCK_TIMEOUT)
+            await conn.execute(queries.LOCK_PRODUCTS)
+            deleted = int(await conn.fetch_val(queries.COUNT_PRODUCTS))
+            await conn.execute(queries.TRUNCATE_PRODUCTS)
+            await record_event(conn, "product.bulk_deleted", {"count": deleted})
+    except asyncpg.LockNotAvailableError:
+        raise ApiError(
+            409,
+            "Products are being written right now (an import is probably running); try again when it finishes",
+            code="busy",
+        ) from None
+    await relay_soon(resources)
+    return json_response(BulkDeleteResult(deleted=deleted))
+
+
+# `/api/products/bulk` comes before `/api/products/{id}`, so "bulk" is never read as an id.
+routes: list[BaseRoute] = [
+    ApiRoute(
+        "/api/products/bulk",
+        bulk_delete,
+        methods=["DELETE"],
+        summary="Delete every product (needs ?confirm=true)",
+        tag=TAG,
+        query=BulkDeleteQuery,
+        response=BulkDeleteResult,
+        errors=(400, 409, 422),
+    ),
+    ApiRoute(
+        "/api/products",
+        list_products,
+        methods=["GET"],
+        summary="List products: filters, sort, pagination",
+        tag=TAG,
+        query=ProductQuery,
+        response=ProductList,
+        errors=(422,),
+    ),
+    ApiRoute(
+        "/api/products",
+        create_product,
+        methods=["POST"],
+        summary="Create a product",
+        tag=TAG,
+        body=ProductCreate,
+        response=Product,
+        status=201,
+        errors=(400, 409, 422),
+    ),
+    ApiRoute(
+        "/api/products/{id}",
+        get_product,
+        methods=["GET"],
+        summary="Read one product",
+        tag=TAG,
+        response=Product,
+        errors=(404,),
+    ),
+    ApiRoute(
+        "/api/products/{id}",
+        update_product,
+        methods=["PUT"],
+        summary="Update a product; fields left out stay as they are",
+        tag=TAG,
+        body=ProductUpdate,
+        response=Product,
+        errors=(400, 404, 409, 422),
+    ),
+    ApiRoute(
+        "/api/products/{id}",
+        delete_product,
+        methods=["DELETE"],
+        summary="Delete a product",
+        tag=TAG,
+        status=204,
+        errors=(404,),
+    ),
+]

@@ -1,0 +1,147 @@
+"""The API's product models, built on the field rules in `fields.py` (shared with the CSV import).
+
+A product reads exactly as the seed's webhook payload `data`: id, sku, name, description, active,
+created_at, updated_at, timestamps in ISO 8601 UTC. The same dump is the webhook event's `data`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from fulfil.products.fields import (
+    DESCRIPTION_MAX,
+    NAME_MAX,
+    SEARCH_MAX,
+    SKU_MAX,
+    clean_description,
+    clean_name,
+    clean_search,
+    clean_sku,
+)
+
+PAGE_SIZE_DEFAULT = 50
+PAGE_SIZE_MAX = 500
+PAGE_MAX = 10_000_000
+
+Sku = Annotated[
+    str,
+    AfterValidator(clean_sku),
+    Field(description="Unique, case-insensitively; stored as typed", json_schema_extra={"maxLength": SKU_MAX}),
+]
+Name = Annotated[str, AfterValidator(clean_name), Field(json_schema_extra={"maxLength": NAME_MAX})]
+Description = Annotated[
+    str | None,
+    AfterValidator(clean_description),
+    Field(description="Blank becomes null", json_schema_extra={"maxLength": DESCRIPTION_MAX}),
+]
+SortKey = Literal["id", "-id", "sku", "-sku", "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
+
+
+def _search(field: str, description: str = "Case-insensitive contains") -> Any:
+    """A contains-filter parameter, checked by the shared `clean_search` rule."""
+    rule = AfterValidator(lambda value: clean_search(value, field))
+    return Annotated[str | None, rule, Field(description=description, json_schema_extra={"maxLength": SEARCH_MAX})]
+
+
+SkuFilter = _search("sku")
+NameFilter = _search("name")
+DescriptionFilter = _search("description")
+AnyFilter = _search("q", "Case-insensitive contains, in sku, name or description")
+
+
+class ProductCreate(BaseModel):
+    """`POST /api/products`: sku and name required; description optional; active defaults to true."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    name: Name
+    description: Description = None
+    active: StrictBool = True
+
+
+class ProductUpdate(BaseModel):
+    """`PUT /api/products/{id}`: the fields sent are changed, the ones left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku | None = None
+    name: Name | None = None
+    description: Description = None
+    active: StrictBool | None = None
+
+    @field_validator("sku", "name", "active", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: Any) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null; leave it out to keep the current value")
+        return value
+
+
+class Product(BaseModel):
+    """A stored product, as the API returns it and as webhook events carry it."""
+
+    id: int
+    sku: str
+    name: str
+    description: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        """Always UTC, so the JSON reads `...Z` whatever the session's time zone."""
+        return value.astimezone(UTC)
+
+    def event_data(self) -> dict[str, Any]:
+        """The webhook payload's `data`: the same JSON the API returns."""
+        return self.model_dump(mode="json")
+
+
+class ProductList(BaseModel):
+    """One page of products.
+
+    `total` is exact up to `queries.COUNT_CAP` matching products (`total_exact: true`). Past the
+    cap an exact count would read every matching row on each page view (hundreds of milliseconds
+    at a million rows), so `total` is then PostgreSQL's planner estimate (never below the cap) and
+    `total_exact` is false: enough to draw "about 1,000,000" and a pager.
+    """
+
+    items: list[Product]
+    page: int
+    page_size: int
+    total: int
+    total_exact: bool
+
+
+class ProductQuery(BaseModel):
+    """`GET /api/products` parameters. Text filters are case-insensitive "contains" matches."""
+
+    sku: SkuFilter = None
+    name: NameFilter = None
+    description: DescriptionFilter = None
+    q: AnyFilter = None
+    active: bool | None = Field(None, description="true or false; blank or left out: both")
+    sort: SortKey = Field("id", description="A field, `-` in front for descending")
+    page: int = Field(1, ge=1, le=PAGE_MAX)
+    page_size: int = Field(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX)
+
+    @field_validator("active", mode="before")
+    @classmethod
+    def _blank_is_any(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class BulkDeleteQuery(BaseModel):
+    """`DELETE /api/products/bulk` parameters: nothing is deleted unless `confirm=true`."""
+
+    confirm: bool = Field(False, description="Must be true: every product is deleted")
+
+
+class BulkDeleteResult(BaseModel):
+    deleted: int = Field(description="How many products were deleted")
