@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     upload_dir: Path | None = None
     max_upload_mb: int = Field(200, ge=1)
+    import_batch_rows: int = Field(10_000, ge=1, description="CSV rows per import batch (one COPY + upsert + commit)")
     worker_in_process: bool = True
     migrate_on_start: bool = True
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
