@@ -1,5 +1,229 @@
-"""The OpenAPI document and the offline docs pages (filled in by the products issue)."""
+"""The OpenAPI 3.1 document, built from the app's own routes, and the offline docs pages.
 
-from starlette.routing import BaseRoute
+Every `ApiRoute` in the running app (found by walking `app.routes`, mounts included) becomes an
+operation; its pydantic models become `components.schemas`. `/docs` (Swagger UI) and `/redoc`
+load their scripts from `web/vendor/`, never from a CDN, so the docs work without the internet.
+"""
 
-routes: list[BaseRoute] = []
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Iterator
+from http import HTTPStatus
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from starlette.convertors import FloatConvertor, IntegerConvertor
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+
+from fulfil.api import ApiRoute
+
+TITLE = "Fulfil-RK API"
+REF = "#/components/schemas/{model}"
+
+
+class ErrorDetail(BaseModel):
+    location: str
+    field: str
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorResponse(BaseModel):
+    """Every error: what went wrong, in a sentence, and the fields at fault."""
+
+    error: ErrorInfo
+
+
+def iter_api_routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, ApiRoute]]:
+    """(full path, route) for every ApiRoute, descending into mounts."""
+    for route in routes:
+        if isinstance(route, ApiRoute):
+            yield prefix + route.path_format, route
+        elif isinstance(route, Mount):
+            yield from iter_api_routes(route.routes, prefix + route.path)
+
+
+def _app_version() -> str:
+    try:
+        return version("fulfil")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def _path_parameters(route: Route) -> list[dict[str, Any]]:
+    parameters = []
+    for name, convertor in route.param_convertors.items():
+        kind = "integer" if isinstance(convertor, IntegerConvertor) else "string"
+        kind = "number" if isinstance(convertor, FloatConvertor) else kind
+        parameters.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
+    return parameters
+
+
+def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = {k: v for k, v in prop.items() if k != "title"}
+        # A parameter left out is how "no value" is sent: describe the value, not `anyOf [T, null]`.
+        options = [o for o in prop.pop("anyOf", []) if o != {"type": "null"}]
+        if len(options) == 1:
+            prop = {**options[0], **prop}
+        elif options:
+            prop["anyOf"] = options
+        if prop.get("default", 0) is None:
+            del prop["default"]
+        parameter = {"name": name, "in": "query", "required": name in required}
+        if "description" in prop:
+            parameter["description"] = prop.pop("description")
+        parameters.append({**parameter, "schema": prop})
+    return parameters
+
+
+def _body_schema(content_type: str, ref: dict[str, Any] | None) -> dict[str, Any]:
+    if ref is not None:
+        return ref
+    if content_type == "multipart/form-data":
+        return {"type": "object", "properties": {"file": {"type": "string", "contentMediaType": "text/csv"}}}
+    return {"type": "string", "contentMediaType": content_type}
+
+
+def _error_codes(route: ApiRoute) -> list[int]:
+    implied = {400, 422} if route.body else set()
+    implied |= {422} if route.query else set()
+    return sorted(implied | set(route.errors))
+
+
+def build_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for every ApiRoute in `routes`."""
+    found = list(iter_api_routes(routes))
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorResponse, "serialization")]
+    for _, route in found:
+        wanted += [(m, "validation") for m in (route.body, route.query) if m is not None]
+        wanted += [(route.response, "serialization")] if route.response is not None else []
+    refs, definitions = models_json_schema(list(dict.fromkeys(wanted)), ref_template=REF)
+    schemas: dict[str, Any] = definitions.get("$defs", {})
+    error_ref = refs[(ErrorResponse, "serialization")]
+
+    paths: dict[str, dict[str, Any]] = {}
+    query_names: set[str] = set()
+    operation_ids: set[str] = set()
+    for path, route in found:
+        parameters = _path_parameters(route)
+        if route.query is not None:
+            name = refs[(route.query, "validation")]["$ref"].rsplit("/", 1)[1]
+            query_names.add(name)
+            parameters += _query_parameters(schemas[name])
+        responses: dict[str, Any] = {str(route.status): {"description": HTTPStatus(route.status).phrase}}
+        if route.response is not None:
+            schema = refs[(route.response, "serialization")]
+            responses[str(route.status)]["content"] = {route.response_type: {"schema": schema}}
+        elif route.status != 204:
+            responses[str(route.status)]["content"] = {route.response_type: {"schema": {}}}
+        for code in _error_codes(route):
+            content = {"application/json": {"schema": error_ref}}
+            responses[str(code)] = {"description": HTTPStatus(code).phrase, "content": content}
+        operation: dict[str, Any] = {
+            "summary": route.summary,
+            "tags": [route.tag],
+            "parameters": parameters,
+            "responses": responses,
+        }
+        description = inspect.getdoc(route.endpoint)
+        if description:
+            operation["description"] = description
+        body_ref = refs[(route.body, "validation")] if route.body is not None else None
+        if body_ref is not None or any(t != "application/json" for t in route.content_types):
+            content = {t: {"schema": _body_schema(t, body_ref)} for t in route.content_types}
+            operation["requestBody"] = {"required": True, "content": content}
+        for method in sorted(set(route.methods or ()) - {"HEAD"}):
+            operation_id = route.name if route.name not in operation_ids else f"{route.name}_{method.lower()}"
+            operation_ids.add(operation_id)
+            paths.setdefault(path, {})[method.lower()] = {**operation, "operationId": operation_id}
+    for name in query_names:  # described as parameters, not as a body
+        schemas.pop(name, None)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": TITLE,
+            "version": _app_version(),
+            "description": "Products, CSV imports with live progress, and signed webhooks.",
+        },
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+
+
+async def openapi_json(request: Request) -> JSONResponse:
+    """This document, built once per process from the routes the app has."""
+    document = getattr(request.app.state, "openapi", None)
+    if document is None:
+        document = request.app.state.openapi = build_document(request.app.routes)
+    return JSONResponse(document)
+
+
+SWAGGER_PAGE = f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{TITLE} (Swagger UI)</title>
+<link rel="stylesheet" href="/vendor/swagger-ui/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script>
+  // validatorUrl: null, or Swagger UI sends the document to an online validator for its badge.
+  window.ui = SwaggerUIBundle({{url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true, validatorUrl: null}});
+</script>
+</body>
+</html>
+"""
+
+# Redoc's theme names web fonts (Montserrat, Roboto) without loading them; system fonts make the
+# offline page look as intended, and nothing here links a font service.
+REDOC_PAGE = f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{TITLE} (ReDoc)</title>
+<style>body {{ margin: 0; }}</style>
+</head>
+<body>
+<div id="redoc"></div>
+<script src="/vendor/redoc/redoc.standalone.js"></script>
+<script>
+  var system = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+  var theme = {{typography: {{fontFamily: system, headings: {{fontFamily: system}},
+                code: {{fontFamily: "ui-monospace, SFMono-Regular, Menlo, monospace"}}}}}};
+  Redoc.init("/openapi.json", {{theme: theme}}, document.getElementById("redoc"));
+</script>
+</body>
+</html>
+"""
+
+
+async def swagger_ui(request: Request) -> HTMLResponse:
+    return HTMLResponse(SWAGGER_PAGE)
+
+
+async def redoc(request: Request) -> HTMLResponse:
+    return HTMLResponse(REDOC_PAGE)
+
+
+routes: list[BaseRoute] = [
+    ApiRoute("/openapi.json", openapi_json, methods=["GET"], summary="The OpenAPI 3.1 document", tag="Docs"),
+    Route("/docs", swagger_ui, methods=["GET"]),
+    Route("/redoc", redoc, methods=["GET"]),
+]
