@@ -1,0 +1,31 @@
+"""The webhooks' background jobs, registered in `fulfil.worker`.
+
+None keeps a result (see `fulfil.queue.transient`), so the relay's fixed job id can be queued
+again the moment a run ends, and no nudge is refused for long.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fulfil.webhooks import delivery, relay
+
+SWEEP_EVERY_SECONDS = 2
+# The longest a delivery job can take: the largest webhook timeout plus the database work.
+DELIVERY_JOB_TIMEOUT = 330
+
+
+async def relay_events(ctx: dict[str, Any]) -> int:
+    """The after-commit nudge: new events become deliveries, each queued as a `deliver_webhook` job."""
+    return await relay.relay(ctx["resources"])
+
+
+async def deliver_webhook(ctx: dict[str, Any], delivery_id: int, attempt_count: int) -> str:
+    """One attempt of one delivery (job id: `delivery.delivery_job_id`)."""
+    return await delivery.deliver(ctx["resources"], delivery_id, attempt_count)
+
+
+async def sweep_webhooks(ctx: dict[str, Any]) -> str:
+    """Periodic safety net: relay missed events and re-queue due deliveries."""
+    made, queued = await relay.sweep(ctx["resources"])
+    return f"{made} deliveries made, {queued} jobs queued"

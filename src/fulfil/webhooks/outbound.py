@@ -1,0 +1,76 @@
+"""The one outbound HTTP session per process, and the address policy it enforces.
+
+In production a webhook may not reach loopback, private, link-local or reserved addresses
+(WEBHOOK_ALLOWED_NETWORKS lists exceptions). The check runs in the connector's socket factory,
+on the address actually being connected to after DNS resolution (IP literals included), so a
+name that resolves, or later re-resolves, to an internal address cannot slip through.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+
+import aiohttp
+from aiohappyeyeballs import AddrInfoType
+
+from fulfil.resources import Resources
+from fulfil.settings import Settings
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class BlockedAddress(OSError):
+    """The receiver's address is not allowed by the outbound policy."""
+
+
+def blocked_reason(address: Address, allowed: list[Network]) -> str | None:
+    """Why `address` may not be reached in production, or None when it may."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if any(address in network for network in allowed):
+        return None
+    for kind in ("loopback", "private", "link_local", "reserved", "multicast", "unspecified"):
+        if getattr(address, f"is_{kind}"):
+            return f"{address} is a {kind.replace('_', '-')} address"
+    return None
+
+
+def guarded_socket_factory(allowed: list[Network]) -> Callable[[AddrInfoType], socket.socket]:
+    """A socket factory that refuses to open a socket towards a blocked address."""
+
+    def factory(addr_info: AddrInfoType) -> socket.socket:
+        family, type_, proto, _, sockaddr = addr_info
+        reason = blocked_reason(ipaddress.ip_address(sockaddr[0]), allowed)
+        if reason:
+            raise BlockedAddress(f"blocked by the outbound policy: {reason} (see WEBHOOK_ALLOWED_NETWORKS)")
+        return socket.socket(family, type_, proto)
+
+    return factory
+
+
+def create_session(settings: Settings) -> aiohttp.ClientSession:
+    """A session that never follows proxies from the environment and, in production, guards addresses."""
+    factory = guarded_socket_factory(settings.allowed_networks) if settings.production else None
+    connector = aiohttp.TCPConnector(limit=100, limit_per_host=50, socket_factory=factory)
+    return aiohttp.ClientSession(connector=connector, trust_env=False, auto_decompress=True)
+
+
+def session(resources: Resources) -> aiohttp.ClientSession:
+    """The process's shared session, opened on first use (it must be made inside the running loop)."""
+    if resources.http is None or resources.http.closed:
+        resources.http = create_session(resources.settings)
+    return resources.http
+
+
+def blocked_error(exc: BaseException) -> str | None:
+    """The policy's message if `exc` (or what it wraps) is a refusal by the address policy."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, BlockedAddress) or "blocked by the outbound policy" in str(seen):
+            text = str(seen)
+            return text[text.index("blocked by the outbound policy") :]
+        seen = getattr(seen, "os_error", None) or seen.__cause__
+    return None

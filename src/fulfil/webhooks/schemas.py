@@ -1,0 +1,193 @@
+"""The webhooks API's models: subscriptions (secret write-only), deliveries with their attempts.
+
+A reply never carries the secret, only `has_secret`; `PUT` changes the fields it is sent and keeps
+the others, so a form that cannot show the secret does not wipe it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+EVENT_TYPES = ("product.created", "product.updated", "product.deleted", "product.bulk_deleted", "import.completed")
+TEST_EVENT = "webhook.test"
+URL_MAX = 2048
+SECRET_MAX = 512
+TIMEOUT_DEFAULT = 30
+RETRY_COUNT_DEFAULT = 3
+PAGE_SIZE_DEFAULT = 20
+PAGE_SIZE_MAX = 200
+
+EventType = Literal["product.created", "product.updated", "product.deleted", "product.bulk_deleted", "import.completed"]
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+
+
+def clean_url(value: str) -> str:
+    """An absolute http(s) URL with a host; no credentials, no fragment, no whitespace."""
+    value = value.strip()
+    if not value:
+        raise ValueError("url is required and cannot be blank")
+    if len(value) > URL_MAX:
+        raise ValueError(f"url is {len(value)} characters long; the limit is {URL_MAX}")
+    if any(c.isspace() for c in value):
+        raise ValueError("url cannot contain spaces")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"url is not a valid URL ({exc})") from None
+    if port == 0:
+        raise ValueError("url has port 0, which cannot be connected to")
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError("url must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError("url has no host name")
+    if parts.username or parts.password:
+        raise ValueError("url cannot carry a user name or password; use the secret to authenticate")
+    if parts.fragment:
+        raise ValueError("url cannot have a #fragment")
+    return value
+
+
+def clean_event_types(values: list[EventType]) -> list[EventType]:
+    """Non-empty; duplicates dropped, first occurrence kept."""
+    if not values:
+        raise ValueError(f"choose at least one event type: {', '.join(EVENT_TYPES)}")
+    return list(dict.fromkeys(values))
+
+
+def clean_secret(value: str | None) -> str | None:
+    """Blank means no secret; otherwise kept exactly as typed (its UTF-8 bytes are the HMAC key)."""
+    if value is None or not value.strip():
+        return None
+    if len(value) > SECRET_MAX:
+        raise ValueError(f"secret is {len(value)} characters long; the limit is {SECRET_MAX}")
+    return value
+
+
+Url = Annotated[str, AfterValidator(clean_url), Field(description="http:// or https://", max_length=URL_MAX + 64)]
+EventTypes = Annotated[list[EventType], AfterValidator(clean_event_types), Field(description="Non-empty")]
+Secret = Annotated[
+    str | None,
+    AfterValidator(clean_secret),
+    Field(description="Write-only HMAC key (its UTF-8 bytes); blank or null removes it"),
+]
+Timeout = Annotated[int, Field(ge=1, le=300, description="Seconds to wait for the receiver")]
+RetryCount = Annotated[int, Field(ge=0, le=20, description="Retries after the first attempt fails")]
+
+
+class WebhookCreate(BaseModel):
+    """`POST /api/webhooks`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Url
+    event_types: EventTypes
+    enabled: StrictBool = True
+    secret: Secret = None
+    timeout: Timeout = TIMEOUT_DEFAULT
+    retry_count: RetryCount = RETRY_COUNT_DEFAULT
+
+
+class WebhookUpdate(BaseModel):
+    """`PUT /api/webhooks/{id}`: fields sent are changed; `secret` left out keeps the current one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Url | None = None
+    event_types: EventTypes | None = None
+    enabled: StrictBool | None = None
+    secret: Secret = None
+    timeout: Timeout | None = None
+    retry_count: RetryCount | None = None
+
+    @field_validator("url", "event_types", "enabled", "timeout", "retry_count", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: Any) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null; leave it out to keep the current value")
+        return value
+
+
+class Webhook(BaseModel):
+    """A subscription as the API shows it: never the secret, and the latest delivery's outcome."""
+
+    id: int
+    url: str
+    event_types: list[str]
+    enabled: bool
+    has_secret: bool
+    timeout: int
+    retry_count: int
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_delivery_status: DeliveryStatus | None = Field(None, description="Status of the newest delivery, if any")
+    last_delivery_at: datetime | None = None
+
+
+class WebhookList(BaseModel):
+    items: list[Webhook]
+    page: int
+    page_size: int
+    total: int
+
+
+class WebhookQuery(BaseModel):
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(50, ge=1, le=PAGE_SIZE_MAX)
+
+
+class DeliveryQuery(BaseModel):
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX)
+    status: DeliveryStatus | None = None
+
+
+class Attempt(BaseModel):
+    """One HTTP attempt; `retry_in_seconds` is the wait scheduled after it (null: no retry)."""
+
+    at: datetime
+    status_code: int | None
+    duration_ms: float
+    response_excerpt: str
+    error: str | None
+    retry_in_seconds: float | None = None
+
+
+class Delivery(BaseModel):
+    id: int
+    webhook_id: int
+    event_id: int | None
+    event_type: str
+    message_id: str = Field(description="The Standard Webhooks `webhook-id`, the same on every attempt")
+    status: DeliveryStatus
+    attempt_count: int
+    attempts: list[Attempt]
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    payload: dict[str, Any]
+
+
+class DeliveryList(BaseModel):
+    items: list[Delivery]
+    page: int
+    page_size: int
+    total: int
+
+
+class TestResult(BaseModel):
+    """`POST /api/webhooks/{id}/test`: what the receiver answered to one `webhook.test` event."""
+
+    ok: bool
+    status_code: int | None
+    duration_ms: float
+    response_excerpt: str
+    error: str | None
+    delivery_id: int
