@@ -13,9 +13,10 @@ from typing import Any
 
 from arq.cron import CronJob
 
-from fulfil.queue import InProcessWorker, build_worker
+from fulfil.queue import InProcessWorker, build_worker, every_few_seconds, transient
 from fulfil.resources import Resources, open_resources
 from fulfil.settings import Settings
+from fulfil.webhooks import jobs as webhook_jobs
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,12 @@ async def ping(ctx: dict[str, Any], token: str) -> str:
     return token
 
 
-FUNCTIONS: list[Any] = [ping]
-CRON_JOBS: list[CronJob] = []
+FUNCTIONS: list[Any] = [
+    ping,
+    transient(webhook_jobs.relay_events),
+    transient(webhook_jobs.deliver_webhook, timeout=webhook_jobs.DELIVERY_JOB_TIMEOUT),
+]
+CRON_JOBS: list[CronJob] = [every_few_seconds(webhook_jobs.sweep_webhooks, webhook_jobs.SWEEP_EVERY_SECONDS)]
 
 
 def start_in_process(resources: Resources, role: str = "serve") -> InProcessWorker:
