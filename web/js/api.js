@@ -1,0 +1,70 @@
+// The one way the dashboard talks to the API: JSON in, JSON out, errors as ApiError.
+
+export class ApiError extends Error {
+  /** status 0 means the server could not be reached. */
+  constructor(status, message, { code = "error", details = [], body = null } = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.body = body;
+  }
+
+  /** Field errors keyed by the field's last name ("body.sku" and "sku" both give "sku"). */
+  fieldErrors() {
+    const errors = {};
+    for (const detail of this.details || []) {
+      const field = String(detail.field || "").split(".").filter((part) => !/^\d+$/.test(part)).pop();
+      if (field && !(field in errors)) errors[field] = detail.message;
+    }
+    return errors;
+  }
+}
+
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params || {})) {
+    if (value !== null && value !== undefined && value !== "") search.set(key, value);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+export async function api(method, path, { body, params, signal } = {}) {
+  const init = { method, headers: { Accept: "application/json" }, signal };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path + query(params), init);
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, "Could not reach the server. Check your connection and try again.");
+  }
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const error = data && data.error;
+    const message = (error && error.message) || `The server answered ${response.status} ${response.statusText}.`;
+    throw new ApiError(response.status, message, {
+      code: error && error.code,
+      details: (error && error.details) || [],
+      body: data,
+    });
+  }
+  return data;
+}
+
+export const get = (path, params, signal) => api("GET", path, { params, signal });
+export const post = (path, body, params) => api("POST", path, { body, params });
+export const put = (path, body) => api("PUT", path, { body });
+export const del = (path, params) => api("DELETE", path, { params });

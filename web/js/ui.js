@@ -1,0 +1,241 @@
+// Shared pieces of the interface: toasts, modal dialogs (focus kept inside, returned on close),
+// confirmations, form fields that can show the API's errors next to the right control.
+
+import { h, icon, uniqueId } from "./dom.js";
+
+const FOCUSABLE = [
+  "a[href]",
+  "button:not([disabled])",
+  "input:not([disabled]):not([type=hidden])",
+  "select:not([disabled])",
+  "textarea:not([disabled])",
+  "[tabindex]:not([tabindex='-1'])",
+].join(",");
+
+export function focusables(root) {
+  return [...root.querySelectorAll(FOCUSABLE)].filter((el) => el.getClientRects().length > 0);
+}
+
+// Toasts ------------------------------------------------------------------------------------
+
+export function toast(message, kind = "success") {
+  const region = document.getElementById("toasts");
+  const item = h(
+    "div",
+    { class: `toast toast--${kind}`, role: kind === "error" ? "alert" : null },
+    icon(kind === "error" ? "alert" : kind === "info" ? "info" : "check"),
+    h("p", { class: "toast__text" }, message),
+    h("button", { type: "button", class: "icon-btn toast__close", "aria-label": "Dismiss", onclick: () => dismiss() }, icon("x", { size: 16 })),
+  );
+  const timer = setTimeout(() => dismiss(), kind === "error" ? 9000 : 5000);
+  function dismiss() {
+    clearTimeout(timer);
+    item.classList.add("toast--leaving");
+    setTimeout(() => item.remove(), 180);
+  }
+  region.append(item);
+  return dismiss;
+}
+
+export function toastError(error, prefix = "") {
+  if (error && error.name === "AbortError") return;
+  toast(prefix ? `${prefix}: ${error.message}` : error.message, "error");
+}
+
+// Modals ------------------------------------------------------------------------------------
+
+/**
+ * Open a modal dialog. With `onSubmit`, the body and footer sit in a <form>; the handler gets
+ * the form. Focus goes to the first control (or `[autofocus]`), Tab cycles inside, Escape and
+ * the close button close it, and focus returns to what had it before.
+ */
+export function openModal({ title, description = null, content, footer = [], onSubmit = null, size = "md", onClose = null }) {
+  const previous = document.activeElement;
+  const titleId = uniqueId("modal-title");
+  const descId = description ? uniqueId("modal-desc") : null;
+  const closeButton = h(
+    "button",
+    { type: "button", class: "icon-btn", "aria-label": "Close dialog", onclick: () => close() },
+    icon("x"),
+  );
+  const inner = onSubmit ? h("form", { class: "modal__form", novalidate: true }) : h("div", { class: "modal__form" });
+  inner.append(
+    h("div", { class: "modal__body" }, description ? h("p", { id: descId, class: "modal__desc" }, description) : null, content),
+    footer.length ? h("div", { class: "modal__footer" }, footer) : null,
+  );
+  const dialog = h(
+    "dialog",
+    { class: `modal modal--${size}`, "aria-labelledby": titleId, "aria-describedby": descId, "aria-modal": "true" },
+    h("div", { class: "modal__head" }, h("h2", { id: titleId, class: "modal__title" }, title), closeButton),
+    inner,
+  );
+  let closed = false;
+  function close(result) {
+    if (closed) return;
+    closed = true;
+    dialog.close();
+    dialog.remove();
+    if (previous && previous.isConnected && typeof previous.focus === "function") previous.focus();
+    if (onClose) onClose(result);
+  }
+  dialog.addEventListener("cancel", (event) => {
+    event.preventDefault();
+    close();
+  });
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const items = focusables(dialog);
+    if (!items.length) return;
+    const first = items[0];
+    const last = items[items.length - 1];
+    if (event.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (document.activeElement === last || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+  if (onSubmit) {
+    inner.addEventListener("submit", (event) => {
+      event.preventDefault();
+      onSubmit(inner);
+    });
+  }
+  document.body.append(dialog);
+  dialog.showModal();
+  const target = dialog.querySelector("[autofocus]") || focusables(inner)[0] || closeButton;
+  target.focus();
+  return { dialog, form: inner, close };
+}
+
+/** Ask before a destructive step. With `typed`, the button waits until that text is typed. */
+export function confirmDialog({ title, message, detail = null, confirmLabel = "Delete", danger = true, typed = null }) {
+  return new Promise((resolve) => {
+    let answer = false;
+    const confirm = h("button", { type: "submit", class: danger ? "btn btn--danger" : "btn btn--primary" }, confirmLabel);
+    const content = [h("p", { class: "confirm__message" }, message)];
+    if (detail) content.push(h("p", { class: "muted" }, detail));
+    if (typed) {
+      const input = h("input", {
+        type: "text",
+        name: "confirmation",
+        autocomplete: "off",
+        spellcheck: "false",
+        autofocus: true,
+        oninput: () => {
+          confirm.disabled = input.value.trim() !== typed;
+        },
+      });
+      confirm.disabled = true;
+      content.push(textField({ label: `Type ${typed} to confirm`, input }).wrap);
+    }
+    const modal = openModal({
+      title,
+      size: "sm",
+      content,
+      footer: [h("button", { type: "button", class: "btn", onclick: () => modal.close() }, "Cancel"), confirm],
+      onSubmit: () => {
+        if (confirm.disabled) return;
+        answer = true;
+        modal.close();
+      },
+      onClose: () => resolve(answer),
+    });
+    if (!typed) confirm.focus();
+  });
+}
+
+// Form fields -------------------------------------------------------------------------------
+
+/** A labelled control with a hint and an error line wired through aria-describedby. */
+export function textField({ label, input, hint = null, required = false, className = "" }) {
+  const id = input.id || uniqueId(`f-${input.name || "field"}`);
+  input.id = id;
+  if (required) input.required = true;
+  const hintId = hint ? `${id}-hint` : null;
+  const errorId = `${id}-error`;
+  input.setAttribute("aria-describedby", [hintId, errorId].filter(Boolean).join(" "));
+  const wrap = h(
+    "div",
+    { class: `field ${className}`.trim() },
+    h("label", { for: id, class: "field__label" }, label, required ? h("span", { class: "field__req", "aria-hidden": "true" }, " *") : null),
+    input,
+    hint ? h("p", { id: hintId, class: "field__hint" }, hint) : null,
+    h("p", { id: errorId, class: "field__error", hidden: true }),
+  );
+  return { wrap, input };
+}
+
+export function switchControl({ label, name, checked = false, onchange = null, hint = null }) {
+  const input = h("input", { type: "checkbox", role: "switch", name, checked, class: "switch__input", onchange });
+  const wrap = h(
+    "label",
+    { class: "switch" },
+    input,
+    h("span", { class: "switch__track", "aria-hidden": "true" }, h("span", { class: "switch__thumb" })),
+    h("span", { class: "switch__label" }, label, hint ? h("span", { class: "field__hint switch__hint" }, hint) : null),
+  );
+  return { wrap, input };
+}
+
+export function clearErrors(form) {
+  for (const el of form.querySelectorAll("[aria-invalid=true]")) el.removeAttribute("aria-invalid");
+  for (const el of form.querySelectorAll(".field__error")) {
+    el.hidden = true;
+    el.textContent = "";
+  }
+  const banner = form.querySelector(".form-error");
+  if (banner) banner.hidden = true;
+}
+
+/**
+ * Show an ApiError on the form: each detail on its field, the rest in the banner at the top.
+ * Returns true when at least one field got its message (focus moves to the first of them).
+ */
+export function showErrors(form, error) {
+  clearErrors(form);
+  const byField = error.fieldErrors ? error.fieldErrors() : {};
+  let first = null;
+  for (const [name, message] of Object.entries(byField)) {
+    const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    const line = control && document.getElementById(`${control.id}-error`);
+    if (!line) continue;
+    control.setAttribute("aria-invalid", "true");
+    line.textContent = message;
+    line.hidden = false;
+    first = first || control;
+  }
+  const banner = form.querySelector(".form-error");
+  if (banner && !first) {
+    banner.textContent = error.message;
+    banner.hidden = false;
+  }
+  if (first) first.focus();
+  return first !== null;
+}
+
+export function formBanner() {
+  return h("p", { class: "form-error", role: "alert", hidden: true });
+}
+
+export function setBusy(button, busy, busyText = null) {
+  if (busy) {
+    button.dataset.label = button.textContent;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    if (busyText) button.textContent = busyText;
+  } else {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    if (busyText && button.dataset.label) button.textContent = button.dataset.label;
+  }
+}
+
+export function badge(text, tone = "neutral") {
+  return h("span", { class: `badge badge--${tone}` }, text);
+}
+
+export function emptyState(title, text, action = null) {
+  return h("div", { class: "empty" }, icon("box", { size: 28 }), h("p", { class: "empty__title" }, title), text ? h("p", { class: "muted" }, text) : null, action);
+}

@@ -1,0 +1,431 @@
+// Webhooks: the list with an enabled switch and the last delivery, create and edit in a modal
+// (secret write-only), the 🧪 test with its code and time, and the deliveries with resend.
+
+import { ApiError, del, get, post, put } from "./api.js";
+import { clear, dateTime, h, icon, num, timeAgo } from "./dom.js";
+import {
+  badge,
+  clearErrors,
+  confirmDialog,
+  emptyState,
+  formBanner,
+  openModal,
+  setBusy,
+  showErrors,
+  switchControl,
+  textField,
+  toast,
+  toastError,
+} from "./ui.js";
+
+export const EVENT_TYPES = [
+  ["product.created", "A product is created"],
+  ["product.updated", "A product is changed"],
+  ["product.deleted", "A product is deleted"],
+  ["product.bulk_deleted", "All products are deleted (Bulk Delete)"],
+  ["import.completed", "A CSV import finishes (one event with its counts)"],
+];
+const DELIVERY_TONE = { delivered: "success", failed: "danger", pending: "info", blocked: "danger" };
+const DELIVERIES_PAGE = 20;
+
+/** The webhook's last delivery, whatever shape the list gives it in. */
+function lastDelivery(hook) {
+  if (hook.last_delivery) return hook.last_delivery;
+  if (hook.last_delivery_status) {
+    return { status: hook.last_delivery_status, last_status_code: hook.last_status_code ?? hook.last_delivery_status_code, created_at: hook.last_delivery_at };
+  }
+  return null;
+}
+
+function testSummary(result) {
+  const code = result.status_code != null ? String(result.status_code) : "no response";
+  const time = result.duration_ms != null ? `${num(Math.round(result.duration_ms))} ms` : "";
+  return [code, time].filter(Boolean).join(" · ");
+}
+
+export function mountWebhooks(card) {
+  const testResults = new Map();
+  const tbody = h("tbody");
+  const state = h("div", { class: "table-state" });
+  const createButton = h("button", { type: "button", class: "btn btn--primary", onclick: () => editWebhook(null) }, icon("plus"), "New webhook");
+
+  clear(
+    card,
+    h(
+      "div",
+      { class: "card__head" },
+      h(
+        "div",
+        {},
+        h("h2", { id: "webhooks-title", class: "card__title card__title--lg" }, "Webhooks"),
+        h("p", { class: "card__sub" }, "Signed POST requests to your endpoints when products change or an import finishes."),
+      ),
+      h("div", { class: "card__actions" }, createButton),
+    ),
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "table table--stack table--webhooks", "data-testid": "webhooks-table" },
+        h("caption", { class: "visually-hidden" }, "Webhooks"),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { scope: "col" }, "Endpoint"),
+            h("th", { scope: "col" }, "Events"),
+            h("th", { scope: "col" }, "Enabled"),
+            h("th", { scope: "col" }, "Last delivery"),
+            h("th", { scope: "col", class: "col-actions" }, h("span", { class: "visually-hidden" }, "Actions")),
+          ),
+        ),
+        tbody,
+      ),
+    ),
+    state,
+  );
+
+  async function load() {
+    try {
+      const reply = await get("/api/webhooks", { page_size: 100 });
+      const hooks = Array.isArray(reply) ? reply : reply.items || [];
+      clear(tbody, hooks.map((hook) => row(hook)));
+      clear(
+        state,
+        hooks.length
+          ? null
+          : emptyState(
+              "No webhooks yet",
+              "Add an endpoint to be told about product changes.",
+              h("button", { type: "button", class: "btn btn--primary", onclick: () => editWebhook(null) }, icon("plus"), "New webhook"),
+            ),
+      );
+    } catch (error) {
+      clear(state, h("div", { class: "notice notice--danger", role: "alert" }, `Could not load webhooks: ${error.message}`));
+    }
+  }
+
+  function row(hook) {
+    const enabled = switchControl({
+      label: h("span", { class: "visually-hidden" }, `Enabled: ${hook.url}`),
+      name: "enabled",
+      checked: hook.enabled,
+      onchange: () => toggle(hook, enabled.input),
+    });
+    const last = lastDelivery(hook);
+    const result = testResults.get(hook.id);
+    const testButton = h(
+      "button",
+      { type: "button", class: "btn btn--small", "aria-label": `Test ${hook.url}`, title: "Send a test event now", onclick: () => test(hook, testButton, resultSlot) },
+      h("span", { class: "emoji", "aria-hidden": "true" }, "🧪"),
+      "Test",
+    );
+    const resultSlot = h("span", { class: "test-result", "aria-live": "polite", "data-testid": "test-result" }, result ? testResultBadge(result) : null);
+    return h(
+      "tr",
+      { "data-id": hook.id },
+      h(
+        "td",
+        { class: "cell-url", "data-label": "Endpoint" },
+        h(
+          "div",
+          { class: "cell-stack" },
+          h("code", { class: "url truncate", title: hook.url }, hook.url),
+          h(
+            "span",
+            { class: "cell-sub" },
+            `Timeout ${hook.timeout} s · ${hook.retry_count} ${hook.retry_count === 1 ? "retry" : "retries"}`,
+            hook.has_secret ? " · signed" : " · unsigned",
+          ),
+          hook.disabled_reason ? h("span", { class: "cell-sub cell-error" }, hook.disabled_reason) : null,
+        ),
+      ),
+      h("td", { "data-label": "Events" }, h("div", { class: "chips" }, (hook.event_types || []).map((type) => h("span", { class: "chip" }, type)))),
+      h("td", { "data-label": "Enabled" }, enabled.wrap),
+      h(
+        "td",
+        { "data-label": "Last delivery", "data-testid": "last-delivery" },
+        last
+          ? h(
+              "div",
+              { class: "stack-xs" },
+              h("span", {}, badge(last.status, DELIVERY_TONE[last.status] || "neutral"), last.last_status_code ? h("span", { class: "muted" }, ` ${last.last_status_code}`) : null),
+              h("span", { class: "cell-sub" }, timeAgo(last.finished_at || last.created_at)),
+            )
+          : h("span", { class: "muted" }, "None yet"),
+      ),
+      h(
+        "td",
+        { class: "col-actions", "data-label": "Actions" },
+        h(
+          "div",
+          { class: "row-actions row-actions--wrap" },
+          resultSlot,
+          testButton,
+          h("button", { type: "button", class: "btn btn--small", onclick: () => deliveries(hook) }, icon("list", { size: 16 }), "Deliveries"),
+          h("button", { type: "button", class: "icon-btn", "aria-label": `Edit ${hook.url}`, title: "Edit", onclick: () => editWebhook(hook) }, icon("edit")),
+          h("button", { type: "button", class: "icon-btn icon-btn--danger", "aria-label": `Delete ${hook.url}`, title: "Delete", onclick: () => remove(hook) }, icon("trash")),
+        ),
+      ),
+    );
+  }
+
+  function testResultBadge(result) {
+    return badge(testSummary(result), result.ok ? "success" : "danger");
+  }
+
+  async function test(hook, button, slot) {
+    setBusy(button, true);
+    clear(slot, h("span", { class: "muted" }, "Sending…"));
+    try {
+      const result = await post(`/api/webhooks/${hook.id}/test`);
+      testResults.set(hook.id, result);
+      clear(slot, testResultBadge(result));
+      slot.title = result.error || result.response_excerpt || "";
+      toast(result.ok ? `Test delivered: ${testSummary(result)}.` : `Test failed: ${result.error || testSummary(result)}.`, result.ok ? "success" : "error");
+      setTimeout(load, 400);
+    } catch (error) {
+      clear(slot);
+      toastError(error, "Test failed");
+    } finally {
+      setBusy(button, false);
+    }
+  }
+
+  async function toggle(hook, input) {
+    input.disabled = true;
+    try {
+      const saved = await put(`/api/webhooks/${hook.id}`, { enabled: input.checked });
+      hook.enabled = saved.enabled;
+      toast(saved.enabled ? "Webhook enabled." : "Webhook paused: it gets no events until enabled again.", "info");
+      load();
+    } catch (error) {
+      input.checked = !input.checked;
+      toastError(error, "Could not change the webhook");
+    } finally {
+      input.disabled = false;
+    }
+  }
+
+  async function remove(hook) {
+    const ok = await confirmDialog({
+      title: "Delete webhook",
+      message: `Delete the webhook for ${hook.url}?`,
+      detail: "Its delivery log goes with it. This cannot be undone.",
+      confirmLabel: "Delete webhook",
+    });
+    if (!ok) return;
+    try {
+      await del(`/api/webhooks/${hook.id}`);
+      testResults.delete(hook.id);
+      toast("Webhook deleted.");
+      load();
+    } catch (error) {
+      toastError(error, "Could not delete the webhook");
+    }
+  }
+
+  // Create and edit -------------------------------------------------------------------------
+
+  function editWebhook(hook) {
+    const editing = hook !== null;
+    const url = h("input", { type: "url", name: "url", value: editing ? hook.url : "", placeholder: "https://example.com/hooks/products", autocomplete: "url", spellcheck: "false" });
+    const chosen = new Set(editing ? hook.event_types : ["product.created", "product.updated", "product.deleted"]);
+    const events = h(
+      "fieldset",
+      { class: "field fieldset", name: "event_types", id: "wh-events", tabindex: "-1", "aria-describedby": "wh-events-error" },
+      h("legend", { class: "field__label" }, "Events", h("span", { class: "field__req", "aria-hidden": "true" }, " *")),
+      h(
+        "div",
+        { class: "checks" },
+        EVENT_TYPES.map(([type, text]) =>
+          h(
+            "label",
+            { class: "check" },
+            h("input", { type: "checkbox", name: "event", value: type, checked: chosen.has(type) }),
+            h("span", {}, h("code", {}, type), h("span", { class: "check__hint" }, text)),
+          ),
+        ),
+      ),
+      h("p", { id: "wh-events-error", class: "field__error", hidden: true }),
+    );
+    const enabled = switchControl({ label: "Enabled", name: "enabled", checked: editing ? hook.enabled : true, hint: "Paused webhooks get no events." });
+    const secret = h("input", { type: "password", name: "secret", autocomplete: "new-password", spellcheck: "false", placeholder: editing && hook.has_secret ? "•••••••• (kept)" : "" });
+    const removeSecret = editing && hook.has_secret ? h("input", { type: "checkbox", name: "remove_secret" }) : null;
+    const timeout = h("input", { type: "number", name: "timeout", min: "1", max: "300", step: "1", value: String(editing ? hook.timeout : 30), inputmode: "numeric" });
+    const retries = h("input", { type: "number", name: "retry_count", min: "0", max: "20", step: "1", value: String(editing ? hook.retry_count : 3), inputmode: "numeric" });
+    const save = h("button", { type: "submit", class: "btn btn--primary" }, editing ? "Save changes" : "Create webhook");
+
+    const modal = openModal({
+      title: editing ? "Edit webhook" : "New webhook",
+      size: "md",
+      content: [
+        formBanner(),
+        textField({ label: "URL", input: url, required: true, hint: "http or https; receives a POST with a JSON body." }).wrap,
+        events,
+        textField({
+          label: "Secret",
+          input: secret,
+          hint: editing && hook.has_secret ? "A secret is set and is never shown. Type a new one to replace it." : "Optional. Signs each delivery (X-Webhook-Signature, webhook-signature).",
+        }).wrap,
+        removeSecret ? h("label", { class: "check check--inline" }, removeSecret, h("span", {}, "Remove the secret (deliveries go unsigned)")) : null,
+        h(
+          "div",
+          { class: "form-grid" },
+          textField({ label: "Timeout (seconds)", input: timeout, hint: "1 to 300." }).wrap,
+          textField({ label: "Retry count", input: retries, hint: "Retries after a failed attempt, 0 to 20." }).wrap,
+        ),
+        h("div", { class: "field" }, enabled.wrap),
+      ],
+      footer: [h("button", { type: "button", class: "btn", onclick: () => modal.close() }, "Cancel"), save],
+      onSubmit: async (form) => {
+        clearErrors(form);
+        const types = [...form.querySelectorAll("input[name=event]:checked")].map((input) => input.value);
+        const payload = {
+          url: url.value.trim(),
+          event_types: types,
+          enabled: enabled.input.checked,
+          timeout: numberOrRaw(timeout.value),
+          retry_count: numberOrRaw(retries.value),
+        };
+        if (secret.value) payload.secret = secret.value;
+        else if (removeSecret && removeSecret.checked) payload.secret = null;
+        setBusy(save, true, "Saving…");
+        try {
+          await (editing ? put(`/api/webhooks/${hook.id}`, payload) : post("/api/webhooks", payload));
+          modal.close();
+          toast(editing ? "Webhook saved." : "Webhook created.");
+          load();
+        } catch (error) {
+          setBusy(save, false, "Saving…");
+          if (!(error instanceof ApiError)) throw error;
+          showErrors(form, error);
+          if (error.status !== 422) toastError(error);
+        }
+      },
+    });
+  }
+
+  // Deliveries ------------------------------------------------------------------------------
+
+  function deliveries(hook) {
+    const list = h("div", { class: "deliveries", "data-testid": "deliveries" });
+    const more = h("button", { type: "button", class: "btn btn--small", hidden: true }, "Load more");
+    const refresh = h("button", { type: "button", class: "btn btn--small" }, icon("refresh", { size: 16 }), "Refresh");
+    let page = 1;
+
+    async function fetchPage(reset) {
+      if (reset) page = 1;
+      try {
+        const reply = await get(`/api/webhooks/${hook.id}/deliveries`, { page, page_size: DELIVERIES_PAGE });
+        const items = Array.isArray(reply) ? reply : reply.items || [];
+        if (reset) clear(list);
+        list.append(...items.map((delivery) => deliveryItem(delivery, () => fetchPage(true))));
+        if (reset && !items.length) clear(list, emptyState("No deliveries yet", "Use 🧪 Test or change a product to send one."));
+        const total = reply.total ?? items.length;
+        more.hidden = page * DELIVERIES_PAGE >= total;
+      } catch (error) {
+        clear(list, h("div", { class: "notice notice--danger", role: "alert" }, `Could not load deliveries: ${error.message}`));
+      }
+    }
+    more.onclick = () => {
+      page += 1;
+      fetchPage(false);
+    };
+    refresh.onclick = () => fetchPage(true);
+
+    const modal = openModal({
+      title: "Deliveries",
+      description: hook.url,
+      size: "lg",
+      content: [h("div", { class: "deliveries__tools" }, refresh), list, h("div", { class: "deliveries__more" }, more)],
+      footer: [h("button", { type: "button", class: "btn", onclick: () => modal.close() }, "Close")],
+    });
+    fetchPage(true);
+  }
+
+  function deliveryItem(delivery, reload) {
+    const attempts = delivery.attempts || [];
+    const resend = h("button", { type: "button", class: "btn btn--small", "aria-label": `Resend delivery ${delivery.id}` }, icon("send", { size: 16 }), "Resend");
+    resend.onclick = async () => {
+      setBusy(resend, true);
+      try {
+        await post(`/api/webhooks/deliveries/${delivery.id}/resend`);
+        toast("Delivery queued again.");
+        setTimeout(reload, 600);
+      } catch (error) {
+        toastError(error, "Resend failed");
+      } finally {
+        setBusy(resend, false);
+      }
+    };
+    const code = delivery.last_status_code ?? (attempts.length ? attempts[attempts.length - 1].status_code : null);
+    return h(
+      "article",
+      { class: "delivery", "data-testid": "delivery", "data-status": delivery.status },
+      h(
+        "div",
+        { class: "delivery__head" },
+        h(
+          "div",
+          { class: "delivery__what" },
+          h("code", {}, delivery.event_type),
+          badge(delivery.status, DELIVERY_TONE[delivery.status] || "neutral"),
+          code != null ? h("span", { class: "muted" }, `HTTP ${code}`) : null,
+        ),
+        h(
+          "div",
+          { class: "delivery__meta" },
+          h("span", { class: "muted" }, `${num(delivery.attempt_count ?? attempts.length)} ${(delivery.attempt_count ?? attempts.length) === 1 ? "attempt" : "attempts"} · `, timeAgo(delivery.created_at)),
+          resend,
+        ),
+      ),
+      delivery.last_error ? h("p", { class: "delivery__error" }, delivery.last_error) : null,
+      attempts.length
+        ? h(
+            "details",
+            { class: "delivery__attempts" },
+            h("summary", {}, "Attempts"),
+            h(
+              "div",
+              { class: "table-wrap" },
+              h(
+                "table",
+                { class: "table table--compact" },
+                h("caption", { class: "visually-hidden" }, `Attempts of delivery ${delivery.id}`),
+                h("thead", {}, h("tr", {}, ["#", "When", "Code", "Time", "Response or error"].map((label) => h("th", { scope: "col" }, label)))),
+                h(
+                  "tbody",
+                  {},
+                  attempts.map((attempt, index) =>
+                    h(
+                      "tr",
+                      {},
+                      h("td", {}, String(attempt.attempt ?? index + 1)),
+                      h("td", {}, dateTime(attempt.at || attempt.started_at || attempt.time || attempt.created_at)),
+                      h("td", {}, attempt.status_code != null ? String(attempt.status_code) : "–"),
+                      h("td", {}, attempt.duration_ms != null ? `${num(Math.round(attempt.duration_ms))} ms` : "–"),
+                      h("td", { class: "cell-excerpt" }, attempt.error ? h("span", { class: "cell-error" }, attempt.error) : h("code", {}, attempt.response_excerpt || "")),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          )
+        : null,
+    );
+  }
+
+  load();
+  return { reload: load };
+}
+
+function numberOrRaw(value) {
+  const trimmed = String(value).trim();
+  if (trimmed === "") return null;
+  const number = Number(trimmed);
+  return Number.isFinite(number) ? number : trimmed;
+}
