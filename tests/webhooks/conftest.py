@@ -64,7 +64,7 @@ async def start_receiver() -> tuple[Receiver, web.AppRunner]:
     receiver = Receiver(url=f"http://127.0.0.1:{port}/hook")
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", receiver.handle)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return receiver, runner

@@ -20,7 +20,7 @@ RELAY_JOB_ID = "webhooks:relay"
 
 INSERT_EVENT = """
 INSERT INTO webhook_event (event_type, payload)
-VALUES (:event_type, CAST(:payload AS jsonb))
+VALUES (:event_type, CAST(:payload AS json))
 RETURNING id
 """
 
