@@ -1,0 +1,117 @@
+"""Delivery survives Redis outages, the API never waits on a receiver, production refuses internal addresses."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+import asyncpg
+import httpx
+from arq.connections import ArqRedis  # only to stand in for the app's queue pointing at a dead Redis
+
+from fulfil.settings import Settings
+from fulfil.worker import start_in_process
+from tests.conftest import LiveServer, start_live_server
+from tests.webhooks.conftest import Receiver, create_webhook, deliveries, eventually
+
+
+async def test_events_written_while_redis_is_down_are_delivered_once_it_is_back(
+    client: httpx.AsyncClient, live_server: LiveServer, receiver: Receiver, db: asyncpg.Connection
+) -> None:
+    hook = await create_webhook(client, receiver.url)
+    resources = live_server.resources
+    await live_server.app.state.worker.drain(0)  # the worker cannot run without Redis either
+    working = resources.queue
+    resources.queue = ArqRedis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    try:
+        for n in range(3):
+            started = time.perf_counter()
+            response = await client.post("/api/products", json={"sku": f"SKU-{n}", "name": "Product"})
+            assert response.status_code == 201
+            assert time.perf_counter() - started < 2
+    finally:
+        await resources.queue.aclose()
+        resources.queue = working
+
+    await asyncio.sleep(0.3)
+    assert receiver.received == []
+    assert await db.fetchval("SELECT count(*) FROM webhook_event WHERE relayed_at IS NULL") == 3
+
+    live_server.app.state.worker = start_in_process(resources)  # Redis is back: the sweep relays them
+    received = await receiver.wait_for(3)
+    assert sorted(r.json["data"]["sku"] for r in received) == ["SKU-0", "SKU-1", "SKU-2"]
+    await eventually(lambda: db.fetchval("SELECT count(*) = 3 FROM webhook_delivery WHERE status = 'delivered'"))
+    await asyncio.sleep(0.5)
+    assert len(receiver.received) == 3  # once each
+    assert len(await deliveries(client, hook["id"])) == 3
+
+
+async def test_a_slow_receiver_does_not_slow_product_writes(
+    client: httpx.AsyncClient, live_server: LiveServer, receiver: Receiver
+) -> None:
+    async def timed_creates(prefix: str) -> float:
+        durations = []
+        for n in range(5):
+            started = time.perf_counter()
+            response = await client.post("/api/products", json={"sku": f"{prefix}-{n}", "name": "Product"})
+            assert response.status_code == 201
+            durations.append(time.perf_counter() - started)
+        return statistics.median(durations)
+
+    without = await timed_creates("NONE")
+    receiver.delay = 10
+    await create_webhook(client, receiver.url, timeout=30)
+    with_slow = await timed_creates("SLOW")
+    await receiver.wait_for(1)  # the receiver is busy sleeping on our deliveries meanwhile
+    assert with_slow < without + 0.1, (without, with_slow)
+
+
+async def production(settings: Settings, **overrides: object) -> LiveServer:
+    return await start_live_server(settings.model_copy(update={"environment": "production", **overrides}))
+
+
+async def test_production_refuses_loopback_receivers_after_dns_resolution(
+    settings: Settings, receiver: Receiver
+) -> None:
+    live = await production(settings)
+    try:
+        async with httpx.AsyncClient(base_url=live.url) as client:
+            port = receiver.url.split(":")[2].split("/")[0]
+            for url in (receiver.url, f"http://localhost:{port}/hook"):  # an IP literal, and a name resolving to it
+                hook = await create_webhook(client, url, retry_count=3)
+                result = (await client.post(f"/api/webhooks/{hook['id']}/test")).json()
+                assert result["ok"] is False
+                assert "blocked by the outbound policy" in result["error"]
+                assert "loopback" in result["error"]
+
+            response = await client.post("/api/products", json={"sku": "SKU-1", "name": "Product"})
+            assert response.status_code == 201
+
+            async def failed() -> list | None:
+                items = await deliveries(client, hook["id"])
+                return (
+                    items
+                    if any(d["event_type"] == "product.created" and d["status"] == "failed" for d in items)
+                    else None
+                )
+
+            items = await eventually(failed)
+            blocked = next(d for d in items if d["event_type"] == "product.created")
+            assert len(blocked["attempts"]) == 1  # a refused address is not retried
+            assert "blocked" in blocked["last_error"]
+        assert receiver.received == []
+    finally:
+        await live.stop()
+
+
+async def test_production_allows_networks_listed_as_exceptions(settings: Settings, receiver: Receiver) -> None:
+    live = await production(settings, webhook_allowed_networks="127.0.0.0/8, ::1/128")
+    try:
+        async with httpx.AsyncClient(base_url=live.url) as client:
+            hook = await create_webhook(client, receiver.url)
+            result = (await client.post(f"/api/webhooks/{hook['id']}/test")).json()
+            assert result["ok"] is True, result
+        assert len(receiver.received) == 1
+    finally:
+        await live.stop()
