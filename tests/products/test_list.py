@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
-from fulfil.products.queries import COUNT_CAP
+from fulfil.products.queries import COUNT_CAP, SEARCH_COUNT_CAP
 from tests.products.conftest import create
 
 
@@ -141,3 +141,8 @@ async def test_total_past_the_cap_is_an_estimate(client: httpx.AsyncClient, db: 
     assert COUNT_CAP < body["total"] < (COUNT_CAP + 2000) * 1.5
     exact = (await client.get("/api/products", params={"active": "true"})).json()
     assert exact["total_exact"] is True and exact["total"] == (COUNT_CAP + 2000) // 10
+    # A text filter counts exactly up to a lower cap: each match is rechecked on its heap page.
+    many = (await client.get("/api/products", params={"name": "name 1"})).json()
+    assert many["total_exact"] is False and many["total"] > SEARCH_COUNT_CAP
+    few = (await client.get("/api/products", params={"name": "name 99"})).json()
+    assert few["total_exact"] is True and few["total"] == 111  # 99, 990-999, 9900-9999

@@ -7,7 +7,6 @@ transaction as the change, then nudges the relay after commit.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import asyncpg
 from databases import Database
@@ -51,22 +50,22 @@ def sku_taken(sku: str, owner_id: int) -> ApiError:
     )
 
 
-async def count_total(db: Database, count_sql: str, estimate_sql: str, params: dict[str, Any]) -> tuple[int, bool]:
-    """(total, exact): exact up to COUNT_CAP matches, else the planner's estimate, never below the cap."""
-    counted = int(await db.fetch_val(count_sql, params))
-    if counted <= queries.COUNT_CAP:
+async def count_total(db: Database, sql: queries.ListSql) -> tuple[int, bool]:
+    """(total, exact): exact up to the cap, else the planner's estimate (never below what was counted)."""
+    counted = int(await db.fetch_val(sql.count, sql.params))
+    if counted <= sql.cap:
         return counted, True
-    plan = await db.fetch_val(estimate_sql, params)
-    estimate = int(json.loads(plan)[0]["Plan"]["Plan Rows"])
-    return max(estimate, counted), False
+    plan = await db.fetch_val(sql.estimate, sql.params)
+    return max(int(json.loads(plan)[0]["Plan"]["Plan Rows"]), counted), False
 
 
 async def list_products(request: Request) -> JSONResponse:
+    """Products matching every filter given, one page of them, and how many match in all."""
     query = read_query(request, ProductQuery)
     db = _resources(request).db
-    page_sql, count_sql, estimate_sql, params = queries.list_queries(query)
-    rows = await db.fetch_all(page_sql, params)
-    total, exact = await count_total(db, count_sql, estimate_sql, params)
+    sql = queries.list_queries(query)
+    rows = await db.fetch_all(sql.page, sql.params)
+    total, exact = await count_total(db, sql)
     items = [Product.model_validate(dict(row._mapping)) for row in rows]
     return json_response(
         ProductList(items=items, page=query.page, page_size=query.page_size, total=total, total_exact=exact)

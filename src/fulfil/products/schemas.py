@@ -106,10 +106,11 @@ class Product(BaseModel):
 class ProductList(BaseModel):
     """One page of products.
 
-    `total` is exact up to `queries.COUNT_CAP` matching products (`total_exact: true`). Past the
-    cap an exact count would read every matching row on each page view (hundreds of milliseconds
-    at a million rows), so `total` is then PostgreSQL's planner estimate (never below the cap) and
-    `total_exact` is false: enough to draw "about 1,000,000" and a pager.
+    `total` is exact while few enough products match (`total_exact: true`): up to 10,000, or
+    1,000 with a text filter (`queries.COUNT_CAP`, `SEARCH_COUNT_CAP`). Past that an exact count
+    would read every matching row on every page view (tens to hundreds of milliseconds at a
+    million rows), so `total` is PostgreSQL's planner estimate (never below what was counted) and
+    `total_exact` is false: enough for "about 16,800 products" and a pager.
     """
 
     items: list[Product]

@@ -1,0 +1,365 @@
+"""`GET /api/products` at scale: p50/p95 over HTTP against the same SQL straight through asyncpg.
+
+Loads N products (default 1,000,000) by COPY into a fresh database of its own on the machine's
+PostgreSQL (DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/test, used as admin), starts
+the service in-process with uvicorn on a free port and times each query both ways, alternating
+so both see the same machine load. The floor runs exactly the statements the route runs (page,
+capped count, estimate when past the cap) on one asyncpg connection; the HTTP figure adds
+routing, validation, the `databases` pool, JSON and the HTTP round trip.
+
+    flock /tmp/fulfil-bench.lock .venv/bin/python bench/products_list.py [--rows N] [--repeat R]
+
+Targets: `name=` filter p95 <= 30 ms; every HTTP p95 <= 1.5 x its floor p95 + 5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import uvicorn
+
+from fulfil.app import create_app
+from fulfil.db import connect_raw
+from fulfil.migrate import apply_migrations
+from fulfil.products import queries
+from fulfil.products.schemas import ProductQuery
+from fulfil.settings import load_settings
+
+ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
+DB_NAME = "fulfil_bench_products"
+
+ADJECTIVES = [
+    "Blue",
+    "Red",
+    "Green",
+    "Black",
+    "White",
+    "Silver",
+    "Golden",
+    "Compact",
+    "Heavy",
+    "Light",
+    "Smart",
+    "Classic",
+    "Modern",
+    "Rustic",
+    "Slim",
+    "Large",
+]
+MATERIALS = [
+    "Steel",
+    "Oak",
+    "Cotton",
+    "Leather",
+    "Glass",
+    "Ceramic",
+    "Bamboo",
+    "Copper",
+    "Wool",
+    "Linen",
+    "Carbon",
+    "Marble",
+    "Nylon",
+    "Brass",
+    "Pine",
+]
+NOUNS = [
+    "Widget",
+    "Gadget",
+    "Lamp",
+    "Chair",
+    "Table",
+    "Kettle",
+    "Mug",
+    "Bottle",
+    "Backpack",
+    "Wallet",
+    "Jacket",
+    "Scarf",
+    "Helmet",
+    "Speaker",
+    "Charger",
+    "Cable",
+    "Mouse",
+    "Keyboard",
+    "Monitor",
+    "Stand",
+    "Shelf",
+    "Basket",
+    "Blanket",
+    "Pillow",
+    "Candle",
+    "Clock",
+    "Mirror",
+    "Vase",
+    "Bowl",
+    "Plate",
+    "Knife",
+    "Spoon",
+    "Hammer",
+    "Wrench",
+    "Drill",
+    "Saw",
+    "Ladder",
+    "Hose",
+    "Rake",
+    "Shovel",
+    "Tent",
+    "Lantern",
+    "Compass",
+    "Binoculars",
+    "Camera",
+    "Tripod",
+    "Notebook",
+    "Pen",
+    "Pencil",
+    "Folder",
+    "Stapler",
+    "Ruler",
+    "Easel",
+    "Brush",
+    "Canvas",
+    "Guitar",
+    "Drum",
+    "Violin",
+    "Trumpet",
+    "Flute",
+]
+PHRASES = [
+    "built to last",
+    "easy to clean",
+    "ships flat-packed",
+    "gift ready",
+    "water resistant",
+    "handmade in small batches",
+    "two-year warranty",
+    "fits most spaces",
+]
+
+QUERIES: list[tuple[str, dict[str, Any]]] = [
+    ("first page", {}),
+    ("page 1,000", {"page": 1000}),
+    ("name=kettle", {"name": "kettle"}),
+    ("name=kettle 42", {"name": "kettle 42"}),
+    ("sku=00123", {"sku": "00123"}),
+    ("q=bamboo", {"q": "bamboo"}),
+    ("active=false", {"active": "false"}),
+]
+
+
+def product_rows(count: int) -> list[tuple[Any, ...]]:
+    rng = random.Random(42)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    rows = []
+    for i in range(1, count + 1):
+        name = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {rng.choice(NOUNS)} {rng.randint(1, 999)}"
+        description = f"{name}: {rng.choice(PHRASES)}, {rng.choice(PHRASES)}. Model {rng.randint(1000, 9999)}."
+        created = start + timedelta(seconds=i * 20)
+        updated = created + timedelta(seconds=rng.randint(0, 86_400 * 30))
+        rows.append((i, f"SKU-{i:07d}", name, description, rng.random() < 0.5, created, updated))
+    return rows
+
+
+def with_database(url: str, name: str) -> str:
+    return url.split("?", 1)[0].rsplit("/", 1)[0] + "/" + name
+
+
+def positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
+    """`:name` parameters (the `databases` style the service uses) as asyncpg's `$n`."""
+    order: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in order:
+            order.append(match.group(1))
+        return f"${order.index(match.group(1)) + 1}"
+
+    return re.sub(r"(?<!:):(\w+)", number, sql), [params[name] for name in order]
+
+
+async def load(rows: int) -> dict[str, float]:
+    """A fresh database: migrations, then COPY with the product indexes dropped and rebuilt after."""
+    admin = await connect_raw(ADMIN_URL)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {DB_NAME}")
+    finally:
+        await admin.close()
+    conn = await connect_raw(with_database(ADMIN_URL, DB_NAME))
+    timings = {}
+    try:
+        await apply_migrations(conn)
+        indexes = await conn.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'product' AND indexname <> 'product_pkey'"
+        )
+        for index in indexes:
+            await conn.execute(f"DROP INDEX {index['indexname']}")
+        started = time.perf_counter()
+        records = product_rows(rows)
+        timings["generate"] = time.perf_counter() - started
+        started = time.perf_counter()
+        columns = ["id", "sku", "name", "description", "active", "created_at", "updated_at"]
+        await conn.copy_records_to_table("product", records=records, columns=columns)
+        timings["copy"] = time.perf_counter() - started
+        del records
+        started = time.perf_counter()
+        await conn.execute("SET maintenance_work_mem = '256MB'")
+        for index in indexes:
+            await conn.execute(index["indexdef"])
+        await conn.execute("SELECT setval(pg_get_serial_sequence('product', 'id'), max(id)) FROM product")
+        timings["indexes"] = time.perf_counter() - started
+        started = time.perf_counter()
+        await conn.execute("VACUUM ANALYZE product")
+        timings["vacuum analyze"] = time.perf_counter() - started
+        trgm = await conn.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")
+        timings["pg_trgm"] = float(trgm)
+    finally:
+        await conn.close()
+    return timings
+
+
+def floor_statements(params: dict[str, Any]) -> tuple[queries.ListSql, list[list[Any]]]:
+    """The route's statements for these parameters, built once, as asyncpg arguments."""
+    sql = queries.list_queries(ProductQuery.model_validate(params))
+    return sql, [
+        [text, *values] for text, values in (positional(s, sql.params) for s in (sql.page, sql.count, sql.estimate))
+    ]
+
+
+async def floor_request(conn: asyncpg.Connection, sql: queries.ListSql, statements: list[list[Any]]) -> None:
+    """What `list_products` runs, minus everything but the SQL."""
+    page, count, estimate = statements
+    await conn.fetch(*page)
+    if await conn.fetchval(*count) > sql.cap:
+        json.loads(await conn.fetchval(*estimate))
+
+
+async def timed(call: Callable[[], Awaitable[Any]]) -> float:
+    started = time.perf_counter()
+    await call()
+    return (time.perf_counter() - started) * 1000
+
+
+def p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def measure(repeat: int, warmup: int) -> list[dict[str, Any]]:
+    database_url = with_database(ADMIN_URL, DB_NAME)
+    settings = load_settings(
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        worker_in_process=False,
+        migrate_on_start=False,
+        log_level="warning",
+        _env_file=None,
+    )
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    conn = await connect_raw(database_url)
+    results = []
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            for label, params in QUERIES:
+                response = await http.get("/api/products", params=params)
+                response.raise_for_status()
+                body = response.json()
+                floor, over_http = [], []
+                sql, statements = floor_statements(params)
+                for i in range(warmup + repeat):
+                    f = await timed(lambda sql=sql, statements=statements: floor_request(conn, sql, statements))
+                    h = await timed(lambda params=params: http.get("/api/products", params=params))
+                    if i >= warmup:
+                        floor.append(f)
+                        over_http.append(h)
+                results.append({"label": label, "body": body, "floor": floor, "http": over_http})
+    finally:
+        await conn.close()
+        server.should_exit = True
+        await task
+    return results
+
+
+def report(rows: int, timings: dict[str, float], results: list[dict[str, Any]], repeat: int) -> bool:
+    trgm = "with pg_trgm" if timings.pop("pg_trgm") else "WITHOUT pg_trgm"
+    loaded = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()) or "reused the last run's database"
+    print(f"\n{rows:,} products, {trgm}; load: {loaded}")
+    print("name=kettle matches 1.7% of rows, q=bamboo 6.7%, name=kettle 42 and sku=00123 about 0.02%")
+    print(f"{repeat} timed requests per query (after warm-up), floor and HTTP alternating; times in ms\n")
+    header = (
+        f"{'query':<15} {'total':>12} {'floor p50':>9} {'floor p95':>9} {'http p50':>9} {'http p95':>9} "
+        f"{'p95 ratio':>9} {'target p95':>10}  ok"
+    )
+    print(header)
+    print("-" * len(header))
+    all_ok = True
+    for result in results:
+        floor50, floor95 = p(result["floor"], 50), p(result["floor"], 95)
+        http50, http95 = p(result["http"], 50), p(result["http"], 95)
+        target = 1.5 * floor95 + 5
+        if result["label"].startswith("name="):
+            target = min(target, 30.0)
+        ok = http95 <= target
+        all_ok &= ok
+        body = result["body"]
+        total = f"{'' if body['total_exact'] else '~'}{body['total']:,}"
+        print(
+            f"{result['label']:<15} {total:>12} {floor50:>9.2f} {floor95:>9.2f} {http50:>9.2f} {http95:>9.2f} "
+            f"{http95 / floor95:>8.2f}x {target:>10.1f}  {'yes' if ok else 'NO'}"
+        )
+    caps = f"{queries.COUNT_CAP:,} ({queries.SEARCH_COUNT_CAP:,} with a text filter)"
+    print(f"\ntotal: exact up to {caps} matches; '~' marks the planner's estimate past that")
+    return all_ok
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=200, help="timed requests per query")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--reuse", action="store_true", help="keep the database loaded by the last run")
+    parser.add_argument("--keep", action="store_true", help="leave the benchmark database in place")
+    args = parser.parse_args()
+    timings = {"pg_trgm": 1.0} if args.reuse else await load(args.rows)
+    try:
+        results = await measure(args.repeat, args.warmup)
+    finally:
+        if not args.keep:
+            admin = await connect_raw(ADMIN_URL)
+            await admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            await admin.close()
+    return 0 if report(args.rows, timings, results, args.repeat) else 1
+
+
+if __name__ == "__main__":
+    try:
+        import uvloop
+    except ImportError:
+        sys.exit(asyncio.run(main()))
+    sys.exit(uvloop.run(main()))
