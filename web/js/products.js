@@ -236,7 +236,8 @@ export function mountProducts(card) {
     const filtered = [...TEXT_FILTERS, "active"].some((key) => state[key]);
     const pages = Math.max(1, Math.ceil(total / state.page_size));
     const about = reply.total_exact === false ? "about " : "";
-    count.textContent = `${about}${num(total)} ${total === 1 ? "product" : "products"}${filtered ? " match the filters" : ""}`;
+    const noun = total === 1 ? (filtered ? "product matches" : "product") : filtered ? "products match" : "products";
+    count.textContent = `${about}${num(total)} ${noun}${filtered ? " the filters" : ""}`;
     clear(tbody, items.map((product) => row(product)));
     clear(
       tableState,

@@ -1,0 +1,109 @@
+"""Products in the browser: filters, search, sort by header, pagination, state kept in the URL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Service
+
+pytestmark = pytest.mark.e2e
+
+CATALOGUE = [
+    {"sku": "MUG-BLUE", "name": "Blue mug", "description": "Stoneware, 300 ml"},
+    {"sku": "MUG-RED", "name": "Red mug", "description": "Stoneware, 300 ml"},
+    {"sku": "PLATE-BLUE", "name": "Blue plate", "description": "Porcelain", "active": False},
+    {"sku": "CUP-GREEN", "name": "Green cup", "description": "Ceramic espresso cup"},
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def catalogue(service: Service) -> Iterator[None]:
+    with service.api() as api:
+        for product in CATALOGUE:
+            api.post("/api/products", json=product).raise_for_status()
+    yield
+
+
+def skus(page: Page) -> list[str]:
+    return page.locator("[data-testid=products-table] tbody .col-sku").all_inner_texts()
+
+
+def test_filters_narrow_the_table_and_survive_a_reload(page: Page) -> None:
+    page.goto("/")
+    rows = page.locator("[data-testid=products-table] tbody tr")
+    expect(rows).to_have_count(4)
+
+    page.get_by_label("Name").fill("blue")
+    expect(rows).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"name=blue"))
+
+    page.get_by_label("Active").select_option("false")
+    expect(rows).to_have_count(1)
+    assert skus(page) == ["PLATE-BLUE"]
+    expect(page.locator("#products-count")).to_have_text("1 product matches the filters")
+
+    page.reload()
+    expect(page.get_by_label("Name")).to_have_value("blue")
+    expect(page.get_by_label("Active")).to_have_value("false")
+    expect(rows).to_have_count(1)
+
+    page.get_by_role("button", name="Clear filters").first.click()
+    expect(rows).to_have_count(4)
+    page.get_by_label("Search").fill("espresso")
+    expect(rows).to_have_count(1)
+    assert skus(page) == ["CUP-GREEN"]
+    page.get_by_label("Search").fill("")
+    page.get_by_label("SKU", exact=True).fill("mug-")
+    expect(rows).to_have_count(2)
+    page.get_by_label("Description").fill("stoneware")
+    expect(rows).to_have_count(2)
+    page.get_by_label("Description").fill("nothing like this")
+    expect(page.get_by_text("No products match these filters")).to_be_visible()
+
+
+def test_sort_by_header_toggles_direction_and_is_in_the_url(page: Page) -> None:
+    page.goto("/")
+    expect(page.locator("[data-testid=products-table] tbody tr")).to_have_count(4)
+    sku_header = page.locator("th").filter(has=page.locator("[data-sort=sku]"))
+
+    page.locator("[data-sort=sku]").click()
+    expect(sku_header).to_have_attribute("aria-sort", "ascending")
+    expect(page.locator("[data-testid=products-table] tbody tr").first).to_contain_text("CUP-GREEN")
+    assert skus(page) == ["CUP-GREEN", "MUG-BLUE", "MUG-RED", "PLATE-BLUE"]
+    expect(page).to_have_url(re.compile(r"sort=sku"))
+
+    page.locator("[data-sort=sku]").click()
+    expect(sku_header).to_have_attribute("aria-sort", "descending")
+    expect(page.locator("[data-testid=products-table] tbody tr").first).to_contain_text("PLATE-BLUE")
+    expect(page).to_have_url(re.compile(r"sort=-sku"))
+
+    page.locator("[data-sort=name]").click()
+    expect(page.locator("[data-testid=products-table] tbody tr").first).to_contain_text("Blue mug")
+
+
+def test_pagination_shows_page_x_of_y_and_follows_the_page_size(page: Page, service: Service) -> None:
+    with service.api() as api:
+        for n in range(12):
+            api.post("/api/products", json={"sku": f"PAGE-{n:02}", "name": f"Paged {n}"}).raise_for_status()
+    page.goto("/?sort=sku")
+    rows = page.locator("[data-testid=products-table] tbody tr")
+    page.get_by_label("Rows per page").select_option("10")
+    expect(page.locator("#products-page")).to_have_text("Page 1 of 2")
+    expect(rows).to_have_count(10)
+    expect(page.get_by_role("button", name="Previous page")).to_be_disabled()
+
+    page.get_by_role("button", name="Next page").click()
+    expect(page.locator("#products-page")).to_have_text("Page 2 of 2")
+    expect(rows).to_have_count(6)
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(page.get_by_role("button", name="Next page")).to_be_disabled()
+
+    page.go_back()
+    expect(page.locator("#products-page")).to_have_text("Page 1 of 2")
+    page.get_by_label("Rows per page").select_option("25")
+    expect(page.locator("#products-page")).to_have_text("Page 1 of 1")
+    expect(rows).to_have_count(16)
