@@ -264,7 +264,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def measure(repeat: int, warmup: int) -> list[dict[str, Any]]:
+async def measure(repeat: int, warmup: int, bulk_delete: bool) -> list[dict[str, Any]]:
     database_url = with_database(ADMIN_URL, DB_NAME)
     settings = load_settings(
         database_url=database_url,
@@ -299,6 +299,12 @@ async def measure(repeat: int, warmup: int) -> list[dict[str, Any]]:
                         floor.append(f)
                         over_http.append(h)
                 results.append({"label": label, "body": body, "floor": floor, "http": over_http})
+            if bulk_delete:
+                started = time.perf_counter()
+                response = await http.delete("/api/products/bulk", params={"confirm": "true"})
+                elapsed = (time.perf_counter() - started) * 1000
+                response.raise_for_status()
+                results.append({"label": "bulk delete", "deleted": response.json()["deleted"], "ms": elapsed})
     finally:
         await conn.close()
         server.should_exit = True
@@ -320,6 +326,9 @@ def report(rows: int, timings: dict[str, float], results: list[dict[str, Any]], 
     print("-" * len(header))
     all_ok = True
     for result in results:
+        if result["label"] == "bulk delete":
+            print(f"\nDELETE /api/products/bulk?confirm=true of {result['deleted']:,} products: {result['ms']:.0f} ms")
+            continue
         floor50, floor95 = p(result["floor"], 50), p(result["floor"], 95)
         http50, http95 = p(result["http"], 50), p(result["http"], 95)
         target = 1.5 * floor95 + 5
@@ -348,7 +357,7 @@ async def main() -> int:
     args = parser.parse_args()
     timings = {"pg_trgm": 1.0} if args.reuse else await load(args.rows)
     try:
-        results = await measure(args.repeat, args.warmup)
+        results = await measure(args.repeat, args.warmup, bulk_delete=not args.keep)
     finally:
         if not args.keep:
             admin = await connect_raw(ADMIN_URL)
