@@ -1,5 +1,378 @@
-"""Routes of this domain (filled in by its issue)."""
+"""The import API: upload, progress, live stream, history, rejects report and cancel.
 
+The upload streams the body to UPLOAD_DIR chunk by chunk and counts the bytes itself
+(python-multipart's own limit truncates silently and uvicorn has none), then queues the job.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import anyio
+from pydantic import BaseModel, Field
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from sse_starlette import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute
 
-routes: list[BaseRoute] = []
+from fulfil.api import ApiRoute, json_response, read_query
+from fulfil.errors import ApiError
+from fulfil.imports import jobs, queries
+from fulfil.imports.progress import HEARTBEAT_SECONDS, ProgressHub, event_stream, load_snapshot, publish, snapshot_of
+from fulfil.imports.reader import binary_kind, not_text_message
+from fulfil.imports.rejects import FIXED_COLUMNS, rejects_path
+from fulfil.imports.schemas import FINAL_STATUSES, HistoryQuery, ImportHistory, ImportSnapshot, UploadAccepted
+from fulfil.queue import enqueue
+from fulfil.resources import Resources
+
+log = logging.getLogger(__name__)
+
+TAG = "imports"
+SNIFF_BYTES = 8192
+MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and part headers around the file
+RAW_TYPES = {
+    "",
+    "text/csv",
+    "text/plain",
+    "text/tab-separated-values",
+    "application/csv",
+    "application/vnd.ms-excel",
+    "application/octet-stream",
+}
+DEFAULT_FILENAME = "upload.csv"
+
+
+class UploadQuery(BaseModel):
+    filename: str | None = Field(None, max_length=255, description="the file's name, for a raw text/csv body")
+
+
+def _resources(request: Request) -> Resources:
+    return request.app.state.resources  # type: ignore[no-any-return]
+
+
+def _job_id(request: Request) -> UUID:
+    raw = request.path_params["job_id"]
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise ApiError(404, f"No import job with id {raw!r}") from None
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        f"The file is larger than the upload limit of {limit // (1024 * 1024)} MB (MAX_UPLOAD_MB); "
+        "split it into smaller files.",
+    )
+
+
+class _FileSink:
+    """The upload's bytes to disk as they arrive, counted against the limit; never all in memory."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path = path
+        self.limit = limit
+        self.size = 0
+        self.head = b""
+        self.file = path.open("wb")
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self.size += len(data)
+        if self.size > self.limit:
+            raise _too_large(self.limit)
+        if len(self.head) < SNIFF_BYTES:
+            self.head += data[: SNIFF_BYTES - len(self.head)]
+            if len(self.head) >= SNIFF_BYTES:
+                self.check_text()
+        self.file.write(data)
+
+    def check_text(self) -> None:
+        kind = binary_kind(self.head)
+        if kind:
+            raise ApiError(415, not_text_message(kind))
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _FormFile:
+    """python-multipart callbacks that send the `file` part to the sink and skip everything else."""
+
+    def __init__(self, sink: _FileSink) -> None:
+        self.sink = sink
+        self.header_field = b""
+        self.header_value = b""
+        self.disposition = b""
+        self.in_file = False
+        self.found = False
+        self.filename: str | None = None
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+        }
+
+    def on_part_begin(self) -> None:
+        self.disposition = b""
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        if self.header_field.lower() == b"content-disposition":
+            self.disposition = self.header_value
+        self.header_field = self.header_value = b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self.disposition)
+        if options.get(b"name") == b"file" and not self.found:
+            self.in_file = True
+            self.filename = options.get(b"filename", b"").decode(errors="replace") or None
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.in_file:
+            self.sink.write(data[start:end])
+
+    def on_part_end(self) -> None:
+        if self.in_file:
+            self.in_file, self.found = False, True
+
+
+async def _receive_multipart(request: Request, boundary: bytes | None, sink: _FileSink) -> str | None:
+    if not boundary:
+        raise ApiError(400, "The multipart/form-data request has no boundary in its Content-Type header.")
+    form = _FormFile(sink)
+    parser = MultipartParser(boundary, form.callbacks())
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > sink.limit + MULTIPART_OVERHEAD:
+                raise _too_large(sink.limit)
+            parser.write(chunk)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise ApiError(400, f"The multipart/form-data body is malformed: {exc}.") from None
+    if not form.found:
+        raise ApiError(
+            400,
+            "The form has no `file` field: send the CSV as the `file` field (curl -F file=@products.csv).",
+            details=[{"location": "body", "field": "file", "message": "required"}],
+        )
+    return form.filename
+
+
+async def _receive_raw(request: Request, sink: _FileSink) -> str | None:
+    async for chunk in request.stream():
+        sink.write(chunk)
+    _, options = parse_options_header(request.headers.get("content-disposition", ""))
+    return options.get(b"filename", b"").decode(errors="replace") or None
+
+
+async def upload(request: Request) -> Response:
+    resources = _resources(request)
+    query = read_query(request, UploadQuery)
+    limit = resources.settings.max_upload_bytes
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    content_type = content_type.decode().lower()
+    multipart = content_type == "multipart/form-data"
+    if not multipart and content_type not in RAW_TYPES:
+        raise ApiError(
+            415,
+            f"Content-Type {content_type!r} is not accepted: send multipart/form-data with a `file` field "
+            "or the CSV itself as text/csv.",
+        )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + (MULTIPART_OVERHEAD if multipart else 0):
+        raise _too_large(limit)
+
+    job_id = uuid4()
+    uploads = resources.settings.uploads_path
+    uploads.mkdir(parents=True, exist_ok=True)
+    part = uploads / f"{job_id}.part"
+    sink = _FileSink(part, limit)
+    try:
+        if multipart:
+            filename = await _receive_multipart(request, options.get(b"boundary"), sink)
+        else:
+            filename = await _receive_raw(request, sink)
+        sink.close()
+        if sink.size == 0:
+            raise ApiError(400, "The upload is empty: send a CSV file with a header line and one product a line.")
+        sink.check_text()
+    except BaseException:
+        sink.close()
+        part.unlink(missing_ok=True)
+        raise
+    path = part.rename(uploads / f"{job_id}.csv")
+    filename = Path(query.filename or filename or DEFAULT_FILENAME).name[:255] or DEFAULT_FILENAME
+    row = await resources.db.fetch_one(
+        queries.INSERT_JOB,
+        {
+            "id": str(job_id),
+            "filename": filename,
+            "file_path": str(path),
+            "rejects_path": str(rejects_path(uploads, str(job_id))),
+            "bytes_total": sink.size,
+        },
+    )
+    snapshot = snapshot_of(row._mapping)
+    await publish(resources.redis, snapshot)
+    try:
+        await enqueue(resources.queue, jobs.JOB_NAME, str(job_id), job_id=str(job_id))
+    except Exception as exc:  # the recovery sweep queues it once Redis is back
+        log.warning("import %s saved but not queued yet: %r", job_id, exc)
+    base = f"/api/upload/{job_id}"
+    reply = UploadAccepted(
+        job_id=job_id,
+        status=snapshot.status,
+        filename=filename,
+        bytes_total=sink.size,
+        progress_url=f"{base}/progress",
+        stream_url=f"{base}/stream",
+        rejects_url=f"{base}/rejects",
+    )
+    return json_response(reply, status=202)
+
+
+async def _snapshot_or_404(resources: Resources, job_id: UUID) -> ImportSnapshot:
+    snapshot = await load_snapshot(resources, job_id)
+    if snapshot is None:
+        raise ApiError(404, f"No import job with id {str(job_id)!r}")
+    return snapshot
+
+
+async def progress(request: Request) -> Response:
+    return json_response(await _snapshot_or_404(_resources(request), _job_id(request)))
+
+
+async def stream(request: Request) -> Response:
+    resources = _resources(request)
+    job_id = _job_id(request)
+    await _snapshot_or_404(resources, job_id)
+    last = request.headers.get("last-event-id", "").strip()
+    hub: ProgressHub = request.app.state.import_hub
+    return EventSourceResponse(
+        event_stream(hub, resources, job_id, int(last) if last.isdigit() else -1), ping=HEARTBEAT_SECONDS
+    )
+
+
+async def history(request: Request) -> Response:
+    query = read_query(request, HistoryQuery)
+    db = _resources(request).db
+    rows = await db.fetch_all(
+        queries.LIST_SNAPSHOTS, {"limit": query.page_size, "offset": (query.page - 1) * query.page_size}
+    )
+    total = await db.fetch_val(queries.COUNT_JOBS)
+    items = [snapshot_of(row._mapping) for row in rows]
+    return json_response(ImportHistory(items=items, page=query.page, page_size=query.page_size, total=total))
+
+
+async def rejects(request: Request) -> Response:
+    resources = _resources(request)
+    job_id = _job_id(request)
+    row = await resources.db.fetch_one(queries.GET_JOB, {"id": str(job_id)})
+    if row is None:
+        raise ApiError(404, f"No import job with id {str(job_id)!r}")
+    job = row._mapping
+    stem = Path(job["filename"]).stem or "import"
+    headers = {"Content-Disposition": f'attachment; filename="{stem}-rejects.csv"'}
+    path = job["rejects_path"]
+    if path and await anyio.Path(path).is_file():
+        return FileResponse(path, media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(",".join(FIXED_COLUMNS) + "\r\n", media_type="text/csv; charset=utf-8", headers=headers)
+
+
+async def cancel(request: Request) -> Response:
+    """A queued job is cancelled at once; a running one stops after the batch it is writing."""
+    resources = _resources(request)
+    job_id = _job_id(request)
+    snapshot = await jobs.finish_job(resources, job_id, "cancelled", None, queries.FINISH_QUEUED)
+    if snapshot is None:
+        row = await resources.db.fetch_one(queries.REQUEST_CANCEL, {"id": str(job_id)})
+        if row is None:
+            current = await _snapshot_or_404(resources, job_id)
+            if current.status in FINAL_STATUSES:
+                raise ApiError(409, f"Import {job_id} has already ended (status {current.status}); nothing to cancel.")
+            raise ApiError(409, f"Import {job_id} is starting; try again in a moment.")
+        snapshot = snapshot_of(row._mapping)
+    return json_response(snapshot, status=202)
+
+
+routes: list[BaseRoute] = [
+    ApiRoute(
+        "/api/upload",
+        upload,
+        methods=["POST"],
+        summary="Upload a CSV of products (multipart `file` field or a raw text/csv body); queues its import",
+        tag=TAG,
+        query=UploadQuery,
+        response=UploadAccepted,
+        status=202,
+        errors=(400, 413, 415),
+        content_types=("multipart/form-data", "text/csv"),
+    ),
+    ApiRoute(
+        "/api/uploads",
+        history,
+        methods=["GET"],
+        summary="Import history, newest first",
+        tag=TAG,
+        query=HistoryQuery,
+        response=ImportHistory,
+        errors=(422,),
+    ),
+    ApiRoute(
+        "/api/upload/{job_id}/progress",
+        progress,
+        methods=["GET"],
+        summary="The import's progress snapshot",
+        tag=TAG,
+        response=ImportSnapshot,
+        errors=(404,),
+    ),
+    ApiRoute(
+        "/api/upload/{job_id}/stream",
+        stream,
+        methods=["GET"],
+        summary="Live progress (Server-Sent Events): the snapshot, then each change; honours Last-Event-ID",
+        tag=TAG,
+        errors=(404,),
+        response_type="text/event-stream",
+    ),
+    ApiRoute(
+        "/api/upload/{job_id}/rejects",
+        rejects,
+        methods=["GET"],
+        summary="The rejected rows as CSV: line, reason and the row's original fields",
+        tag=TAG,
+        errors=(404,),
+        response_type="text/csv",
+    ),
+    ApiRoute(
+        "/api/upload/{job_id}/cancel",
+        cancel,
+        methods=["POST"],
+        summary="Cancel an import: it stops after the current batch and keeps what is committed",
+        tag=TAG,
+        response=ImportSnapshot,
+        status=202,
+        errors=(404, 409),
+    ),
+]

@@ -1,0 +1,267 @@
+"""The import job (`import_csv`) and the recovery sweep (`resume_imports`).
+
+The job reads the file in a thread (reader.py) that stays up to QUEUE_DEPTH batches ahead, so
+parsing the next batch overlaps the database work of the current one. It holds a PostgreSQL
+session lock on the job while it runs: a process killed mid-import loses its connection and with
+it the lock, which is how the sweep, run at start-up and every few seconds, tells an orphaned job
+from a running one and queues it again at once, without waiting for arq's in-progress key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import anyio
+import asyncpg
+
+from fulfil.imports import loader, queries
+from fulfil.imports.progress import publish, snapshot_of
+from fulfil.imports.reader import Batch, Header, ImportFailed, check_file, read_batches, read_header
+from fulfil.imports.rejects import RejectsFile
+from fulfil.imports.schemas import ImportSnapshot
+from fulfil.queue import IN_PROGRESS_PREFIX, enqueue, forget_job
+from fulfil.resources import Resources
+from fulfil.webhooks.outbox import record_event, relay_soon
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "import_csv"
+QUEUE_DEPTH = 2  # parsed batches waiting for the database; bounds memory
+MAX_ATTEMPTS = 5  # a file that kills its process this often is failed, not retried forever
+SWEEP_SECONDS = 10
+QUEUED_GRACE_SECONDS = 10  # a queued job younger than this is still on its way into arq
+PHASES = {"completed": "finished", "completed_with_errors": "finished", "failed": "failed", "cancelled": "cancelled"}
+
+
+class _Pipe:
+    """Hands items from the reader thread to the event loop, at most `depth` waiting at a time."""
+
+    def __init__(self, depth: int) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.items: asyncio.Queue[Batch | BaseException] = asyncio.Queue()
+        self.slots = threading.Semaphore(depth)
+        self.closed = threading.Event()
+
+    def fill(self, produce: Callable[[], Iterator[Batch]]) -> None:
+        """Thread body: every batch, then the exception that ended the reading, if any."""
+        try:
+            for batch in produce():
+                if not self._put(batch):
+                    return
+        except BaseException as exc:
+            self._put(exc)
+
+    def _put(self, item: Batch | BaseException) -> bool:
+        while not self.slots.acquire(timeout=0.25):
+            if self.closed.is_set():
+                return False
+        if self.closed.is_set():
+            return False
+        try:
+            self.loop.call_soon_threadsafe(self.items.put_nowait, item)
+        except RuntimeError:  # the event loop has closed
+            return False
+        return True
+
+    async def get(self) -> Batch | BaseException:
+        item = await self.items.get()
+        self.slots.release()
+        return item
+
+
+class ImportRun:
+    """One run of one job on one connection (a resumed job is a new run from its checkpoint)."""
+
+    def __init__(self, resources: Resources, conn: asyncpg.Connection, job_id: UUID) -> None:
+        self.resources = resources
+        self.db = resources.db
+        self.conn = conn
+        self.job_id = job_id
+
+    async def _publish_row(self, row: Any) -> ImportSnapshot:
+        snapshot = snapshot_of(row)
+        await publish(self.resources.redis, snapshot)
+        return snapshot
+
+    async def finish(self, status: str, error: str | None) -> str:
+        await finish_job(self.resources, self.job_id, status, error)
+        return status
+
+    async def run(self) -> str:
+        job = await self.db.fetch_one(queries.CLAIM_JOB, {"id": str(self.job_id)})
+        if job is None:
+            return "not pending"
+        job = job._mapping
+        await self._publish_row(job)
+        path = Path(job["file_path"])
+        if job["cancel_requested"]:
+            return await self.finish("cancelled", None)
+        if job["attempts"] > MAX_ATTEMPTS:
+            message = f"The import was interrupted {job['attempts'] - 1} times (the service stopped while it ran)."
+            return await self.finish("failed", message)
+        if not await anyio.Path(path).exists():
+            message = f"The uploaded file ({job['filename']}) is no longer on disk; upload it again."
+            return await self.finish("failed", message)
+        try:
+            has_nul = await asyncio.to_thread(check_file, path)
+            header = await asyncio.to_thread(read_header, path)
+        except ImportFailed as exc:
+            return await self.finish("failed", str(exc))
+        rejects = RejectsFile(Path(job["rejects_path"]), header.columns)
+        resumed = job["checkpoint_byte"] > 0
+        if resumed:
+            log.info("import %s resumes after line %d", self.job_id, job["checkpoint_line"])
+            await asyncio.to_thread(rejects.trim, job["checkpoint_line"])
+        row = await self.db.fetch_one(queries.SET_PHASE, {"id": str(self.job_id), "phase": "importing"})
+        await self._publish_row(row._mapping)
+        start_byte = job["checkpoint_byte"] if resumed else header.end_byte
+        start_line = job["checkpoint_line"] if resumed else header.end_line
+        try:
+            status = await self.load(path, header, has_nul, rejects, start_byte, start_line, job["bytes_total"])
+        except ImportFailed as exc:
+            return await self.finish("failed", str(exc))
+        return await self.finish(status, None)
+
+    async def load(
+        self,
+        path: Path,
+        header: Header,
+        has_nul: bool,
+        rejects: RejectsFile,
+        start_byte: int,
+        start_line: int,
+        size: int,
+    ) -> str:
+        """Batches from the reader thread into the database until the file ends or a cancel."""
+        pipe = _Pipe(QUEUE_DEPTH)
+        batch_rows = self.resources.settings.import_batch_rows
+
+        def produce() -> Iterator[Batch]:
+            return read_batches(
+                path,
+                header,
+                start_byte=start_byte,
+                start_line=start_line,
+                batch_rows=batch_rows,
+                has_nul=has_nul,
+                stop=pipe.closed,
+            )
+
+        thread = threading.Thread(target=pipe.fill, args=(produce,), name=f"import-{self.job_id}", daemon=True)
+        thread.start()
+        await loader.open_stage(self.conn)
+        started, rows = time.monotonic(), 0
+        try:
+            while True:
+                item = await pipe.get()
+                if isinstance(item, BaseException):
+                    raise item
+                rows += item.rows
+                elapsed = max(time.monotonic() - started, 1e-3)
+                byte_rate = (item.end_byte - start_byte) / elapsed
+                eta = (size - item.end_byte) / byte_rate if byte_rate > 0 else None
+                progress = loader.Progress(round(rows / elapsed, 1), None if eta is None else round(eta, 1))
+                if item.rejects:
+                    await asyncio.to_thread(rejects.append, item.rejects)
+                row = await loader.commit_batch(
+                    self.conn, self.job_id, item, keep_active=header.active is None, progress=progress
+                )
+                snapshot = await self._publish_row(row)
+                if row["cancel_requested"]:
+                    return "cancelled"
+                if item.last:
+                    return "completed_with_errors" if snapshot.rejected else "completed"
+        finally:
+            pipe.closed.set()
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await loader.drop_stage(self.conn)
+
+
+async def finish_job(
+    resources: Resources, job_id: UUID, status: str, error: str | None, query: str = queries.FINISH_JOB
+) -> ImportSnapshot | None:
+    """End the job and write its `import.completed` event in the same transaction; None if it had ended.
+
+    Then publish the final snapshot, delete the uploaded file (the rejects report stays) and nudge
+    the webhook relay.
+    """
+    async with resources.db.transaction():
+        row = await resources.db.fetch_one(
+            query, {"id": str(job_id), "status": status, "phase": PHASES[status], "error": error}
+        )
+        if row is None:
+            return None
+        snapshot = snapshot_of(row._mapping)
+        await record_event(resources.db, "import.completed", completed_event(snapshot))
+    await publish(resources.redis, snapshot)
+    await anyio.Path(row._mapping["file_path"]).unlink(missing_ok=True)
+    await relay_soon(resources)
+    log.info("import %s %s%s", job_id, status, f": {error}" if error else "")
+    return snapshot
+
+
+def completed_event(snapshot: ImportSnapshot) -> dict[str, Any]:
+    """The webhook's data: one event per import with its counts, never one per row."""
+    return snapshot.model_dump(
+        mode="json",
+        include={
+            "job_id",
+            "filename",
+            "status",
+            "rows_total",
+            "rows_done",
+            "created",
+            "updated",
+            "unchanged",
+            "rejected",
+            "error",
+            "started_at",
+            "finished_at",
+        },
+    )
+
+
+async def import_csv(ctx: dict[str, Any], job_id: str) -> str:
+    """The arq job: import one uploaded file, or resume it from its last committed batch."""
+    resources: Resources = ctx["resources"]
+    uid = UUID(job_id)
+    async with resources.db.connection() as connection:
+        conn: asyncpg.Connection = connection.raw_connection
+        if not await resources.db.fetch_val(queries.TRY_LOCK, {"id": job_id}):
+            return "already running elsewhere"
+        try:
+            return await ImportRun(resources, conn, uid).run()
+        except Exception as exc:
+            log.exception("import %s stopped unexpectedly", job_id)
+            message = f"The import stopped on an unexpected error ({exc.__class__.__name__}); it has been logged."
+            await finish_job(resources, uid, "failed", message)
+            return "failed"
+        finally:
+            with anyio.CancelScope(shield=True):
+                try:
+                    await asyncio.wait_for(conn.execute(queries.UNLOCK_ALL), 5)
+                except Exception:
+                    conn.terminate()  # never hand the pool a connection that still holds the job's lock
+
+
+async def resume_imports(ctx: dict[str, Any]) -> int:
+    """The sweep: queue again every unfinished job whose process is gone; returns how many."""
+    resources: Resources = ctx["resources"]
+    rows = await resources.db.fetch_all(queries.ORPHANED_JOBS, {"queued_grace": QUEUED_GRACE_SECONDS})
+    queued = 0
+    for row in rows:
+        job_id = str(row["id"])
+        if row["status"] == "running" or await resources.queue.exists(IN_PROGRESS_PREFIX + job_id):
+            await forget_job(resources.queue, job_id)
+        if await enqueue(resources.queue, JOB_NAME, job_id, job_id=job_id):
+            log.info("import %s (%s) had no live process; queued it to resume", job_id, row["status"])
+            queued += 1
+    return queued

@@ -1,0 +1,134 @@
+"""SQL of the import domain.
+
+Statements with `:name` parameters go through `databases`; the ones with `$n` run on the raw
+asyncpg connection the loader holds for a whole job (COPY, the batch upsert and its checkpoint).
+"""
+
+SNAPSHOT_COLUMNS = """
+    id AS job_id, filename, status, phase, bytes_total, bytes_done, rows_done, rows_total,
+    created, updated, unchanged, rejected, rows_per_second, eta_seconds, error,
+    created_at, started_at, finished_at, version
+"""
+
+INSERT_JOB = f"""
+INSERT INTO import_job (id, filename, file_path, rejects_path, bytes_total)
+VALUES (:id, :filename, :file_path, :rejects_path, :bytes_total)
+RETURNING {SNAPSHOT_COLUMNS}
+"""
+
+GET_SNAPSHOT = f"SELECT {SNAPSHOT_COLUMNS} FROM import_job WHERE id = :id"
+
+GET_JOB = "SELECT * FROM import_job WHERE id = :id"
+
+COUNT_JOBS = "SELECT count(*) FROM import_job"
+
+LIST_SNAPSHOTS = f"""
+SELECT {SNAPSHOT_COLUMNS} FROM import_job
+ORDER BY created_at DESC, id
+LIMIT :limit OFFSET :offset
+"""
+
+# A running job stops after its current batch.
+REQUEST_CANCEL = f"""
+UPDATE import_job SET cancel_requested = true
+WHERE id = :id AND status = 'running'
+RETURNING {SNAPSHOT_COLUMNS}
+"""
+
+# The job's session lock: held by the connection running the job, released by PostgreSQL when
+# that process dies, which is how the recovery sweep tells an orphaned job from a running one.
+LOCK_NAMESPACE = 4003
+TRY_LOCK = f"SELECT pg_try_advisory_lock({LOCK_NAMESPACE}, hashtext(CAST(:id AS text)))"
+UNLOCK_ALL = "SELECT pg_advisory_unlock_all()"
+
+CLAIM_JOB = f"""
+UPDATE import_job
+SET status = 'running', phase = 'checking', started_at = coalesce(started_at, now()),
+    attempts = attempts + 1, heartbeat_at = now(), error = NULL, version = version + 1
+WHERE id = :id AND status IN ('queued', 'running')
+RETURNING {SNAPSHOT_COLUMNS}, file_path, rejects_path, checkpoint_line, checkpoint_byte, cancel_requested, attempts
+"""
+
+SET_PHASE = f"""
+UPDATE import_job SET phase = :phase, heartbeat_at = now(), version = version + 1
+WHERE id = :id
+RETURNING {SNAPSHOT_COLUMNS}
+"""
+
+_FINISH = """
+UPDATE import_job
+SET status = :status, phase = :phase, error = :error, finished_at = now(), eta_seconds = NULL,
+    rows_total = coalesce(rows_total, rows_done), heartbeat_at = now(), version = version + 1
+WHERE id = :id AND status IN ({statuses})
+RETURNING {columns}, file_path
+"""
+# The job ends itself; the cancel endpoint ends a job only while it is still queued.
+FINISH_JOB = _FINISH.format(statuses="'queued', 'running'", columns=SNAPSHOT_COLUMNS)
+FINISH_QUEUED = _FINISH.format(statuses="'queued'", columns=SNAPSHOT_COLUMNS)
+
+# Jobs to (re)queue: running ones whose session lock nobody holds (their process died) and queued
+# ones older than a few seconds that arq may have lost (enqueueing a known id is a no-op).
+ORPHANED_JOBS = f"""
+SELECT j.id, j.status FROM import_job j
+WHERE j.status IN ('queued', 'running')
+  AND j.created_at < now() - make_interval(secs => :queued_grace)
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.classid = {LOCK_NAMESPACE} AND l.objsubid = 2
+      AND l.objid = CAST(hashtext(CAST(j.id AS text)) AS oid)
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  )
+ORDER BY j.created_at
+"""
+
+# Raw asyncpg ($n) statements of the batch loop.
+CREATE_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS import_stage (
+    line bigint NOT NULL, sku text NOT NULL, name text NOT NULL, description text, active boolean
+) ON COMMIT DELETE ROWS
+"""
+DROP_STAGE = "DROP TABLE IF EXISTS pg_temp.import_stage"
+STAGE_TABLE = "import_stage"
+STAGE_COLUMNS = ("line", "sku", "name", "description", "active")
+
+# The last row of the batch wins for each SKU (case-insensitively), its SKU's case included;
+# an existing product is rewritten only when a value differs, and the counts come back in SQL.
+_UPSERT = """
+WITH src AS (
+    SELECT DISTINCT ON (lower(sku)) sku, name, description, active
+    FROM import_stage
+    ORDER BY lower(sku), line DESC
+), done AS (
+    INSERT INTO product AS p (sku, name, description, active)
+    SELECT sku, name, description, coalesce(active, random() < 0.5) FROM src
+    ON CONFLICT ((lower(sku))) DO UPDATE
+    SET sku = EXCLUDED.sku, name = EXCLUDED.name, description = EXCLUDED.description,
+        active = {active}, updated_at = now()
+    WHERE ({old}) IS DISTINCT FROM ({new})
+    RETURNING (p.xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) AS created, count(*) FILTER (WHERE NOT inserted) AS updated FROM done
+"""
+# With an `active` column the file sets it; without one, new products get a random value and
+# existing products keep theirs.
+UPSERT_WITH_ACTIVE = _UPSERT.format(
+    active="EXCLUDED.active",
+    old="p.sku, p.name, p.description, p.active",
+    new="EXCLUDED.sku, EXCLUDED.name, EXCLUDED.description, EXCLUDED.active",
+)
+UPSERT_KEEP_ACTIVE = _UPSERT.format(
+    active="p.active",
+    old="p.sku, p.name, p.description",
+    new="EXCLUDED.sku, EXCLUDED.name, EXCLUDED.description",
+)
+
+CHECKPOINT = f"""
+UPDATE import_job
+SET rows_done = rows_done + $2, created = created + $3, updated = updated + $4,
+    unchanged = unchanged + $5, rejected = rejected + $6,
+    checkpoint_line = $7, checkpoint_byte = $8, bytes_done = $8,
+    rows_total = CASE WHEN $9 THEN rows_done + $2 ELSE rows_total END,
+    rows_per_second = $10, eta_seconds = $11, heartbeat_at = now(), version = version + 1
+WHERE id = $1
+RETURNING {SNAPSHOT_COLUMNS}, cancel_requested
+"""

@@ -1,0 +1,62 @@
+"""The shapes the import API speaks: the progress snapshot, the upload reply and the history page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+Status = Literal["queued", "running", "completed", "completed_with_errors", "failed", "cancelled"]
+FINAL_STATUSES = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
+
+
+class ImportSnapshot(BaseModel):
+    """One job's state: the same JSON in the progress endpoint, Redis and every SSE event."""
+
+    job_id: UUID
+    filename: str
+    status: Status
+    phase: str = Field(description="what the job is doing, in a word: queued, checking, importing, finished, ...")
+    bytes_total: int
+    bytes_done: int
+    rows_done: int
+    rows_total: int | None = Field(description="null until the whole file has been read")
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rows_per_second: float | None
+    eta_seconds: float | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    version: int = Field(description="increases with every change; the SSE event id")
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class UploadAccepted(BaseModel):
+    job_id: UUID
+    status: Status
+    filename: str
+    bytes_total: int
+    progress_url: str
+    stream_url: str
+    rejects_url: str
+
+
+class HistoryQuery(BaseModel):
+    page: int = Field(1, ge=1)
+    page_size: int = Field(20, ge=1, le=100)
+
+
+class ImportHistory(BaseModel):
+    items: list[ImportSnapshot]
+    page: int
+    page_size: int
+    total: int
