@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from fulfil import health, openapi
 from fulfil.errors import EXCEPTION_HANDLERS
 from fulfil.imports import routes as imports_routes
+from fulfil.imports.progress import ProgressHub
 from fulfil.products import routes as products_routes
 from fulfil.resources import open_resources
 from fulfil.settings import Settings
@@ -44,6 +45,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         resources = await open_resources(settings)
         app.state.resources = resources
+        app.state.import_hub = ProgressHub(resources.redis)  # one progress subscription for all SSE clients
+        app.state.import_hub.start()
         app.state.worker = start_in_process(resources) if settings.worker_in_process else None
         log.info("ready; job worker %s", "in this process" if app.state.worker else "external (fulfil worker)")
         try:
@@ -51,6 +54,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             if app.state.worker is not None:
                 await app.state.worker.drain(SHUTDOWN_GRACE_SECONDS)
+            await app.state.import_hub.stop()
             await resources.close()
 
     routes = [*api_routes(), Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")]
