@@ -13,6 +13,7 @@ from typing import Any
 
 from arq.cron import CronJob
 
+from fulfil.imports import jobs as import_jobs
 from fulfil.queue import InProcessWorker, build_worker, every_few_seconds, transient
 from fulfil.resources import Resources, open_resources
 from fulfil.settings import Settings
@@ -34,8 +35,12 @@ FUNCTIONS: list[Any] = [
     ping,
     transient(webhook_jobs.relay_events),
     transient(webhook_jobs.deliver_webhook, timeout=webhook_jobs.DELIVERY_JOB_TIMEOUT),
+    import_jobs.import_csv,
 ]
-CRON_JOBS: list[CronJob] = [every_few_seconds(webhook_jobs.sweep_webhooks, webhook_jobs.SWEEP_EVERY_SECONDS)]
+CRON_JOBS: list[CronJob] = [
+    every_few_seconds(webhook_jobs.sweep_webhooks, webhook_jobs.SWEEP_EVERY_SECONDS),
+    every_few_seconds(import_jobs.resume_imports, import_jobs.SWEEP_SECONDS),
+]
 
 
 def start_in_process(resources: Resources, role: str = "serve") -> InProcessWorker:
