@@ -50,6 +50,8 @@ async def test_openapi_describes_the_products_api(client: httpx.AsyncClient) -> 
     assert schemas["Product"]["required"] == ["id", "sku", "name", "description", "active", "created_at", "updated_at"]
     assert schemas["ProductCreate"]["required"] == ["sku", "name"]
     assert schemas["ProductCreate"]["properties"]["sku"]["maxLength"] == 100
+    assert schemas["ProductUpdate"]["properties"]["name"]["type"] == "string"  # may be left out, never null
+    assert "required" not in schemas["ProductUpdate"]
     operation_ids = [op["operationId"] for path in paths.values() for op in path.values()]
     assert len(operation_ids) == len(set(operation_ids))
 

@@ -74,7 +74,8 @@ def contains_pattern(term: str) -> str:
 
 def list_where(query: ProductQuery) -> tuple[str, dict[str, Any]]:
     """The WHERE clause (or "") and its parameters for the query's filters, all combined with AND."""
-    clauses, params = [], {}
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
     for field, clause in FILTERS.items():
         term = getattr(query, field)
         if term is not None:

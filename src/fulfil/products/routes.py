@@ -110,6 +110,7 @@ async def update_product(request: Request) -> JSONResponse:
                 return json_response(current)
             values = current.model_dump(include={"sku", "name", "description", "active"}) | changes
             row = await db.fetch_one(queries.UPDATE_PRODUCT, {**values, "id": product_id})
+            assert row is not None  # locked above, so still there
             product = Product.model_validate(dict(row._mapping))
             await record_event(db, "product.updated", product.event_data())
     except asyncpg.UniqueViolationError:

@@ -40,16 +40,23 @@ Description = Annotated[
 SortKey = Literal["id", "-id", "sku", "-sku", "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
 
 
-def _search(field: str, description: str = "Case-insensitive contains") -> Any:
-    """A contains-filter parameter, checked by the shared `clean_search` rule."""
-    rule = AfterValidator(lambda value: clean_search(value, field))
-    return Annotated[str | None, rule, Field(description=description, json_schema_extra={"maxLength": SEARCH_MAX})]
+def _search_rule(field: str) -> AfterValidator:
+    """A contains-filter parameter goes through the shared `clean_search` rule."""
+    return AfterValidator(lambda value: clean_search(value, field))
 
 
-SkuFilter = _search("sku")
-NameFilter = _search("name")
-DescriptionFilter = _search("description")
-AnyFilter = _search("q", "Case-insensitive contains, in sku, name or description")
+_CONTAINS = "Case-insensitive contains"
+_SEARCH_LENGTH = {"maxLength": SEARCH_MAX}
+SkuFilter = Annotated[str | None, _search_rule("sku"), Field(description=_CONTAINS, json_schema_extra=_SEARCH_LENGTH)]
+NameFilter = Annotated[str | None, _search_rule("name"), Field(description=_CONTAINS, json_schema_extra=_SEARCH_LENGTH)]
+DescriptionFilter = Annotated[
+    str | None, _search_rule("description"), Field(description=_CONTAINS, json_schema_extra=_SEARCH_LENGTH)
+]
+AnyFilter = Annotated[
+    str | None,
+    _search_rule("q"),
+    Field(description=_CONTAINS + ", in sku, name or description", json_schema_extra=_SEARCH_LENGTH),
+]
 
 
 class ProductCreate(BaseModel):
@@ -63,10 +70,19 @@ class ProductCreate(BaseModel):
     active: StrictBool = True
 
 
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """In the JSON schema: sku, name and active may be left out, but never sent as null."""
+    for name in ("sku", "name", "active"):
+        prop = schema["properties"][name]
+        options = [option for option in prop.pop("anyOf") if option != {"type": "null"}]
+        prop.pop("default", None)
+        prop.update(options[0])
+
+
 class ProductUpdate(BaseModel):
     """`PUT /api/products/{id}`: the fields sent are changed, the ones left out stay as they are."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_not_nullable)
 
     sku: Sku | None = None
     name: Name | None = None
