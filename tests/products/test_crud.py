@@ -6,6 +6,7 @@ import re
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.products.conftest import create, events
 
@@ -160,3 +161,21 @@ async def test_delete_removes_the_product_and_writes_its_event(
     ]
     # The SKU is free again.
     await create(client, "sku-1")
+
+
+async def test_the_change_and_its_event_commit_together(
+    client: httpx.AsyncClient, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the outbox row cannot be written, the product change is rolled back with it."""
+    product = await create(client, "SKU-1", "Before")
+
+    async def broken_outbox(*args: object) -> int:
+        raise RuntimeError("outbox unavailable")
+
+    monkeypatch.setattr("fulfil.products.routes.record_event", broken_outbox)
+    assert (await client.post("/api/products", json={"sku": "SKU-2", "name": "New"})).status_code == 500
+    assert (await client.put(f"/api/products/{product['id']}", json={"name": "After"})).status_code == 500
+    assert (await client.delete(f"/api/products/{product['id']}")).status_code == 500
+    assert (await client.delete("/api/products/bulk?confirm=true")).status_code == 500
+    assert await db.fetch("SELECT sku, name FROM product") == [("SKU-1", "Before")]
+    assert [t for t, _ in await events(db)] == ["product.created"]
