@@ -22,7 +22,7 @@ from typing import IO, Any, TypeVar
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Playwright, sync_playwright
 from redis import Redis
 
 from tests.conftest import (
@@ -120,9 +120,10 @@ def service(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Itera
         UPLOAD_DIR=workdir / "uploads",
         WORKER_IN_PROCESS="true",
         ENVIRONMENT="test",
-        LOG_LEVEL="warning",
+        LOG_LEVEL="info",
         WEBHOOK_RETRY_BASE_SECONDS="0.2",
         WEBHOOK_RETRY_MAX_SECONDS="2",
+        IMPORT_BATCH_ROWS="200",
     )
     url = f"http://127.0.0.1:{port}"
     log = workdir / "service.log"
@@ -174,6 +175,12 @@ def page(browser: Browser, service: Service) -> Iterator[Page]:
     yield page
     context.close()
     assert not errors, f"errors in the page: {errors}"
+
+
+def field_error(scope: Locator, label: str) -> Locator:
+    """The error line under the control labelled `label` (wired by aria-describedby)."""
+    control = scope.get_by_label(label)
+    return scope.locator(f"#{control.get_attribute('id')}-error")
 
 
 @dataclass

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import Service
+from tests.e2e.conftest import Service, field_error
 
 pytestmark = pytest.mark.e2e
 
@@ -27,9 +27,7 @@ def test_create_edit_with_a_taken_sku_then_delete(page: Page, service: Service) 
     dialog = page.get_by_role("dialog", name="New product")
     dialog.get_by_label("SKU").fill("new-1")
     dialog.get_by_role("button", name="Create product").click()
-    expect(dialog.locator("#" + dialog.get_by_label("Name").get_attribute("id") + "-error")).to_have_text(
-        "name is required and cannot be blank"
-    )
+    expect(field_error(dialog, "Name")).to_have_text("name is required and cannot be blank")
     expect(dialog.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
     dialog.get_by_label("Name").fill("New one")
     dialog.get_by_label("Description").fill("Made in the browser")
@@ -44,8 +42,7 @@ def test_create_edit_with_a_taken_sku_then_delete(page: Page, service: Service) 
     sku = dialog.get_by_label("SKU")
     sku.fill("taken-1")
     dialog.get_by_role("button", name="Save changes").click()
-    error = dialog.locator(f"#{sku.get_attribute('id')}-error")
-    expect(error).to_have_text(f"already used by product {taken['id']}")
+    expect(field_error(dialog, "SKU")).to_have_text(f"already used by product {taken['id']}")
     expect(sku).to_have_attribute("aria-invalid", "true")
     expect(sku).to_be_focused()
 

@@ -46,6 +46,8 @@ export function mountUpload(card, historyCard) {
   let jobId = null;
   let lastAnnounce = 0;
   let lastStatus = null;
+  let lastVersion = -1;
+  let finished = false;
 
   const fileInput = h("input", {
     type: "file",
@@ -186,6 +188,12 @@ export function mountUpload(card, historyCard) {
   };
 
   function render(snap) {
+    // The SSE stream and the cancel reply can cross: never let an older snapshot win.
+    if (finished) return;
+    if (typeof snap.version === "number") {
+      if (snap.version < lastVersion) return;
+      lastVersion = snap.version;
+    }
     if (!panel) buildPanel(snap.filename || "Import");
     const pct = percentOf(snap);
     const rounded = Math.floor(pct);
@@ -219,6 +227,7 @@ export function mountUpload(card, historyCard) {
   }
 
   function finish(snap) {
+    finished = true;
     stopStream();
     localStorage.removeItem(ACTIVE_KEY);
     const foot = slot("foot");
@@ -258,15 +267,20 @@ export function mountUpload(card, historyCard) {
     window.dispatchEvent(new CustomEvent("products:changed"));
   }
 
+  function startOver() {
+    panel = null;
+    lastStatus = null;
+    lastVersion = -1;
+    finished = false;
+  }
+
   function reset() {
     stopStream();
-    panel = null;
+    startOver();
     jobId = null;
-    lastStatus = null;
     file = null;
     showPicker();
-    const chooser = body.querySelector("label[for=csv-file]");
-    if (chooser) fileInput.focus();
+    fileInput.focus();
   }
 
   // Sending the file and following the job --------------------------------------------------
@@ -274,8 +288,9 @@ export function mountUpload(card, historyCard) {
   function upload() {
     if (!file) return;
     const sending = file;
+    stopStream();
+    startOver();
     buildPanel(sending.name);
-    lastStatus = null;
     render({ status: "queued", phase: "uploading", bytes_total: sending.size, bytes_done: 0, rows_done: 0, rows_total: null, filename: sending.name });
     panel.cancel.onclick = () => xhr && xhr.abort();
     const form = new FormData();
@@ -366,8 +381,8 @@ export function mountUpload(card, historyCard) {
     setBusy(panel.cancel, true);
     try {
       const snap = await post(`/api/upload/${encodeURIComponent(jobId)}/cancel`);
-      slot("phase").textContent = "Cancelling after the current batch";
       if (snap && snap.job_id) render(snap);
+      if (!finished) slot("phase").textContent = "Cancelling after the current batch";
     } catch (error) {
       setBusy(panel.cancel, false);
       toastError(error, "Could not cancel");
@@ -402,7 +417,9 @@ export function mountUpload(card, historyCard) {
   }
 
   const historyView = mountHistory(historyCard, (job) => {
-    if (jobId) return;
+    if ((jobId && !finished) || xhr) return;
+    stopStream();
+    startOver();
     render(job);
     follow(job.job_id || job.id);
   });

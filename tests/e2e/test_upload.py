@@ -1,0 +1,95 @@
+"""Upload in the browser: the progress bar to the end, rows in the table, rejects, re-attach, cancel."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Service
+
+pytestmark = pytest.mark.e2e
+
+
+def choose_csv(page: Page, name: str, text: str) -> None:
+    page.locator("#csv-file").set_input_files(files=[{"name": name, "mimeType": "text/csv", "buffer": text.encode()}])
+    expect(page.locator(".file-row")).to_contain_text(name)
+    page.get_by_role("button", name="Upload CSV").click()
+
+
+def test_upload_reaches_completed_and_the_rows_appear(page: Page) -> None:
+    page.goto("/")
+    csv = "name,sku,description\n" + "".join(f"Imported {n},IMP-{n:03},Row {n}\n" for n in range(1, 8))
+    choose_csv(page, "seven.csv", csv)
+
+    progress = page.get_by_test_id("import-progress")
+    expect(progress.locator(".badge")).to_have_text("Completed", timeout=30_000)
+    expect(progress.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    expect(progress).to_contain_text("100%")
+    expect(progress).to_contain_text("7 of 7 rows")
+    expect(progress.locator("[data-stat=created]")).to_have_text("7")
+    expect(progress).to_contain_text("Import complete.")
+    expect(page.locator("#import-announcer")).to_contain_text("Import complete.")
+
+    table = page.get_by_test_id("products-table")
+    expect(table).to_contain_text("IMP-007")
+    expect(table).to_contain_text("Imported 1")
+    expect(page.get_by_test_id("import-history").locator("tbody tr").first).to_contain_text("seven.csv")
+    expect(page.get_by_test_id("import-history").locator("tbody tr").first).to_contain_text("Completed")
+
+    # The same file again: every row unchanged.
+    page.get_by_role("button", name="Import another file").click()
+    choose_csv(page, "seven.csv", csv)
+    expect(progress.locator("[data-stat=unchanged]")).to_have_text("7", timeout=30_000)
+
+
+def test_a_bad_row_gives_a_rejects_link(page: Page) -> None:
+    page.goto("/")
+    csv = "name,sku\nGood one,REJ-1\nNo sku here,\nGood two,REJ-2\n"
+    choose_csv(page, "with-a-bad-row.csv", csv)
+
+    progress = page.get_by_test_id("import-progress")
+    expect(progress.locator(".badge")).to_have_text("Completed with rejects", timeout=30_000)
+    expect(progress.locator("[data-stat=rejected]")).to_have_text("1")
+    expect(progress.locator("[data-stat=created]")).to_have_text("2")
+    link = progress.get_by_test_id("rejects-link")
+    expect(link).to_contain_text("Download the 1 rejected rows (CSV)")
+    response = page.request.get(link.get_attribute("href"))
+    assert response.status == 200
+    body = response.text()
+    assert "No sku here" in body
+    assert re.search(r"\b3\b", body), body  # the bad row's line number
+    assert "sku" in body.lower()
+    expect(page.get_by_test_id("import-history").locator("tbody tr").first.get_by_role("link")).to_have_text("rejects")
+
+
+def test_a_file_that_is_not_a_csv_fails_in_plain_words_with_try_again(page: Page) -> None:
+    page.goto("/")
+    choose_csv(page, "no-columns.csv", "colour,size\nred,L\n")
+    progress = page.get_by_test_id("import-progress")
+    expect(progress.locator(".badge")).to_have_text("Failed", timeout=30_000)
+    expect(progress.get_by_role("alert")).to_contain_text("The import failed.")
+    expect(progress.get_by_role("alert")).to_contain_text("sku")
+    expect(progress.get_by_role("button", name="Try again")).to_be_visible()
+
+
+def test_a_reload_reattaches_to_the_running_import_which_can_be_cancelled(page: Page, service: Service) -> None:
+    rows = 60_000
+    csv = "name,sku,description\n" + "".join(f"Long {n},LONG-{n:06},Description {n}\n" for n in range(rows))
+    page.goto("/")
+    choose_csv(page, "long.csv", csv)
+    progress = page.get_by_test_id("import-progress")
+    expect(progress.locator(".badge")).to_have_text("Running", timeout=30_000)
+
+    page.reload()
+    progress = page.get_by_test_id("import-progress")
+    expect(progress).to_contain_text("long.csv")
+    expect(progress.locator(".badge")).to_have_text("Running")
+    progress.get_by_role("button", name="Cancel").click()
+    expect(progress.locator(".badge")).to_have_text("Cancelled", timeout=30_000)
+    expect(progress).to_contain_text("Import cancelled.")
+    with service.api() as api:
+        job = api.get("/api/uploads").json()["items"][0]
+    assert job["status"] == "cancelled"
+    assert job["rows_done"] < rows
