@@ -8,12 +8,14 @@ disables the webhook; an address refused by the outbound policy is not retried.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -21,22 +23,28 @@ import aiohttp
 
 from fulfil.queue import enqueue
 from fulfil.resources import Resources
+from fulfil.settings import Settings
 from fulfil.webhooks import outbound, queries
+from fulfil.webhooks.schemas import TEST_EVENT
 from fulfil.webhooks.signing import delivery_headers
 
 log = logging.getLogger(__name__)
 
-DELIVER_JOB = "deliver_webhook"
+DELIVER_JOB = "deliver_webhooks"
 EXCERPT_BYTES = 2048
 JITTER = 0.2
+# A claim lasts the webhook's timeout plus this; past it, a delivery whose process died is swept.
+LEASE_MARGIN_SECONDS = 30
 
 
-def delivery_job_id(delivery_id: int, message_id: str, attempt_count: int) -> str:
-    """One arq job id per (delivery, attempt): the queue never runs the same attempt twice.
+def delivery_job_id(first_id: int, message_id: str, attempt_count: int, count: int) -> str:
+    """The job id of a batch: its first delivery's id, message id and attempt count, and its size.
 
-    The message id makes it unique across databases (test databases restart identity ids).
+    The message id makes it unique across databases (test databases restart identity ids); the
+    attempt count tells a retry's job from the first attempt's. The claim in the database, not
+    the id, is what guarantees a delivery is not sent twice.
     """
-    return f"webhooks:deliver:{delivery_id}:{message_id}:{attempt_count}"
+    return f"webhooks:deliver:{first_id}:{message_id}:{attempt_count}+{count}"
 
 
 @dataclass
@@ -55,18 +63,16 @@ class Outcome:
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
 
-    def record(self, retry_in: float | None) -> str:
-        """The attempt as stored in the delivery's `attempts` list (JSON)."""
-        return json.dumps(
-            {
-                "at": self.at.isoformat(),
-                "status_code": self.status_code,
-                "duration_ms": self.duration_ms,
-                "response_excerpt": self.response_excerpt,
-                "error": self.error,
-                "retry_in_seconds": None if retry_in is None else round(retry_in, 3),
-            }
-        )
+    def as_attempt(self, retry_in: float | None) -> dict[str, Any]:
+        """The attempt as stored in the delivery's `attempts` list."""
+        return {
+            "at": self.at.isoformat(),
+            "status_code": self.status_code,
+            "duration_ms": self.duration_ms,
+            "response_excerpt": self.response_excerpt,
+            "error": self.error,
+            "retry_in_seconds": None if retry_in is None else round(retry_in, 3),
+        }
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -146,69 +152,92 @@ async def attempt(resources: Resources, row: Any, event_type: str | None = None)
     return await post(outbound.session(resources), row["url"], body, headers, row["timeout"])
 
 
-async def record(resources: Resources, row: Any, outcome: Outcome, status: str, retry_in: float | None = None) -> bool:
-    """Store the attempt; False when another run recorded this attempt first (nothing stored)."""
-    next_at = datetime.now(UTC) + timedelta(seconds=retry_in) if retry_in is not None else None
-    values = {
-        "id": row["id"],
-        "attempt_count": row["attempt_count"],
-        "attempt": outcome.record(retry_in),
-        "status": status,
-        "next_attempt_at": next_at,
-        "status_code": outcome.status_code,
-        "error": outcome.error,
-    }
-    return await resources.db.fetch_val(queries.RECORD_ATTEMPT, values) is not None
+@dataclass
+class Result:
+    """One claimed delivery after its attempt: what happened and what comes next."""
+
+    row: Any
+    outcome: Outcome
+    status: str  # pending (a retry is scheduled), delivered or failed
+    retry_in: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.row["id"],
+            "attempt_count": self.row["attempt_count"],
+            "attempt": self.outcome.as_attempt(self.retry_in),
+            "status": self.status,
+            "retry_in": self.retry_in,
+            "status_code": self.outcome.status_code,
+            "error": self.outcome.error,
+        }
 
 
-async def deliver(resources: Resources, delivery_id: int, attempt_count: int) -> str:
-    """Make attempt number `attempt_count + 1` of a delivery, if it is still the one due."""
-    db = resources.db
-    row = await db.fetch_one(queries.SELECT_FOR_ATTEMPT, {"id": delivery_id})
-    if row is None or row["status"] != "pending" or row["attempt_count"] != attempt_count:
-        return "skipped: not due"
-    if not row["enabled"]:
-        error = f"not sent: webhook {row['webhook_id']} is disabled"
-        await db.execute(queries.FAIL_UNSENT, {"id": delivery_id, "error": error})
-        return "failed: webhook disabled"
-    outcome = await attempt(resources, row)
+def decide(row: Any, outcome: Outcome, settings: Settings) -> Result:
+    """Delivered on 2xx; failed on 410, a blocked address or the last retry; otherwise a retry later."""
     if outcome.ok:
-        await record(resources, row, outcome, "delivered")
-        return "delivered"
-    if outcome.status_code == 410:
-        reason = f"the receiver answered 410 Gone at {outcome.at.isoformat(timespec='seconds')} (delivery {row['id']})"
-        async with db.transaction():
-            if await record(resources, row, outcome, "failed"):
-                await db.execute(queries.DISABLE_WEBHOOK, {"id": row["webhook_id"], "reason": reason})
-        log.warning("webhook %s disabled: %s", row["webhook_id"], reason)
-        return "failed: 410 Gone, webhook disabled"
+        return Result(row, outcome, "delivered")
     retry = row["round_attempts"] + 1  # the retry this failure would lead to
-    if outcome.blocked or retry > row["retry_count"]:
-        await record(resources, row, outcome, "failed")
-        return "failed: " + ("blocked" if outcome.blocked else "retries exhausted")
-    settings = resources.settings
-    delay = retry_delay(
-        retry, settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds, outcome.retry_after
-    )
-    if await record(resources, row, outcome, "pending", retry_in=delay):
-        await schedule(resources, delivery_id, row["message_id"], attempt_count + 1, delay)
-    return f"retry {retry} in {delay:.2f}s"
+    if outcome.status_code == 410 or outcome.blocked or retry > row["retry_count"]:
+        return Result(row, outcome, "failed")
+    base, cap = settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
+    return Result(row, outcome, "pending", retry_delay(retry, base, cap, outcome.retry_after))
 
 
-async def schedule(resources: Resources, delivery_id: int, message_id: str, attempt_count: int, delay: float) -> None:
-    """Queue the next attempt; if Redis is down the periodic sweep queues it once it is due."""
-    job_id = delivery_job_id(delivery_id, message_id, attempt_count)
+async def record(resources: Resources, results: list[Result]) -> set[int]:
+    """Store each attempt in one statement; returns the ids stored (a raced duplicate is not)."""
+    payload = json.dumps([result.as_json() for result in results])
+    rows = await resources.db.fetch_all(queries.RECORD_ATTEMPTS, {"results": payload})
+    return {row["id"] for row in rows}
+
+
+async def deliver_batch(resources: Resources, ids: list[int]) -> str:
+    """Claim the due deliveries among `ids`, attempt them concurrently, record, schedule retries."""
+    db = resources.db
+    claimed = await db.fetch_all(queries.CLAIM_DELIVERIES, {"ids": ids, "lease_margin": LEASE_MARGIN_SECONDS})
+    disabled = [row["id"] for row in claimed if not row["enabled"]]
+    if disabled:
+        await db.execute(queries.FAIL_UNSENT, {"ids": disabled, "error": "not sent: the webhook is disabled"})
+    live = [row for row in claimed if row["enabled"]]
+    if not live:
+        return f"{len(disabled)} not sent (webhook disabled)"
+    outcomes = await asyncio.gather(*(attempt(resources, row) for row in live))
+    results = [decide(row, outcome, resources.settings) for row, outcome in zip(live, outcomes, strict=True)]
+    stored = await record(resources, results)
+    for result in results:
+        if result.row["id"] not in stored:
+            continue
+        if result.outcome.status_code == 410:
+            await disable_gone(resources, result)
+        elif result.retry_in is not None:
+            await schedule(resources, result)
+    counts = Counter(result.status for result in results)
+    return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+
+
+async def disable_gone(resources: Resources, result: Result) -> None:
+    """A 410 Gone: the receiver says the endpoint is gone for good, so stop sending to it."""
+    at = result.outcome.at.isoformat(timespec="seconds")
+    reason = f"the receiver answered 410 Gone at {at} (delivery {result.row['id']})"
+    await resources.db.execute(queries.DISABLE_WEBHOOK, {"id": result.row["webhook_id"], "reason": reason})
+    log.warning("webhook %s disabled: %s", result.row["webhook_id"], reason)
+
+
+async def schedule(resources: Resources, result: Result) -> None:
+    """Queue the retry; if Redis is down the periodic sweep queues it once it is overdue."""
+    row = result.row
+    job_id = delivery_job_id(row["id"], row["message_id"], row["attempt_count"] + 1, 1)
     try:
-        await enqueue(resources.queue, DELIVER_JOB, delivery_id, attempt_count, job_id=job_id, defer_by=delay)
+        await enqueue(resources.queue, DELIVER_JOB, [row["id"]], job_id=job_id, defer_by=result.retry_in)
     except Exception as exc:
-        log.warning("could not queue delivery %s (the sweep will): %r", delivery_id, exc)
+        log.warning("could not queue the retry of delivery %s (the sweep will): %r", row["id"], exc)
 
 
 async def send_test(resources: Resources, webhook: Any, body: str) -> tuple[int, Outcome]:
     """Send one `webhook.test` event right away (no retries), logged as a delivery; returns (id, outcome)."""
     db = resources.db
     created = await db.fetch_one(
-        queries.INSERT_TEST_DELIVERY, {"webhook_id": webhook["id"], "event_type": "webhook.test", "body": body}
+        queries.INSERT_TEST_DELIVERY, {"webhook_id": webhook["id"], "event_type": TEST_EVENT, "body": body}
     )
     row = {
         **dict(webhook),
@@ -218,6 +247,6 @@ async def send_test(resources: Resources, webhook: Any, body: str) -> tuple[int,
         "body": body,
         "attempt_count": 0,
     }
-    outcome = await attempt(resources, row, "webhook.test")
-    await record(resources, row, outcome, "delivered" if outcome.ok else "failed")
+    outcome = await attempt(resources, row, TEST_EVENT)
+    await record(resources, [Result(row, outcome, "delivered" if outcome.ok else "failed")])
     return created["id"], outcome

@@ -16,13 +16,13 @@ DELIVERY_JOB_TIMEOUT = 330
 
 
 async def relay_events(ctx: dict[str, Any]) -> int:
-    """The after-commit nudge: new events become deliveries, each queued as a `deliver_webhook` job."""
+    """The after-commit nudge: new events become deliveries, queued as `deliver_webhooks` jobs."""
     return await relay.relay(ctx["resources"])
 
 
-async def deliver_webhook(ctx: dict[str, Any], delivery_id: int, attempt_count: int) -> str:
-    """One attempt of one delivery (job id: `delivery.delivery_job_id`)."""
-    return await delivery.deliver(ctx["resources"], delivery_id, attempt_count)
+async def deliver_webhooks(ctx: dict[str, Any], delivery_ids: list[int]) -> str:
+    """One attempt of each due delivery among `delivery_ids` (job id: `delivery.delivery_job_id`)."""
+    return await delivery.deliver_batch(ctx["resources"], delivery_ids)
 
 
 async def sweep_webhooks(ctx: dict[str, Any]) -> str:

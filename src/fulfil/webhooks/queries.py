@@ -62,44 +62,53 @@ JOIN webhook w ON w.enabled AND e.event_type = ANY (w.event_types)
 WHERE e.id = ANY (:ids)
 ORDER BY e.id, w.id
 ON CONFLICT (webhook_id, event_id) DO NOTHING
-RETURNING id, message_id, attempt_count
+RETURNING id, webhook_id, message_id, attempt_count
 """
 
 MARK_RELAYED = "UPDATE webhook_event SET relayed_at = now() WHERE id = ANY (:ids)"
 
-# Pending deliveries whose attempt is due: the sweep queues them again (a no-op for those queued).
-DUE_DELIVERIES = """
-SELECT id, message_id, attempt_count FROM webhook_delivery
-WHERE status = 'pending' AND next_attempt_at <= now()
+# Deliveries whose attempt is overdue by more than the grace: their job was lost (Redis was down, the
+# process died holding a claim). Those on time are left to the job already queued for them.
+OVERDUE_DELIVERIES = """
+SELECT id, webhook_id, message_id, attempt_count FROM webhook_delivery
+WHERE status = 'pending' AND next_attempt_at <= now() - make_interval(secs => :grace)
 ORDER BY next_attempt_at
 LIMIT :limit
 """
 
-SELECT_FOR_ATTEMPT = """
-SELECT d.id, d.webhook_id, d.event_type, d.message_id, d.body, d.status, d.attempt_count, d.round_attempts,
-       w.url, w.secret, w.timeout, w.retry_count, w.enabled
-FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook_id
-WHERE d.id = :id
+# Claim due deliveries for one attempt: their next_attempt_at moves past the attempt's end (a lease),
+# so a concurrent or duplicate job claims none of them and nothing is sent twice; if the process
+# dies, the lease runs out and the sweep queues them again.
+CLAIM_DELIVERIES = """
+UPDATE webhook_delivery d
+SET next_attempt_at = now() + make_interval(secs => CAST(w.timeout + :lease_margin AS float8))
+FROM webhook w
+WHERE d.id = ANY (:ids) AND w.id = d.webhook_id AND d.status = 'pending' AND d.next_attempt_at <= now()
+RETURNING d.id, d.webhook_id, d.event_type, d.message_id, d.body, d.attempt_count, d.round_attempts,
+          w.url, w.secret, w.timeout, w.retry_count, w.enabled
 """
 
-# Guarded by the attempt count, so a stale duplicate job can never record (or send) twice.
-RECORD_ATTEMPT = """
-UPDATE webhook_delivery
-SET attempts = attempts || jsonb_build_array(CAST(:attempt AS jsonb)),
-    attempt_count = attempt_count + 1,
-    round_attempts = round_attempts + 1,
-    status = :status,
-    next_attempt_at = :next_attempt_at,
-    last_status_code = :status_code,
-    last_error = :error,
-    finished_at = CASE WHEN :status = 'pending' THEN NULL ELSE now() END
-WHERE id = :id AND attempt_count = :attempt_count AND status = 'pending'
-RETURNING id
+# Store one attempt per delivery (a JSON array of results); guarded by the attempt count, so a
+# result is stored once even if two runs raced.
+RECORD_ATTEMPTS = """
+UPDATE webhook_delivery d
+SET attempts = d.attempts || jsonb_build_array(r.attempt),
+    attempt_count = d.attempt_count + 1,
+    round_attempts = d.round_attempts + 1,
+    status = r.status,
+    next_attempt_at = CASE WHEN r.retry_in IS NULL THEN NULL ELSE now() + make_interval(secs => r.retry_in) END,
+    last_status_code = r.status_code,
+    last_error = r.error,
+    finished_at = CASE WHEN r.status = 'pending' THEN NULL ELSE now() END
+FROM jsonb_to_recordset(CAST(:results AS jsonb))
+    AS r(id bigint, attempt_count integer, attempt jsonb, status text, retry_in float8, status_code integer, error text)
+WHERE d.id = r.id AND d.attempt_count = r.attempt_count AND d.status = 'pending'
+RETURNING d.id
 """
 
 FAIL_UNSENT = """
 UPDATE webhook_delivery SET status = 'failed', last_error = :error, next_attempt_at = NULL, finished_at = now()
-WHERE id = :id AND status = 'pending'
+WHERE id = ANY (:ids) AND status = 'pending'
 """
 
 # A test event: logged like any delivery, attempted at once by the request itself (no event row).
@@ -132,5 +141,5 @@ RESEND_DELIVERY = """
 UPDATE webhook_delivery
 SET status = 'pending', round_attempts = 0, next_attempt_at = now(), finished_at = NULL
 WHERE id = :id AND status <> 'pending'
-RETURNING id, message_id, attempt_count
+RETURNING id, webhook_id, message_id, attempt_count
 """

@@ -3,12 +3,14 @@
 The nudge (`outbox.relay_soon`, job `relay_events`) runs it right after a change commits; the
 sweep (`sweep_webhooks`, every few seconds) runs it again and re-queues due deliveries, so an
 event written while Redis was down, or whose process died before queueing, is still delivered.
-Queueing is idempotent: each attempt has its own job id, and an id already queued is skipped.
+Deliveries are queued in batches per webhook; a job claims its deliveries in the database before
+sending, so a duplicate job (a sweep racing a nudge) finds nothing to send.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,13 +23,30 @@ log = logging.getLogger(__name__)
 
 EVENT_BATCH = 500
 SWEEP_LIMIT = 1000
+# Deliveries per job: one job claims and sends them concurrently, so the queue's per-job cost is shared.
+BATCH = 50
+# A delivery overdue by more than this lost its job; the sweep queues it again.
+SWEEP_GRACE_SECONDS = 10
+
+
+def batches(rows: Sequence[Any]) -> list[tuple[str, tuple[list[int]]]]:
+    """(job id, args) per batch of up to BATCH deliveries of one webhook, so a slow receiver holds up only its own."""
+    by_webhook: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_webhook[row["webhook_id"]].append(row)
+    jobs = []
+    for mine in by_webhook.values():
+        for start in range(0, len(mine), BATCH):
+            batch = mine[start : start + BATCH]
+            first = batch[0]
+            job_id = delivery_job_id(first["id"], first["message_id"], first["attempt_count"], len(batch))
+            jobs.append((job_id, ([row["id"] for row in batch],)))
+    return jobs
 
 
 async def queue_deliveries(resources: Resources, rows: Sequence[Any]) -> int:
-    """Queue the next attempt of each delivery row (id, message_id, attempt_count); returns how many were new."""
-    jobs = [
-        (delivery_job_id(r["id"], r["message_id"], r["attempt_count"]), (r["id"], r["attempt_count"])) for r in rows
-    ]
+    """Queue delivery jobs for these rows (id, webhook_id, message_id, attempt_count); returns how many were new."""
+    jobs = batches(rows)
     return await enqueue_many(resources.queue, DELIVER_JOB, jobs) if jobs else 0
 
 
@@ -55,5 +74,6 @@ async def relay(resources: Resources) -> int:
 async def sweep(resources: Resources) -> tuple[int, int]:
     """Relay what the nudges missed and re-queue due deliveries; returns (deliveries made, jobs queued)."""
     made = await relay(resources)
-    due = await resources.db.fetch_all(queries.DUE_DELIVERIES, {"limit": SWEEP_LIMIT})
+    params = {"grace": SWEEP_GRACE_SECONDS, "limit": SWEEP_LIMIT}
+    due = await resources.db.fetch_all(queries.OVERDUE_DELIVERIES, params)
     return made, await queue_deliveries(resources, due)

@@ -1,0 +1,288 @@
+"""Webhook throughput: 10,000 product updates, one subscribed webhook, against a bare aiohttp loop.
+
+A local aiohttp receiver runs in its own process and counts what arrives. The service runs as
+`python -m fulfil serve` (API plus in-process worker) on a fresh database of its own. The bench
+process makes N product updates the way the products API does (UPDATE and `record_event` in one
+transaction, then `relay_soon`), from a few concurrent connections; the figure is deliveries per
+second from the first change to the last receipt at the receiver. The floor is one aiohttp
+session posting the same bodies to the same receiver in a plain loop, nothing else.
+
+    flock /tmp/fulfil-bench.lock .venv/bin/python bench/webhooks.py [--updates N]
+
+Targets: >= 500 deliveries/s, and >= 0.5 x the floor's rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import httpx
+from aiohttp import web
+from redis.asyncio import Redis
+
+from fulfil.db import connect_raw
+from fulfil.migrate import apply_migrations
+from fulfil.resources import Resources, open_resources
+from fulfil.settings import load_settings
+from fulfil.webhooks.outbox import record_event, relay_soon
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3")
+DB_NAME = "fulfil_bench_webhooks"
+WRITERS = 8
+SECRET = "bench-secret"
+
+UPDATE = """
+UPDATE product SET name = :name, updated_at = now() WHERE id = :id
+RETURNING id, sku, name, description, active, created_at, updated_at
+"""
+
+
+# --- the receiver (its own process: `bench/webhooks.py --receiver PORT`) ---------------------
+
+
+def run_receiver(port: int) -> None:
+    """Count POSTs per path; `GET /stats/{path}` gives count, distinct webhook-ids, first and last time."""
+    seen: dict[str, dict] = {}
+
+    async def receive(request: web.Request) -> web.Response:
+        await request.read()
+        now = time.time()
+        stats = seen.setdefault(request.path, {"count": 0, "first": now, "last": now, "ids": set()})
+        stats["count"] += 1
+        stats["last"] = now
+        stats["ids"].add(request.headers.get("webhook-id"))
+        return web.Response(text="ok")
+
+    async def report(request: web.Request) -> web.Response:
+        stats = seen.get("/" + request.match_info["path"], {"count": 0, "first": 0, "last": 0, "ids": set()})
+        return web.json_response({**stats, "ids": len(stats["ids"])})
+
+    app = web.Application()
+    app.router.add_get("/stats/{path}", report)
+    app.router.add_post("/{path}", receive)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_http(url: str, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=2) as http:
+        while True:
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not answer within {within:.0f} s")
+            await asyncio.sleep(0.2)
+
+
+async def fresh_database() -> str:
+    admin = await connect_raw(ADMIN_URL)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {DB_NAME}")
+    finally:
+        await admin.close()
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
+    conn = await connect_raw(url)
+    try:
+        await apply_migrations(conn)
+    finally:
+        await conn.close()
+    return url
+
+
+async def stats(receiver: str, path: str) -> dict:
+    async with httpx.AsyncClient() as http:
+        return (await http.get(f"{receiver}/stats/{path}")).json()  # type: ignore[no-any-return]
+
+
+async def wait_for_receipts(receiver: str, path: str, count: int, within: float) -> dict:
+    deadline = time.monotonic() + within
+    while True:
+        got = await stats(receiver, path)
+        if got["count"] >= count or time.monotonic() > deadline:
+            return got
+        await asyncio.sleep(0.1)
+
+
+# --- the two measurements --------------------------------------------------------------------
+
+
+async def floor(receiver: str, bodies: list[bytes]) -> float:
+    """Seconds for one aiohttp session to POST every body, one after another."""
+    async with aiohttp.ClientSession() as http:
+        started = time.time()
+        for body in bodies:
+            async with http.post(
+                f"{receiver}/floor", data=body, headers={"Content-Type": "application/json"}
+            ) as response:
+                await response.read()
+        return time.time() - started
+
+
+async def live_updates(resources: Resources, ids: list[int]) -> float:
+    """N product updates as the API makes them (one transaction each, then the nudge); returns seconds."""
+
+    async def writer(mine: list[int]) -> None:
+        for product_id in mine:
+            async with resources.db.transaction():
+                row = await resources.db.fetch_one(UPDATE, {"id": product_id, "name": f"Renamed {product_id}"})
+                await record_event(resources.db, "product.updated", dict(row._mapping))
+            await relay_soon(resources)
+
+    started = time.time()
+    await asyncio.gather(*(writer(ids[n::WRITERS]) for n in range(WRITERS)))
+    return time.time() - started
+
+
+async def backlog_updates(resources: Resources, ids: list[int]) -> float:
+    """N product updates committed in one transaction (as a backlog would pile up), then one nudge; returns
+    the commit time."""
+    async with resources.db.transaction():
+        for product_id in ids:
+            row = await resources.db.fetch_one(UPDATE, {"id": product_id, "name": f"Again {product_id}"})
+            await record_event(resources.db, "product.updated", dict(row._mapping))
+    committed = time.time()
+    await relay_soon(resources)
+    return committed
+
+
+async def run(service: str, receiver: str, database_url: str, updates: int) -> dict[str, float]:
+    settings = load_settings(
+        database_url=database_url, redis_url=REDIS_URL, migrate_on_start=False, db_pool_size=WRITERS + 2
+    )
+    resources = await open_resources(settings)
+    ids = list(range(1, updates + 1))
+    async with httpx.AsyncClient(base_url=service) as api:
+        hook = {"url": f"{receiver}/live", "event_types": ["product.updated"], "secret": SECRET}
+        created = (await api.post("/api/webhooks", json=hook)).raise_for_status().json()
+
+        first_change = time.time()
+        writes = await live_updates(resources, ids)
+        live = await wait_for_receipts(receiver, "live", updates, within=300)
+
+        await api.put(f"/api/webhooks/{created['id']}", json={"url": f"{receiver}/backlog"})
+        committed = await backlog_updates(resources, ids)
+        backlog = await wait_for_receipts(receiver, "backlog", updates, within=300)
+    await resources.close()
+    return {
+        "writes": writes,
+        "live_count": live["count"],
+        "live_ids": live["ids"],
+        "live_seconds": live["last"] - first_change,
+        "live_lag": live["last"] - (first_change + writes),
+        "backlog_count": backlog["count"],
+        "backlog_ids": backlog["ids"],
+        "backlog_seconds": backlog["last"] - committed,
+    }
+
+
+async def main(updates: int) -> None:
+    database_url = await fresh_database()
+    conn: asyncpg.Connection = await connect_raw(database_url)
+    await conn.execute(
+        "INSERT INTO product (sku, name, description, active) "
+        "SELECT 'SKU-' || n, 'Product ' || n, 'A description of product ' || n, true FROM generate_series(1, $1) n",
+        updates,
+    )
+    redis = Redis.from_url(REDIS_URL)
+    await redis.flushdb()
+    await redis.aclose()
+
+    receiver_port, service_port = free_port(), free_port()
+    receiver = f"http://127.0.0.1:{receiver_port}"
+    service = f"http://127.0.0.1:{service_port}"
+    procs = [subprocess.Popen([sys.executable, __file__, "--receiver", str(receiver_port)])]
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "MIGRATE_ON_START": "false",
+            "LOG_LEVEL": "warning",
+            "DATA_DIR": data_dir,
+            "ENVIRONMENT": "development",
+        }
+        procs.append(subprocess.Popen([sys.executable, "-m", "fulfil", "serve", "--port", str(service_port)], env=env))
+        try:
+            await wait_http(f"{receiver}/stats/none")
+            await wait_http(f"{service}/healthz")
+            got = await run(service, receiver, database_url, updates)
+            sql = "SELECT count(*) FILTER (WHERE status = 'delivered'), sum(attempt_count) FROM webhook_delivery"
+            delivered, attempts = await conn.fetchrow(sql)
+            bodies = [r["body"].encode() for r in await conn.fetch("SELECT body FROM webhook_delivery ORDER BY id")]
+            floor_seconds = await floor(receiver, bodies[:updates])
+        finally:
+            for proc in reversed(procs):
+                proc.terminate()
+            for proc in procs:
+                proc.wait(15)
+    await conn.close()
+
+    floor_rate = updates / floor_seconds
+    live_rate = got["live_count"] / got["live_seconds"]
+    backlog_rate = got["backlog_count"] / got["backlog_seconds"]
+    rows = [
+        (
+            "live: updates written, 1 transaction + nudge each",
+            f"{got['writes']:.2f} s",
+            f"{updates / got['writes']:.0f}/s",
+        ),
+        ("live: first change -> last receipt", f"{got['live_seconds']:.2f} s", f"{live_rate:.0f}/s"),
+        ("live: last receipt after last change", f"{got['live_lag']:.2f} s", ""),
+        ("backlog: commit of N events -> last receipt", f"{got['backlog_seconds']:.2f} s", f"{backlog_rate:.0f}/s"),
+        ("floor: bare aiohttp loop, same bodies", f"{floor_seconds:.2f} s", f"{floor_rate:.0f}/s"),
+        ("ratio live / floor", "", f"{live_rate / floor_rate:.2f}x"),
+        ("ratio backlog / floor", "", f"{backlog_rate / floor_rate:.2f}x"),
+    ]
+    print()
+    print(
+        f"webhooks: {updates:,} product updates x 2 runs, 1 signed webhook, {WRITERS} writers, receiver in its own process"
+    )
+    print(
+        f"received (distinct webhook-ids): live {got['live_count']:,} ({got['live_ids']:,}), "
+        f"backlog {got['backlog_count']:,} ({got['backlog_ids']:,}); delivered {delivered:,}, attempts {attempts:,}"
+    )
+    print(f"{'measure':<52}{'time':>10}{'rate':>10}")
+    for name, took, rate in rows:
+        print(f"{name:<52}{took:>10}{rate:>10}")
+    print(
+        f"targets: >= 500/s: live {'met' if live_rate >= 500 else 'MISSED'}, backlog {'met' if backlog_rate >= 500 else 'MISSED'}; "
+        f">= 0.5x floor: live {'met' if live_rate >= 0.5 * floor_rate else 'MISSED'}, "
+        f"backlog {'met' if backlog_rate >= 0.5 * floor_rate else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--updates", type=int, default=10_000)
+    parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.receiver:
+        run_receiver(args.receiver)
+    else:
+        asyncio.run(main(args.updates))
