@@ -34,7 +34,7 @@ async def ping(ctx: dict[str, Any], token: str) -> str:
 FUNCTIONS: list[Any] = [
     ping,
     transient(webhook_jobs.relay_events),
-    transient(webhook_jobs.deliver_webhook, timeout=webhook_jobs.DELIVERY_JOB_TIMEOUT),
+    transient(webhook_jobs.deliver_webhooks, timeout=webhook_jobs.DELIVERY_JOB_TIMEOUT),
     import_jobs.import_csv,
 ]
 CRON_JOBS: list[CronJob] = [
