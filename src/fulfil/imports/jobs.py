@@ -158,10 +158,12 @@ class ImportRun:
         thread = threading.Thread(target=pipe.fill, args=(produce,), name=f"import-{self.job_id}", daemon=True)
         thread.start()
         await loader.open_stage(self.conn)
-        started, rows = time.monotonic(), 0
+        started, rows, waited = time.monotonic(), 0, 0.0
         try:
             while True:
+                before = time.monotonic()
                 item = await pipe.get()
+                waited += time.monotonic() - before
                 if isinstance(item, BaseException):
                     raise item
                 rows += item.rows
@@ -181,6 +183,13 @@ class ImportRun:
                     return "completed_with_errors" if snapshot.rejected else "completed"
         finally:
             pipe.closed.set()
+            log.info(
+                "import %s: %d rows in %.1f s, %.1f s of it waiting for the reader",
+                self.job_id,
+                rows,
+                time.monotonic() - started,
+                waited,
+            )
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                 await loader.drop_stage(self.conn)
 

@@ -1,0 +1,274 @@
+"""The CSV import end to end against the PostgreSQL floor, in one run.
+
+Writes a CSV of N products (default 500,000; 2% of the rows repeat an earlier SKU in another case,
+some descriptions are quoted and hold line breaks) and measures, on the machine's PostgreSQL
+(DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/test, used as admin; the bench makes a
+database of its own):
+
+  (a) the floor: COPY of the file into a temp table plus one
+      INSERT ... SELECT DISTINCT ON (lower(sku)) ... ON CONFLICT ((lower(sku))) DO UPDATE
+      into a fresh table created LIKE product INCLUDING ALL;
+  (b) the service (`python -m fulfil serve`, a real process): from the start of the upload request
+      to the final SSE event, while another thread samples GET /api/products/{id};
+  (c) both again with the same file (every row already there).
+
+It also reports the service's peak RSS (sampled every 20 ms) and the p95 of the product GETs.
+
+    flock /tmp/fulfil-bench.lock .venv/bin/python bench/import.py [--rows N]
+
+Targets: (b) <= 1.3 x (a); service re-import <= 0.6 x the floor's re-import; peak RSS <= 200 MB;
+p95 GET /api/products/{id} during (b) <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/14"
+DB_NAME = "fulfil_bench_import"
+PROBE_PRODUCTS = 1000
+
+FLOOR_STAGE = "CREATE TEMP TABLE stage (line bigserial, name text, sku text, description text)"
+FLOOR_UPSERT = """
+INSERT INTO floor_product AS p (sku, name, description, active)
+SELECT DISTINCT ON (lower(sku)) sku, name, description, random() < 0.5
+FROM stage ORDER BY lower(sku), line DESC
+ON CONFLICT ((lower(sku))) DO UPDATE
+SET sku = EXCLUDED.sku, name = EXCLUDED.name, description = EXCLUDED.description, updated_at = now()
+"""
+
+
+def write_csv(path: Path, rows: int) -> None:
+    """The seed's columns (name, sku, description); 2% repeat an earlier SKU in another case."""
+    rng = random.Random(42)
+    words = ["steel", "oak", "cotton", "glass", "compact", "classic", "modern", "smart", "heavy", "slim"]
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write("name,sku,description\n")
+        for i in range(rows):
+            repeat = i > 100 and rng.random() < 0.02
+            sku = f"SKU-{rng.randrange(i):07d}".lower() if repeat else f"SKU-{i:07d}"
+            name = f"{rng.choice(words).title()} {rng.choice(words)} item {i}"
+            if rng.random() < 0.05:
+                description = f'"A {rng.choice(words)} product,\nsecond line with ""quotes"" {i}"'
+            else:
+                description = f"A {rng.choice(words)} {rng.choice(words)} product number {i} for everyday use"
+            f.write(f"{name},{sku},{description}\n")
+
+
+async def admin(sql: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def database_url() -> str:
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
+
+
+async def floor(path: Path) -> float:
+    """COPY + one upsert into floor_product, in one transaction; seconds."""
+    conn = await asyncpg.connect(database_url())
+    try:
+        started = time.perf_counter()
+        async with conn.transaction():
+            await conn.execute(FLOOR_STAGE)
+            await conn.copy_to_table(
+                "stage", source=str(path), columns=["name", "sku", "description"], format="csv", header=True
+            )
+            await conn.execute(FLOOR_UPSERT)
+            await conn.execute("DROP TABLE stage")
+        return time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Sampler(threading.Thread):
+    """Peak RSS of the service and GET /api/products/{id} latencies, while an import runs."""
+
+    def __init__(self, url: str, pid: int, ids: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.url, self.process, self.ids = url, psutil.Process(pid), ids
+        self.running = threading.Event()
+        self.stop = threading.Event()
+        self.peak_rss = 0
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=10) as http:
+            while not self.stop.is_set():
+                self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+                if self.running.is_set():
+                    started = time.perf_counter()
+                    response = http.get(f"/api/products/{random.choice(self.ids)}")
+                    self.latencies.append(time.perf_counter() - started)
+                    self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
+                time.sleep(0.02)
+
+
+async def service_import(url: str, path: Path, sampler: Sampler) -> tuple[float, float, dict[str, Any]]:
+    """Upload (raw text/csv, streamed from disk) and follow the SSE stream to the final event."""
+    async with httpx.AsyncClient(base_url=url, timeout=600) as http:
+        sampler.running.set()
+        started = time.perf_counter()
+        response = await http.post(
+            "/api/upload?filename=bench.csv", content=file_chunks(path), headers={"Content-Type": "text/csv"}
+        )
+        uploaded = time.perf_counter() - started
+        assert response.status_code == 202, response.text
+        final: dict[str, Any] = {}
+        async with http.stream("GET", response.json()["stream_url"]) as events:
+            async for line in events.aiter_lines():
+                if line.startswith("data:"):
+                    final = json.loads(line[5:])
+        total = time.perf_counter() - started
+        sampler.running.clear()
+    return total, uploaded, final
+
+
+async def wait_for_health(url: str, proc: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(timeout=2) as http:
+        for _ in range(300):
+            if proc.poll() is not None:
+                raise RuntimeError("the service exited during start-up")
+            try:
+                if (await http.get(f"{url}/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError("the service did not become healthy")
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values, default=0.0)
+
+
+async def file_chunks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            yield chunk
+
+
+async def measure(url: str, pid: int, path: Path) -> dict[str, Any]:
+    """The four timed runs, with the sampler on during the service's two."""
+    conn = await asyncpg.connect(database_url())
+    await conn.execute("CREATE TABLE floor_product (LIKE product INCLUDING ALL)")
+    probes = await conn.fetch(
+        "INSERT INTO product (sku, name) SELECT 'PROBE-' || g, 'probe ' || g "
+        "FROM generate_series(1, $1) g RETURNING id",
+        PROBE_PRODUCTS,
+    )
+    await conn.close()
+    sampler = Sampler(url, pid, [r["id"] for r in probes])
+    sampler.start()
+    result: dict[str, Any] = {"floor_first": await floor(path)}
+    result["service_first"], result["upload_first"], result["first"] = await service_import(url, path, sampler)
+    result["latencies_first"], sampler.latencies = sampler.latencies, []
+    result["floor_again"] = await floor(path)
+    result["service_again"], result["upload_again"], result["again"] = await service_import(url, path, sampler)
+    result["latencies_again"] = sampler.latencies
+    sampler.stop.set()
+    sampler.join()
+    result["peak_rss"], result["statuses"] = sampler.peak_rss, sampler.statuses
+    return result
+
+
+def counts(s: dict[str, Any]) -> str:
+    return (
+        f"{s['status']}: created {s['created']:,}, updated {s['updated']:,}, "
+        f"unchanged {s['unchanged']:,}, rejected {s['rejected']:,}"
+    )
+
+
+def report(rows_count: int, r: dict[str, Any]) -> None:
+    print(f"\nCSV import, {rows_count:,} rows; times in seconds\n")
+    print(f"{'measure':<44}{'value':>10}{'floor':>10}{'ratio':>8}{'target':>10}")
+    rows = [
+        ("(a) floor: COPY + one upsert", r["floor_first"], None, None),
+        ("(b) service: upload start -> final SSE event", r["service_first"], r["floor_first"], "<= 1.3x"),
+        ("    of which the upload", r["upload_first"], None, None),
+        ("(c) floor again, same file", r["floor_again"], None, None),
+        ("(c) service again, same file", r["service_again"], r["floor_again"], "<= 0.6x"),
+        ("    of which the upload", r["upload_again"], None, None),
+    ]
+    for name, value, base, target in rows:
+        ratio = f"{value / base:.2f}x" if base else ""
+        base_text = f"{base:.2f}" if base else ""
+        print(f"{name:<44}{value:>10.2f}{base_text:>10}{ratio:>8}{target or '':>10}")
+    print(f"{'peak RSS of the service (MB)':<44}{r['peak_rss'] / 1e6:>10.0f}{'':>18}{'<= 200':>10}")
+    during_b = p95(r["latencies_first"]) * 1000
+    print(f"{'p95 GET /api/products/{id} during (b) (ms)':<44}{during_b:>10.1f}{'':>18}{'<= 50':>10}")
+    print(f"{'p95 GET /api/products/{id} during (c) (ms)':<44}{p95(r['latencies_again']) * 1000:>10.1f}")
+    samples = f"{len(r['latencies_first'])} in (b), {len(r['latencies_again'])} in (c)"
+    print(f"\nGET samples: {samples}; by status {r['statuses']}")
+    print(f"(b) {counts(r['first'])}\n(c) {counts(r['again'])}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=500_000)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="fulfil-bench-import-"))
+    path = work / "products.csv"
+    started = time.perf_counter()
+    write_csv(path, args.rows)
+    print(f"wrote {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s")
+
+    asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
+    asyncio.run(admin(f"CREATE DATABASE {DB_NAME}"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": REDIS_URL,
+        "UPLOAD_DIR": str(work / "uploads"),
+        "DATA_DIR": str(work / "data"),
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
+    }
+    command = [sys.executable, "-m", "fulfil", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(command, env=env, cwd=ROOT)
+    try:
+        asyncio.run(wait_for_health(url, proc))
+        result = asyncio.run(measure(url, proc.pid, path))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
+        shutil.rmtree(work, ignore_errors=True)
+    report(args.rows, result)
+
+
+if __name__ == "__main__":
+    main()
