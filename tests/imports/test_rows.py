@@ -25,7 +25,7 @@ async def products(db: asyncpg.Connection) -> dict[str, tuple[str, str | None]]:
 
 
 async def test_bom_crlf_semicolons_and_loose_header_names(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
-    content = "\ufeff Name ;SKU;Description;Price\r\nÉcharpe;SC-1;\"laine; douce\";12\r\nBonnet;SC-2;;8\r\n"
+    content = '\ufeff Name ;SKU;Description;Price\r\nÉcharpe;SC-1;"laine; douce";12\r\nBonnet;SC-2;;8\r\n'
     snapshot = await import_file(client, content.encode())
     assert (snapshot["status"], snapshot["created"]) == ("completed", 2)
     assert await products(db) == {"SC-1": ("Écharpe", "laine; douce"), "SC-2": ("Bonnet", None)}
@@ -79,7 +79,8 @@ async def test_each_bad_row_is_rejected_with_its_physical_line_and_reason(
     assert by_line[7][1] == "the row has 2 fields; the header has 4"
     assert by_line[7][2:] == ["FEW", "Too few"]
     assert by_line[8][1] == "field 2 (name) contains a NUL byte"
-    assert by_line[9][1] == f"field 4 (notes) is {FIELD_MAX_CHARS + 1:,} characters long; the limit is {FIELD_MAX_CHARS:,}"
+    limit = FIELD_MAX_CHARS
+    assert by_line[9][1] == f"field 4 (notes) is {limit + 1:,} characters long; the limit is {limit:,}"
     assert by_line[10][1] == "sku is 101 characters long; the limit is 100"
     assert by_line[11][1] == "name is 256 characters long; the limit is 255"
     assert "not valid CSV" in by_line[15][1]
@@ -132,10 +133,11 @@ async def test_last_row_wins_case_insensitively_within_and_across_batches(
 async def test_same_file_again_rewrites_nothing(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
     content = csv_bytes([[f"SAME-{i}", f"n {i}", "d"] for i in range(120)])
     await import_file(client, content)
-    before = {r["sku"]: (r["updated_at"], r["xmin"]) for r in await db.fetch("SELECT sku, updated_at, xmin FROM product")}
+    versions = "SELECT sku, updated_at, xmin FROM product"
+    before = {r["sku"]: (r["updated_at"], r["xmin"]) for r in await db.fetch(versions)}
     again = await import_file(client, content)
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 120)
-    after = {r["sku"]: (r["updated_at"], r["xmin"]) for r in await db.fetch("SELECT sku, updated_at, xmin FROM product")}
+    after = {r["sku"]: (r["updated_at"], r["xmin"]) for r in await db.fetch(versions)}
     assert after == before, "unchanged rows are not rewritten"
 
     changed = content.replace(b"SAME-7,n 7,d", b"same-7,n 7,d")
@@ -165,7 +167,9 @@ async def test_an_unterminated_quote_fails_naming_its_line(client: httpx.AsyncCl
     assert snapshot["error"].startswith("Line 3: a quoted field starts on this line and its closing quote is missing")
 
 
-async def test_a_missing_required_column_fails_before_any_write(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+async def test_a_missing_required_column_fails_before_any_write(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
     snapshot = await import_file(client, b"name,description\nNo sku,d\n")
     assert snapshot["status"] == "failed"
     assert snapshot["error"].startswith("The header (line 1) has no sku column (found: name, description)")
