@@ -217,6 +217,7 @@ export function mountUpload(card, historyCard) {
     setStat("eta", FINAL.has(snap.status) ? "–" : duration(snap.eta_seconds));
     const changed = snap.status !== lastStatus;
     lastStatus = snap.status;
+    if (changed && snap.job_id && !FINAL.has(snap.status)) window.dispatchEvent(new CustomEvent("imports:changed"));
     announce(`${phaseText(snap)}: ${rounded} percent, ${num(snap.rows_done)} rows done.`, changed);
     if (FINAL.has(snap.status)) finish(snap);
   }
@@ -251,7 +252,7 @@ export function mountUpload(card, historyCard) {
         : h("button", { type: "button", class: "btn btn--primary", onclick: () => reset() }, icon("refresh"), "Try again");
       message = notice("danger", h("strong", {}, "The import failed. "), snap.error || "No reason was given.");
       clear(foot, retry, again);
-      panel.root.prepend(message);
+      foot.before(message);
       announce(`Import failed: ${snap.error || ""}`, true);
       toast("The import failed.", "error");
       window.dispatchEvent(new CustomEvent("imports:changed"));
@@ -261,7 +262,7 @@ export function mountUpload(card, historyCard) {
       message = notice("neutral", h("strong", {}, "Import cancelled. "), `${num(snap.rows_done)} rows were processed; what was committed stays.`);
     }
     clear(foot, again);
-    panel.root.prepend(message);
+    foot.before(message);
     announce(message.textContent, true);
     window.dispatchEvent(new CustomEvent("imports:changed"));
     window.dispatchEvent(new CustomEvent("products:changed"));
@@ -416,7 +417,7 @@ export function mountUpload(card, historyCard) {
     }
   }
 
-  const historyView = mountHistory(historyCard, (job) => {
+  const historyView = mountHistory(historyCard, () => (finished ? null : jobId), (job) => {
     if ((jobId && !finished) || xhr) return;
     stopStream();
     startOver();
@@ -433,7 +434,7 @@ function notice(tone, ...children) {
 
 // Import history ------------------------------------------------------------------------------
 
-function mountHistory(card, onWatch) {
+function mountHistory(card, trackedId, onWatch) {
   const tbody = h("tbody");
   const state = h("div", { class: "table-state" });
   const refresh = h("button", { type: "button", class: "icon-btn", "aria-label": "Refresh import history", onclick: () => load() }, icon("refresh"));
@@ -445,12 +446,12 @@ function mountHistory(card, onWatch) {
       { class: "table-wrap" },
       h(
         "table",
-        { class: "table table--compact table--stack", "data-testid": "import-history" },
+        { class: "table table--compact table--stack table--history", "data-testid": "import-history" },
         h("caption", { class: "visually-hidden" }, "Recent imports"),
         h(
           "thead",
           {},
-          h("tr", {}, ["File", "Status", "Created", "Updated", "Unchanged", "Rejected", "Duration"].map((label, i) => h("th", { scope: "col", class: i > 1 ? "num" : null }, label))),
+          h("tr", {}, ["File", "Status", "Created", "Updated", "Unchanged", "Rejected"].map((label, i) => h("th", { scope: "col", class: i > 1 ? "num" : null }, label))),
         ),
         tbody,
       ),
@@ -475,7 +476,7 @@ function mountHistory(card, onWatch) {
 
   function row(job) {
     const id = job.job_id || job.id;
-    const cell = (label, value, cls = "num") => h("td", { class: cls, "data-label": label }, value);
+    const cell = (label, value) => h("td", { class: "num cell-count", "data-label": label }, value);
     const running = !FINAL.has(job.status);
     return h(
       "tr",
@@ -486,13 +487,18 @@ function mountHistory(card, onWatch) {
         h(
           "div",
           { class: "cell-stack" },
-          h("span", { class: "truncate", title: job.filename || id }, job.filename || id),
-          h("span", { class: "cell-sub" }, job.started_at || job.created_at ? timeAgo(job.started_at || job.created_at) : null),
+          h("span", { class: "truncate cell-file__name", title: `${job.filename || id}, started ${dateTime(job.started_at || job.created_at)}` }, job.filename || id),
+          h(
+            "span",
+            { class: "cell-sub" },
+            job.started_at || job.created_at ? timeAgo(job.started_at || job.created_at) : null,
+            job.started_at && !running ? ` · took ${duration(elapsed(job))}` : null,
+          ),
         ),
       ),
       h(
         "td",
-        { "data-label": "Status" },
+        { class: "cell-status", "data-label": "Status" },
         h(
           "div",
           { class: "cell-stack" },
@@ -501,7 +507,7 @@ function mountHistory(card, onWatch) {
             {},
             statusBadge(job.status),
             job.rejected && !running ? h("a", { href: rejectsUrl(id), class: "link link--small", download: "", title: `Rejected rows of ${job.filename || id}` }, "rejects") : null,
-            running ? h("button", { type: "button", class: "link link--small", onclick: () => onWatch(job) }, "watch") : null,
+                running && trackedId() !== id ? h("button", { type: "button", class: "link link--small", onclick: () => onWatch(job) }, "watch") : null,
           ),
           job.status === "failed" && job.error ? h("span", { class: "cell-sub cell-error", title: job.error }, job.error) : null,
         ),
@@ -510,7 +516,6 @@ function mountHistory(card, onWatch) {
       cell("Updated", num(job.updated)),
       cell("Unchanged", num(job.unchanged)),
       cell("Rejected", num(job.rejected)),
-      cell("Duration", job.started_at ? h("span", { title: `Started ${dateTime(job.started_at)}` }, duration(elapsed(job))) : "–"),
     );
   }
 

@@ -143,11 +143,11 @@ export function mountWebhooks(card) {
           hook.disabled_reason ? h("span", { class: "cell-sub cell-error" }, hook.disabled_reason) : null,
         ),
       ),
-      h("td", { "data-label": "Events" }, h("div", { class: "chips" }, (hook.event_types || []).map((type) => h("span", { class: "chip" }, type)))),
-      h("td", { "data-label": "Enabled" }, enabled.wrap),
+      h("td", { class: "cell-events", "data-label": "Events" }, h("div", { class: "chips" }, (hook.event_types || []).map((type) => h("span", { class: "chip" }, type)))),
+      h("td", { class: "cell-enabled", "data-label": "Enabled" }, enabled.wrap),
       h(
         "td",
-        { "data-label": "Last delivery", "data-testid": "last-delivery" },
+        { class: "cell-last", "data-label": "Last delivery", "data-testid": "last-delivery" },
         last
           ? h(
               "div",
@@ -373,6 +373,7 @@ export function mountWebhooks(card) {
           "div",
           { class: "delivery__what" },
           h("code", {}, delivery.event_type),
+          subject(delivery.payload) ? h("span", { class: "muted" }, subject(delivery.payload)) : null,
           badge(delivery.status, DELIVERY_TONE[delivery.status] || "neutral"),
           code != null ? h("span", { class: "muted" }, `HTTP ${code}`) : null,
         ),
@@ -421,6 +422,15 @@ export function mountWebhooks(card) {
 
   load();
   return { reload: load };
+}
+
+/** What a delivery was about, in a few words: the product's SKU, or the import's file. */
+function subject(payload) {
+  const data = (payload && payload.data) || {};
+  if (data.sku) return data.sku;
+  if (data.filename) return data.filename;
+  if (typeof data.count === "number") return `${num(data.count)} products`;
+  return null;
 }
 
 function numberOrRaw(value) {

@@ -1,0 +1,235 @@
+"""Screenshots of the dashboard for the README, taken from the live app filled with sample data.
+
+    .venv/bin/python scripts/screenshot.py
+
+starts `fulfil serve` on the embedded PostgreSQL and Redis in a temporary directory (nothing
+configured is touched), loads sample data through the API (two CSV imports, a few products,
+three webhooks and a local receiver for them), uploads one more file through the page, presses
+🧪 Test, and saves `docs/dashboard-1440.png` and `docs/dashboard-375.png` (full pages). It drives
+Debian's chromium (`apt-get install chromium`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--font-render-hinting=none",
+]
+FINAL = {"completed", "completed_with_errors", "failed", "cancelled"}
+
+ITEMS = [
+    ("Tea Towel", "HOM"),
+    ("Serving Board", "KIT"),
+    ("Table Runner", "HOM"),
+    ("Espresso Cup", "KIT"),
+    ("Water Carafe", "KIT"),
+    ("Throw Blanket", "HOM"),
+    ("Storage Basket", "HOM"),
+    ("Cushion Cover", "HOM"),
+    ("Salad Bowl", "KIT"),
+    ("Candle Holder", "DEC"),
+    ("Plant Pot", "DEC"),
+    ("Wall Clock", "DEC"),
+]
+MATERIALS = ["Linen", "Oak", "Stoneware", "Walnut", "Wool", "Seagrass", "Cotton", "Brass", "Terracotta", "Glass"]
+COLOURS = ["natural", "charcoal", "sage", "ochre", "white", "slate blue", "rust", "sand"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def catalogue_csv(rows: int, seed: int, start: int = 10_000, bad_rows: int = 0) -> str:
+    """A plausible home-goods catalogue; `bad_rows` rows lack a SKU so they land in the rejects."""
+    rng = random.Random(seed)
+    lines = ["name,sku,description,active"]
+    for n in range(rows):
+        item, family = rng.choice(ITEMS)
+        material, colour = rng.choice(MATERIALS), rng.choice(COLOURS)
+        size = rng.choice(["small", "medium", "large", "set of 2", "set of 4"])
+        description = f'"{material} {item.lower()} in {colour}, {size}. Made to last; wipe clean."'
+        active = "true" if rng.random() > 0.15 else "false"
+        sku = "" if n < bad_rows else f"{family}-{start + n}"
+        lines.append(f"{material} {item},{sku},{description},{active}")
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def receiver() -> Iterator[str]:
+    """A local webhook receiver: `/ok` answers 200, anything else 503."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            ok = self.path.startswith("/ok")
+            reply = b'{"received": true}' if ok else b"maintenance"
+            self.send_response(200 if ok else 503)
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@contextmanager
+def service(workdir: Path) -> Iterator[str]:
+    """`fulfil serve` on the embedded servers under `workdir`; stopped on exit."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(DATA_DIR=str(workdir / "data"), WORKER_IN_PROCESS="true", LOG_LEVEL="warning", ENVIRONMENT="development")
+    log = (workdir / "service.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fulfil", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"the service stopped during start-up; see {workdir / 'service.log'}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the service did not become healthy within 180 s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def import_csv(api: httpx.Client, name: str, text: str) -> dict[str, Any]:
+    reply = api.post("/api/upload", files={"file": (name, text.encode(), "text/csv")})
+    reply.raise_for_status()
+    progress_url = reply.json()["progress_url"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        snapshot = api.get(progress_url).json()
+        if snapshot["status"] in FINAL:
+            return snapshot  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise SystemExit(f"the import of {name} did not finish within 120 s")
+
+
+def load_sample_data(api: httpx.Client, hooks: str) -> None:
+    webhooks = [
+        {
+            "url": f"{hooks}/ok/storefront",
+            "event_types": ["product.created", "product.updated", "product.deleted"],
+            "secret": "whsec-sample",
+            "timeout": 10,
+        },
+        {
+            "url": f"{hooks}/legacy-erp",
+            "event_types": ["import.completed", "product.bulk_deleted"],
+            "retry_count": 0,
+        },
+        {
+            "url": "https://search.example.com/hooks/fulfil",
+            "event_types": ["product.created", "product.updated", "product.deleted", "import.completed"],
+            "enabled": False,
+            "secret": "whsec-search",
+        },
+    ]
+    for hook in webhooks:
+        api.post("/api/webhooks", json=hook).raise_for_status()
+    import_csv(api, "catalogue-autumn.csv", catalogue_csv(4_800, seed=1))
+    import_csv(api, "price-update-week-47.csv", catalogue_csv(1_200, seed=2, start=10_400, bad_rows=3))
+    for sku, name, description in [
+        ("GIFT-CARD-25", "Gift card, 25", "Digital gift card, delivered by e-mail."),
+        ("GIFT-CARD-50", "Gift card, 50", "Digital gift card, delivered by e-mail."),
+        ("HOM-LINEN-SET", "Linen bedding set", "Duvet cover and two pillowcases in washed linen."),
+    ]:
+        api.post("/api/products", json={"sku": sku, "name": name, "description": description}).raise_for_status()
+    time.sleep(2.5)  # let the webhook deliveries land, so "Last delivery" is filled in
+
+
+def shoot(page: Page, url: str, path: Path, *, upload: bool) -> None:
+    page.goto(f"{url}/?page_size=10&sort=-updated_at")
+    page.get_by_test_id("import-history").locator("tbody tr").first.wait_for()
+    page.get_by_test_id("products-table").locator("tbody tr").first.wait_for()
+    if upload:
+        arrivals = catalogue_csv(900, seed=3, start=20_000).encode()
+        page.locator("#csv-file").set_input_files(
+            files=[{"name": "new-arrivals.csv", "mimeType": "text/csv", "buffer": arrivals}]
+        )
+        page.get_by_role("button", name="Upload CSV").click()
+        page.get_by_test_id("import-progress").locator(".badge", has_text="Completed").wait_for(timeout=60_000)
+        storefront = page.get_by_test_id("webhooks-table").locator("tbody tr").first
+        storefront.get_by_role("button", name="Test").click()
+        storefront.get_by_test_id("test-result").locator(".badge").wait_for()
+    page.wait_for_timeout(600)  # let toasts settle
+    page.evaluate("document.getElementById('toasts').replaceChildren(); document.activeElement.blur(); scrollTo(0, 0)")
+    page.screenshot(path=str(path), full_page=True)
+    print(f"saved {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DOCS, help="folder for the PNGs (default: docs/)")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium")
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="fulfil-shots-") as tmp, receiver() as hooks, service(Path(tmp)) as url:
+        with httpx.Client(base_url=url, timeout=60) as api:
+            load_sample_data(api, hooks)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            wide = browser.new_page(viewport={"width": 1440, "height": 900})
+            shoot(wide, url, args.out / "dashboard-1440.png", upload=True)
+            narrow = browser.new_page(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+            shoot(narrow, url, args.out / "dashboard-375.png", upload=False)
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
