@@ -139,17 +139,18 @@ async def post(
 
 
 async def attempt(resources: Resources, row: Any, event_type: str | None = None) -> Outcome:
-    """Sign and send the delivery `row` (from SELECT_FOR_ATTEMPT or a test) once."""
-    body = row["body"].encode()
-    headers = delivery_headers(
-        event_type=event_type or row["event_type"],
-        webhook_id=row["webhook_id"],
-        message_id=row["message_id"],
-        timestamp=int(time.time()),
-        body=body,
-        secret=row["secret"],
-    )
-    return await post(outbound.session(resources), row["url"], body, headers, row["timeout"])
+    """Sign and send the delivery `row` (claimed, or a test) once, within its webhook's concurrency."""
+    async with outbound.webhook_slot(resources, row["webhook_id"]):
+        body = row["body"].encode()
+        headers = delivery_headers(
+            event_type=event_type or row["event_type"],
+            webhook_id=row["webhook_id"],
+            message_id=row["message_id"],
+            timestamp=int(time.time()),
+            body=body,
+            secret=row["secret"],
+        )
+        return await post(outbound.session(resources), row["url"], body, headers, row["timeout"])
 
 
 @dataclass

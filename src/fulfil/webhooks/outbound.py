@@ -1,4 +1,4 @@
-"""The one outbound HTTP session per process, and the address policy it enforces.
+"""The one outbound HTTP session per process, the address policy it enforces, per-webhook concurrency.
 
 In production a webhook may not reach loopback, private, link-local or reserved addresses
 (WEBHOOK_ALLOWED_NETWORKS lists exceptions). The check runs in the connector's socket factory,
@@ -8,6 +8,7 @@ name that resolves, or later re-resolves, to an internal address cannot slip thr
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from collections.abc import Callable
@@ -20,6 +21,9 @@ from fulfil.settings import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+PER_WEBHOOK_CONCURRENCY = 50
 
 
 class BlockedAddress(OSError):
@@ -54,7 +58,9 @@ def guarded_socket_factory(allowed: list[Network]) -> Callable[[AddrInfoType], s
 def create_session(settings: Settings) -> aiohttp.ClientSession:
     """A session that never follows proxies from the environment and, in production, guards addresses."""
     factory = guarded_socket_factory(settings.allowed_networks) if settings.production else None
-    connector = aiohttp.TCPConnector(limit=100, limit_per_host=50, socket_factory=factory)
+    # No pool limits: `webhook_slot` bounds the requests in flight, so waiting for a pooled
+    # connection never eats into a webhook's timeout.
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, socket_factory=factory)
     return aiohttp.ClientSession(connector=connector, trust_env=False, auto_decompress=True)
 
 
@@ -63,6 +69,14 @@ def session(resources: Resources) -> aiohttp.ClientSession:
     if resources.http is None or resources.http.closed:
         resources.http = create_session(resources.settings)
     return resources.http
+
+
+def webhook_slot(resources: Resources, webhook_id: int) -> asyncio.Semaphore:
+    """At most PER_WEBHOOK_CONCURRENCY requests in flight to one webhook from this process."""
+    slots: dict[int, asyncio.Semaphore] = resources.extras.setdefault("webhook_slots", {})
+    if webhook_id not in slots:
+        slots[webhook_id] = asyncio.Semaphore(PER_WEBHOOK_CONCURRENCY)
+    return slots[webhook_id]
 
 
 def blocked_error(exc: BaseException) -> str | None:

@@ -21,10 +21,10 @@ from fulfil.webhooks.delivery import DELIVER_JOB, delivery_job_id
 
 log = logging.getLogger(__name__)
 
-EVENT_BATCH = 500
+EVENT_BATCH = 2000
 SWEEP_LIMIT = 1000
 # Deliveries per job: one job claims and sends them concurrently, so the queue's per-job cost is shared.
-BATCH = 50
+BATCH = 100
 # A delivery overdue by more than this lost its job; the sweep queues it again.
 SWEEP_GRACE_SECONDS = 10
 
