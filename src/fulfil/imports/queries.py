@@ -71,7 +71,7 @@ FINISH_QUEUED = _FINISH.format(statuses="'queued'", columns=SNAPSHOT_COLUMNS)
 ORPHANED_JOBS = f"""
 SELECT j.id, j.status FROM import_job j
 WHERE j.status IN ('queued', 'running')
-  AND j.created_at < now() - make_interval(secs => :queued_grace)
+  AND (j.status = 'running' OR j.created_at < now() - make_interval(secs => :queued_grace))
   AND NOT EXISTS (
     SELECT 1 FROM pg_locks l
     WHERE l.locktype = 'advisory' AND l.classid = {LOCK_NAMESPACE} AND l.objsubid = 2

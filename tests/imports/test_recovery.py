@@ -1,0 +1,123 @@
+"""Recovery: a service killed mid-import resumes from its last committed batch with the same counts."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from fulfil.imports.jobs import JOB_NAME, resume_imports
+from fulfil.queue import enqueue
+from fulfil.settings import Settings
+from tests.conftest import ROOT, LiveServer, free_port, run_service, service_env, wait_for_health
+from tests.imports.conftest import csv_bytes, upload, wait_final
+
+ROWS = 20_000
+REPEATS = 50  # the last rows repeat the first SKUs in lower case, so they update products of batch one
+REJECTED_EVERY = 2_000
+
+
+def crash_file() -> bytes:
+    rows = []
+    for i in range(ROWS):
+        if i >= ROWS - REPEATS:
+            rows.append([f"rc-{i - (ROWS - REPEATS)}", "renamed", "d"])
+        else:
+            rows.append([f"RC-{i}", "" if i % REJECTED_EVERY == 1000 else f"Name {i}", "d"])
+    return csv_bytes(rows)
+
+
+async def test_a_killed_service_resumes_the_import_with_the_counts_of_an_uninterrupted_run(
+    database_url: str, redis_url: str, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    uploads = tmp_path / "uploads"
+    env = service_env(
+        PORT=port,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        MIGRATE_ON_START="false",
+        UPLOAD_DIR=uploads,
+        DATA_DIR=tmp_path / "data",
+        IMPORT_BATCH_ROWS=100,
+        LOG_LEVEL="warning",
+    )
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        with run_service("serve", env=env, cwd=ROOT) as proc:
+            await wait_for_health(url)
+            job_id = (await upload(http, crash_file()))["job_id"]
+            async with asyncio.timeout(30):
+                while True:
+                    if (await http.get(f"/api/upload/{job_id}/progress")).json()["rows_done"] >= 2_000:
+                        break
+                    await asyncio.sleep(0.01)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+
+        cut = await db.fetchrow("SELECT status, rows_done, checkpoint_line FROM import_job")
+        assert cut["status"] == "running"
+        assert 2_000 <= cut["rows_done"] < ROWS, "killed mid-way"
+        assert (uploads / f"{job_id}.csv").exists(), "the file stays until the job ends"
+
+        with run_service("serve", env=env, cwd=ROOT):
+            restarted = time.monotonic()
+            await wait_for_health(url)
+            final = await wait_final(http, job_id, within=60)
+            assert time.monotonic() - restarted < 60
+    assert final["status"] == "completed_with_errors"
+    rejected = ROWS // REJECTED_EVERY
+    expected = {"rows_done": ROWS, "created": ROWS - REPEATS - rejected, "updated": REPEATS, "unchanged": 0}
+    assert {name: final[name] for name in expected} == expected
+    assert final["rejected"] == rejected
+    assert await db.fetchval("SELECT count(*) FROM product") == ROWS - REPEATS - rejected
+    assert await db.fetchval("SELECT count(*) FROM product WHERE name = 'renamed' AND sku LIKE 'rc-%'") == REPEATS
+    assert await db.fetchval("SELECT attempts FROM import_job") == 2
+
+    with (uploads / f"{job_id}.rejects.csv").open(newline="") as f:
+        lines = [int(row[0]) for row in list(csv.reader(f))[1:]]
+    assert lines == [i + 2 for i in range(1000, ROWS - REPEATS, REJECTED_EVERY)], "each rejected row reported once"
+    assert not (uploads / f"{job_id}.csv").exists(), "the upload is deleted when the job ends"
+    events = await db.fetchval("SELECT count(*) FROM webhook_event WHERE event_type = 'import.completed'")
+    assert events == 1
+
+
+async def test_the_sweep_requeues_a_job_whose_process_is_gone(
+    client: httpx.AsyncClient, live_server: LiveServer, db: asyncpg.Connection, settings: Settings
+) -> None:
+    await asyncio.sleep(1)  # the server's own start-up sweep has run by now; the one below runs alone
+    job_id = uuid.uuid4()
+    path = settings.uploads_path / f"{job_id}.csv"
+    path.write_bytes(csv_bytes([[f"OR-{i}", "orphan", ""] for i in range(120)]))
+    await db.execute(
+        "INSERT INTO import_job (id, filename, file_path, rejects_path, status, bytes_total, created_at)"
+        " VALUES ($1, 'orphan.csv', $2, $3, 'running', $4, now() - interval '1 minute')",
+        job_id,
+        str(path),
+        str(settings.uploads_path / f"{job_id}.rejects.csv"),
+        path.stat().st_size,
+    )
+    assert await resume_imports({"resources": live_server.resources}) == 1
+    final = await wait_final(client, str(job_id), within=15)
+    assert (final["status"], final["created"]) == ("completed", 120)
+    assert await resume_imports({"resources": live_server.resources}) == 0, "nothing left to resume"
+
+
+async def test_a_job_whose_file_is_gone_fails_saying_so(
+    client: httpx.AsyncClient, live_server: LiveServer, db: asyncpg.Connection
+) -> None:
+    job_id = str(uuid.uuid4())
+    await db.execute(
+        "INSERT INTO import_job (id, filename, file_path) VALUES ($1, 'gone.csv', '/nonexistent/gone.csv')",
+        uuid.UUID(job_id),
+    )
+    await enqueue(live_server.resources.queue, JOB_NAME, job_id, job_id=job_id)
+    final = await wait_final(client, job_id)
+    assert final["status"] == "failed"
+    assert final["error"] == "The uploaded file (gone.csv) is no longer on disk; upload it again."
