@@ -75,7 +75,7 @@ def test_a_file_that_is_not_a_csv_fails_in_plain_words_with_try_again(page: Page
 
 
 def test_a_reload_reattaches_to_the_running_import_which_can_be_cancelled(page: Page, service: Service) -> None:
-    rows = 60_000
+    rows = 100_000
     csv = "name,sku,description\n" + "".join(f"Long {n},LONG-{n:06},Description {n}\n" for n in range(rows))
     page.goto("/")
     choose_csv(page, "long.csv", csv)

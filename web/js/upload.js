@@ -352,7 +352,9 @@ export function mountUpload(card, historyCard) {
     for (const name of ["progress", "snapshot", "status"]) source.addEventListener(name, onSnapshot);
     source.onerror = () => {
       // The browser reconnects by itself (with Last-Event-ID); only a closed stream needs us.
-      if (source && source.readyState === EventSource.CLOSED) pollOnce(id);
+      if (!source) return;
+      if (source.readyState === EventSource.CLOSED) pollOnce(id);
+      else if (panel && !finished) slot("phase").textContent = "Reconnecting…";
     };
   }
 
@@ -407,7 +409,7 @@ export function mountUpload(card, historyCard) {
       localStorage.removeItem(ACTIVE_KEY);
     }
     try {
-      const running = (await historyView.load()).find((job) => !FINAL.has(job.status));
+      const running = (await historyView.loaded).find((job) => !FINAL.has(job.status));
       if (running) {
         render(running);
         follow(running.job_id || running.id);
@@ -520,6 +522,7 @@ function mountHistory(card, trackedId, onWatch) {
   }
 
   window.addEventListener("imports:changed", () => load().catch(() => {}));
-  load().catch(() => {});
-  return { load };
+  const loaded = load();
+  loaded.catch(() => {});
+  return { load, loaded };
 }
