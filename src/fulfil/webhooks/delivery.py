@@ -9,6 +9,7 @@ disables the webhook; an address refused by the outbound policy is not retried.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -33,8 +34,11 @@ log = logging.getLogger(__name__)
 DELIVER_JOB = "deliver_webhooks"
 EXCERPT_BYTES = 2048
 JITTER = 0.2
-# A claim lasts the webhook's timeout plus this; past it, a delivery whose process died is swept.
-LEASE_MARGIN_SECONDS = 30
+# A claim holds a delivery this long and is renewed while its job runs; if the process dies, the
+# claim runs out and the sweep queues the delivery again.
+LEASE_SECONDS = 60
+RENEW_EVERY_SECONDS = 20
+NOTHING_DUE = "nothing due: sent, or claimed by another job"
 
 
 def delivery_job_id(first_id: int, message_id: str, attempt_count: int, count: int) -> str:
@@ -134,6 +138,9 @@ async def post(
         reason = outbound.blocked_error(exc)
         blocked = reason is not None
         error = reason or f"{exc.__class__.__name__}: {exc}"
+    except Exception as exc:  # anything else is still this attempt's failure, never the whole batch's
+        log.exception("unexpected error posting to %s", url)
+        error = f"{exc.__class__.__name__}: {exc}"
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
     return Outcome(at, status_code, duration_ms, excerpt, error, retry_after, blocked)
 
@@ -195,14 +202,22 @@ async def record(resources: Resources, results: list[Result]) -> set[int]:
 async def deliver_batch(resources: Resources, ids: list[int]) -> str:
     """Claim the due deliveries among `ids`, attempt them concurrently, record, schedule retries."""
     db = resources.db
-    claimed = await db.fetch_all(queries.CLAIM_DELIVERIES, {"ids": ids, "lease_margin": LEASE_MARGIN_SECONDS})
+    claimed = await db.fetch_all(queries.CLAIM_DELIVERIES, {"ids": ids, "lease": LEASE_SECONDS})
+    if not claimed:
+        return NOTHING_DUE
     disabled = [row["id"] for row in claimed if not row["enabled"]]
     if disabled:
         await db.execute(queries.FAIL_UNSENT, {"ids": disabled, "error": "not sent: the webhook is disabled"})
     live = [row for row in claimed if row["enabled"]]
     if not live:
-        return f"{len(disabled)} not sent (webhook disabled)"
-    outcomes = await asyncio.gather(*(attempt(resources, row) for row in live))
+        return f"{len(disabled)} not sent: the webhook is disabled"
+    renewing = asyncio.create_task(renew_claims(resources, [row["id"] for row in live]))
+    try:
+        outcomes = await asyncio.gather(*(attempt(resources, row) for row in live))
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
     results = [decide(row, outcome, resources.settings) for row, outcome in zip(live, outcomes, strict=True)]
     stored = await record(resources, results)
     for result in results:
@@ -214,6 +229,13 @@ async def deliver_batch(resources: Resources, ids: list[int]) -> str:
             await schedule(resources, result)
     counts = Counter(result.status for result in results)
     return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+
+
+async def renew_claims(resources: Resources, ids: list[int]) -> None:
+    """Keep the claim on deliveries still in flight (slow receivers, many queued for one webhook)."""
+    while True:
+        await asyncio.sleep(RENEW_EVERY_SECONDS)
+        await resources.db.execute(queries.RENEW_CLAIMS, {"ids": ids, "lease": LEASE_SECONDS})
 
 
 async def disable_gone(resources: Resources, result: Result) -> None:

@@ -11,8 +11,9 @@ from typing import Any
 from fulfil.webhooks import delivery, relay
 
 SWEEP_EVERY_SECONDS = 2
-# The longest a delivery job can take: the largest webhook timeout plus the database work.
-DELIVERY_JOB_TIMEOUT = 330
+# A batch job's limit: generous, as its requests may queue behind others to the same webhook; its
+# claims are renewed while it runs (see delivery.LEASE_SECONDS), so this only stops a stuck job.
+DELIVERY_JOB_TIMEOUT = 1800
 
 
 async def relay_events(ctx: dict[str, Any]) -> int:

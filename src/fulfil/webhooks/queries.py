@@ -76,16 +76,23 @@ ORDER BY next_attempt_at
 LIMIT :limit
 """
 
-# Claim due deliveries for one attempt: their next_attempt_at moves past the attempt's end (a lease),
-# so a concurrent or duplicate job claims none of them and nothing is sent twice; if the process
-# dies, the lease runs out and the sweep queues them again.
+# Claim due deliveries for one attempt: next_attempt_at moves a lease ahead, so a concurrent or
+# duplicate job claims none of them and nothing is sent twice; if the process dies, the lease runs
+# out and the sweep queues them again. A second early is tolerated (a retry's job may fire that
+# much before the time the database computed).
 CLAIM_DELIVERIES = """
 UPDATE webhook_delivery d
-SET next_attempt_at = now() + make_interval(secs => CAST(w.timeout + :lease_margin AS float8))
+SET next_attempt_at = now() + make_interval(secs => :lease)
 FROM webhook w
-WHERE d.id = ANY (:ids) AND w.id = d.webhook_id AND d.status = 'pending' AND d.next_attempt_at <= now()
+WHERE d.id = ANY (:ids) AND w.id = d.webhook_id AND d.status = 'pending'
+  AND d.next_attempt_at <= now() + interval '1 second'
 RETURNING d.id, d.webhook_id, d.event_type, d.message_id, d.body, d.attempt_count, d.round_attempts,
           w.url, w.secret, w.timeout, w.retry_count, w.enabled
+"""
+
+RENEW_CLAIMS = """
+UPDATE webhook_delivery SET next_attempt_at = now() + make_interval(secs => :lease)
+WHERE id = ANY (:ids) AND status = 'pending'
 """
 
 # Store one attempt per delivery (a JSON array of results); guarded by the attempt count, so a
