@@ -31,14 +31,16 @@ class BlockedAddress(OSError):
 
 
 def blocked_reason(address: Address, allowed: list[Network]) -> str | None:
-    """Why `address` may not be reached in production, or None when it may."""
+    """Why `address` may not be reached in production, or None when it may (public, or allowed)."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     if any(address in network for network in allowed):
         return None
-    for kind in ("loopback", "private", "link_local", "reserved", "multicast", "unspecified"):
+    for kind in ("unspecified", "loopback", "link_local", "reserved", "multicast", "private"):
         if getattr(address, f"is_{kind}"):
             return f"{address} is a {kind.replace('_', '-')} address"
+    if not address.is_global:
+        return f"{address} is not a public address"
     return None
 
 
