@@ -87,6 +87,27 @@ export function mountProducts(card) {
   searchWrap.classList.add("field--search");
   searchWrap.querySelector("input").before(h("span", { class: "input-icon" }, icon("search", { size: 16 })));
 
+  // On a phone only the search box shows; this button opens the other filters.
+  const moreCount = h("span", { class: "filters__count", "aria-hidden": "true" });
+  const moreLabel = h("span", { class: "visually-hidden" }, "More filters");
+  const moreToggle = h(
+    "button",
+    {
+      type: "button",
+      class: "btn filters__toggle",
+      "aria-expanded": "false",
+      "aria-controls": "filters-more",
+      onclick: () => {
+        const open = moreToggle.getAttribute("aria-expanded") !== "true";
+        moreToggle.setAttribute("aria-expanded", String(open));
+        moreToggle.closest(".filters").classList.toggle("filters--open", open);
+      },
+    },
+    icon("filter", { size: 16 }),
+    moreLabel,
+    moreCount,
+  );
+
   // Table.
   const thead = h("thead");
   const tbody = h("tbody");
@@ -122,11 +143,16 @@ export function mountProducts(card) {
       "form",
       { class: "filters", role: "search", "aria-label": "Filter products", onsubmit: (event) => event.preventDefault() },
       searchWrap,
-      textFilter("sku", "SKU", "Contains…"),
-      textFilter("name", "Name", "Contains…"),
-      textFilter("description", "Description", "Contains…"),
-      textField({ label: "Active", input: activeSelect, className: "filter filter--active" }).wrap,
-      h("div", { class: "filters__clear" }, clearFilters),
+      moreToggle,
+      h(
+        "div",
+        { class: "filters__more", id: "filters-more" },
+        textFilter("sku", "SKU", "Contains…"),
+        textFilter("name", "Name", "Contains…"),
+        textFilter("description", "Description", "Contains…"),
+        textField({ label: "Active", input: activeSelect, className: "filter filter--active" }).wrap,
+        h("div", { class: "filters__clear" }, clearFilters),
+      ),
     ),
     h("div", { class: "table-wrap" }, table),
     tableState,
@@ -150,6 +176,9 @@ export function mountProducts(card) {
     activeSelect.value = state.active;
     sizeSelect.value = String(state.page_size);
     clearFilters.parentElement.hidden = ![...TEXT_FILTERS, "active"].some((key) => state[key]);
+    const narrowing = ["sku", "name", "description", "active"].filter((key) => state[key]).length;
+    moreCount.textContent = narrowing ? String(narrowing) : "";
+    moreLabel.textContent = narrowing ? `More filters (${narrowing} in use)` : "More filters";
     renderHead();
   }
 
