@@ -262,6 +262,7 @@ async def send_test(resources: Resources, webhook: Any, body: str) -> tuple[int,
     created = await db.fetch_one(
         queries.INSERT_TEST_DELIVERY, {"webhook_id": webhook["id"], "event_type": TEST_EVENT, "body": body}
     )
+    assert created is not None  # INSERT ... RETURNING always returns its row
     row = {
         **dict(webhook),
         "id": created["id"],

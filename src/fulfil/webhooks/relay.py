@@ -1,10 +1,10 @@
-"""The relay: outbox events become deliveries, and each delivery becomes a queued job.
+"""The relay: outbox events become deliveries, queued as jobs in batches per webhook.
 
 The nudge (`outbox.relay_soon`, job `relay_events`) runs it right after a change commits; the
 sweep (`sweep_webhooks`, every few seconds) runs it again and re-queues due deliveries, so an
 event written while Redis was down, or whose process died before queueing, is still delivered.
-Deliveries are queued in batches per webhook; a job claims its deliveries in the database before
-sending, so a duplicate job (a sweep racing a nudge) finds nothing to send.
+A job claims its deliveries in the database before sending, so a duplicate job (a sweep racing
+a nudge) finds nothing to send.
 """
 
 from __future__ import annotations

@@ -7,12 +7,11 @@ the others, so a form that cannot show the secret does not wipe it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-EVENT_TYPES = ("product.created", "product.updated", "product.deleted", "product.bulk_deleted", "import.completed")
 TEST_EVENT = "webhook.test"
 URL_MAX = 2048
 SECRET_MAX = 512
@@ -23,6 +22,7 @@ PAGE_SIZE_MAX = 200
 
 EventType = Literal["product.created", "product.updated", "product.deleted", "product.bulk_deleted", "import.completed"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 
 def clean_url(value: str) -> str:
