@@ -185,3 +185,19 @@ async def test_unknown_jobs_are_404s(client: httpx.AsyncClient) -> None:
             assert response.status_code == 404, (path, job_id)
             assert job_id in response.json()["error"]["message"]
     assert (await client.post(f"/api/upload/{missing}/cancel")).status_code == 404
+
+
+async def test_a_windows_path_and_odd_characters_in_the_name_are_made_safe(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/upload",
+        params={"filename": 'C:\\Users\\Zoë\\prix "été".csv'},
+        content=b"sku,name\nW-1,\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    snapshot = await wait_final(client, response.json()["job_id"])
+    assert snapshot["filename"] == 'prix "été".csv'
+    report = await client.get(f"/api/upload/{snapshot['job_id']}/rejects")
+    assert report.headers["content-disposition"] == (
+        "attachment; filename=\"prix_t-rejects.csv\"; filename*=UTF-8''prix%20%22%C3%A9t%C3%A9%22-rejects.csv"
+    )
+    assert report.text.splitlines() == ["line,reason,sku,name", "2,name is required and cannot be blank,W-1,"]

@@ -25,7 +25,7 @@ import asyncpg
 from fulfil.imports import loader, queries
 from fulfil.imports.progress import publish, snapshot_of
 from fulfil.imports.reader import Batch, Header, ImportFailed, check_file, read_batches, read_header
-from fulfil.imports.rejects import RejectsFile
+from fulfil.imports.rejects import RejectsFile, rejects_path
 from fulfil.imports.schemas import ImportSnapshot
 from fulfil.queue import IN_PROGRESS_PREFIX, enqueue, forget_job
 from fulfil.resources import Resources
@@ -115,7 +115,8 @@ class ImportRun:
             header = await asyncio.to_thread(read_header, path)
         except ImportFailed as exc:
             return await self.finish("failed", str(exc))
-        rejects = RejectsFile(Path(job["rejects_path"]), header.columns)
+        report = job["rejects_path"] or rejects_path(self.resources.settings.uploads_path, str(self.job_id))
+        rejects = RejectsFile(Path(report), header.columns)
         resumed = job["checkpoint_byte"] > 0
         if resumed:
             log.info("import %s resumes after line %d", self.job_id, job["checkpoint_line"])

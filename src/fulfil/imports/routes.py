@@ -7,8 +7,10 @@ The upload streams the body to UPLOAD_DIR chunk by chunk and counts the bytes it
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID, uuid4
 
 import anyio
@@ -185,7 +187,8 @@ async def _receive_raw(request: Request, sink: _FileSink) -> str | None:
     return options.get(b"filename", b"").decode(errors="replace") or None
 
 
-async def upload(request: Request) -> Response:
+async def upload_csv(request: Request) -> Response:
+    """Stream the file to disk (never whole in memory), record the job, queue it; 202 with its URLs."""
     resources = _resources(request)
     query = read_query(request, UploadQuery)
     limit = resources.settings.max_upload_bytes
@@ -221,7 +224,7 @@ async def upload(request: Request) -> Response:
         part.unlink(missing_ok=True)
         raise
     path = part.rename(uploads / f"{job_id}.csv")
-    filename = Path(query.filename or filename or DEFAULT_FILENAME).name[:255] or DEFAULT_FILENAME
+    filename = Path((query.filename or filename or "").replace("\\", "/")).name[:255] or DEFAULT_FILENAME
     row = await resources.db.fetch_one(
         queries.INSERT_JOB,
         {
@@ -258,11 +261,13 @@ async def _snapshot_or_404(resources: Resources, job_id: UUID) -> ImportSnapshot
     return snapshot
 
 
-async def progress(request: Request) -> Response:
+async def import_progress(request: Request) -> Response:
+    """The latest snapshot (Redis's copy, else the job row)."""
     return json_response(await _snapshot_or_404(_resources(request), _job_id(request)))
 
 
-async def stream(request: Request) -> Response:
+async def import_stream(request: Request) -> Response:
+    """SSE: the snapshot first, then each change (event id = version), closed after the final status."""
     resources = _resources(request)
     job_id = _job_id(request)
     await _snapshot_or_404(resources, job_id)
@@ -273,7 +278,8 @@ async def stream(request: Request) -> Response:
     )
 
 
-async def history(request: Request) -> Response:
+async def list_imports(request: Request) -> Response:
+    """Every import, newest first, as snapshots."""
     query = read_query(request, HistoryQuery)
     db = _resources(request).db
     rows = await db.fetch_all(
@@ -284,7 +290,8 @@ async def history(request: Request) -> Response:
     return json_response(ImportHistory(items=items, page=query.page, page_size=query.page_size, total=total))
 
 
-async def rejects(request: Request) -> Response:
+async def import_rejects(request: Request) -> Response:
+    """The rejects report as CSV (just the header when nothing was rejected)."""
     resources = _resources(request)
     job_id = _job_id(request)
     row = await resources.db.fetch_one(queries.GET_JOB, {"id": str(job_id)})
@@ -292,14 +299,16 @@ async def rejects(request: Request) -> Response:
         raise ApiError(404, f"No import job with id {str(job_id)!r}")
     job = row._mapping
     stem = Path(job["filename"]).stem or "import"
-    headers = {"Content-Disposition": f'attachment; filename="{stem}-rejects.csv"'}
+    ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("_") or "import"
+    disposition = f"attachment; filename=\"{ascii_stem}-rejects.csv\"; filename*=UTF-8''{quote(stem)}-rejects.csv"
+    headers = {"Content-Disposition": disposition}
     path = job["rejects_path"]
     if path and await anyio.Path(path).is_file():
         return FileResponse(path, media_type="text/csv; charset=utf-8", headers=headers)
     return Response(",".join(FIXED_COLUMNS) + "\r\n", media_type="text/csv; charset=utf-8", headers=headers)
 
 
-async def cancel(request: Request) -> Response:
+async def cancel_import(request: Request) -> Response:
     """A queued job is cancelled at once; a running one stops after the batch it is writing."""
     resources = _resources(request)
     job_id = _job_id(request)
@@ -318,7 +327,7 @@ async def cancel(request: Request) -> Response:
 routes: list[BaseRoute] = [
     ApiRoute(
         "/api/upload",
-        upload,
+        upload_csv,
         methods=["POST"],
         summary="Upload a CSV of products (multipart `file` field or a raw text/csv body); queues its import",
         tag=TAG,
@@ -330,7 +339,7 @@ routes: list[BaseRoute] = [
     ),
     ApiRoute(
         "/api/uploads",
-        history,
+        list_imports,
         methods=["GET"],
         summary="Import history, newest first",
         tag=TAG,
@@ -340,7 +349,7 @@ routes: list[BaseRoute] = [
     ),
     ApiRoute(
         "/api/upload/{job_id}/progress",
-        progress,
+        import_progress,
         methods=["GET"],
         summary="The import's progress snapshot",
         tag=TAG,
@@ -349,7 +358,7 @@ routes: list[BaseRoute] = [
     ),
     ApiRoute(
         "/api/upload/{job_id}/stream",
-        stream,
+        import_stream,
         methods=["GET"],
         summary="Live progress (Server-Sent Events): the snapshot, then each change; honours Last-Event-ID",
         tag=TAG,
@@ -358,7 +367,7 @@ routes: list[BaseRoute] = [
     ),
     ApiRoute(
         "/api/upload/{job_id}/rejects",
-        rejects,
+        import_rejects,
         methods=["GET"],
         summary="The rejected rows as CSV: line, reason and the row's original fields",
         tag=TAG,
@@ -367,7 +376,7 @@ routes: list[BaseRoute] = [
     ),
     ApiRoute(
         "/api/upload/{job_id}/cancel",
-        cancel,
+        cancel_import,
         methods=["POST"],
         summary="Cancel an import: it stops after the current batch and keeps what is committed",
         tag=TAG,
