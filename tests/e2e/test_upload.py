@@ -93,3 +93,20 @@ def test_a_reload_reattaches_to_the_running_import_which_can_be_cancelled(page: 
         job = api.get("/api/uploads").json()["items"][0]
     assert job["status"] == "cancelled"
     assert job["rows_done"] < rows
+
+
+def test_dropping_a_file_on_the_drop_zone_selects_it(page: Page) -> None:
+    page.goto("/")
+    page.get_by_test_id("dropzone").evaluate(
+        """(zone) => {
+            const data = new DataTransfer();
+            data.items.add(new File(["name,sku\\nDropped,DROP-1\\n"], "dropped.csv", { type: "text/csv" }));
+            zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+            zone.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+        }"""
+    )
+    expect(page.locator(".file-row")).to_contain_text("dropped.csv")
+    expect(page.get_by_role("button", name="Upload CSV")).to_be_focused()
+    page.get_by_role("button", name="Upload CSV").click()
+    expect(page.get_by_test_id("import-progress").locator(".badge")).to_have_text("Completed", timeout=30_000)
+    expect(page.get_by_test_id("products-table")).to_contain_text("DROP-1")
