@@ -21,7 +21,7 @@ export class ApiError extends Error {
   }
 }
 
-export function query(params) {
+function query(params) {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params || {})) {
     if (value !== null && value !== undefined && value !== "") search.set(key, value);

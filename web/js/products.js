@@ -21,7 +21,7 @@ import {
 const TEXT_FILTERS = ["q", "sku", "name", "description"];
 const PAGE_SIZES = [10, 25, 50, 100, 250, 500];
 const DEFAULTS = { q: "", sku: "", name: "", description: "", active: "", sort: "-id", page: 1, page_size: 25 };
-export const BULK_CONFIRM_WORD = "DELETE";
+const BULK_CONFIRM_WORD = "DELETE";
 
 const COLUMNS = [
   { key: "id", label: "ID", sort: "id", className: "num col-id" },

@@ -12,7 +12,7 @@ const FOCUSABLE = [
   "[tabindex]:not([tabindex='-1'])",
 ].join(",");
 
-export function focusables(root) {
+function focusables(root) {
   return [...root.querySelectorAll(FOCUSABLE)].filter((el) => el.getClientRects().length > 0);
 }
 

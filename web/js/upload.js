@@ -10,7 +10,7 @@ const FINAL = new Set(["completed", "completed_with_errors", "failed", "cancelle
 const HISTORY_SIZE = 8;
 const ANNOUNCE_EVERY_MS = 5000;
 
-export const STATUS = {
+const STATUS = {
   queued: ["Queued", "neutral"],
   running: ["Running", "info"],
   completed: ["Completed", "success"],
@@ -19,7 +19,7 @@ export const STATUS = {
   cancelled: ["Cancelled", "neutral"],
 };
 
-export function statusBadge(status) {
+function statusBadge(status) {
   const [text, tone] = STATUS[status] || [status, "neutral"];
   return badge(text, tone);
 }

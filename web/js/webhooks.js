@@ -18,7 +18,7 @@ import {
   toastError,
 } from "./ui.js";
 
-export const EVENT_TYPES = [
+const EVENT_TYPES = [
   ["product.created", "A product is created"],
   ["product.updated", "A product is changed"],
   ["product.deleted", "A product is deleted"],
