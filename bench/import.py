@@ -191,10 +191,15 @@ async def measure(url: str, pid: int, path: Path) -> dict[str, Any]:
     await conn.close()
     sampler = Sampler(url, pid, [r["id"] for r in probes])
     sampler.start()
+    # Each run starts after a CHECKPOINT, so none pays for flushing the previous one's writes.
+    await admin("CHECKPOINT")
     result: dict[str, Any] = {"floor_first": await floor(path)}
+    await admin("CHECKPOINT")
     result["service_first"], result["upload_first"], result["first"] = await service_import(url, path, sampler)
     result["latencies_first"], sampler.latencies = sampler.latencies, []
+    await admin("CHECKPOINT")
     result["floor_again"] = await floor(path)
+    await admin("CHECKPOINT")
     result["service_again"], result["upload_again"], result["again"] = await service_import(url, path, sampler)
     result["latencies_again"] = sampler.latencies
     sampler.stop.set()
