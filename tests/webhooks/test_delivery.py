@@ -256,3 +256,21 @@ async def test_deliveries_are_listed_newest_first_in_pages(client: httpx.AsyncCl
     bad = await client.get(f"/api/webhooks/{hook['id']}/deliveries", params={"status": "lost"})
     assert bad.status_code == 422
     assert bad.json()["error"]["details"][0]["field"] == "status"
+
+
+async def test_redirects_are_not_followed_and_the_webhook_timeout_applies(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    base = receiver.url.rsplit("/", 1)[0]
+    hook = await create_webhook(client, receiver.url, timeout=1)
+    receiver.replies = [(307, "", {"Location": f"{base}/elsewhere"})]
+    moved = (await client.post(f"/api/webhooks/{hook['id']}/test")).json()
+    assert moved["ok"] is False and moved["status_code"] == 307
+    assert "not followed" in moved["error"]
+    assert [r.path for r in receiver.received] == ["/hook"]
+
+    receiver.delay = 3
+    slow = (await client.post(f"/api/webhooks/{hook['id']}/test")).json()
+    assert slow["ok"] is False and slow["status_code"] is None
+    assert "timeout of 1 s" in slow["error"]
+    assert 900 <= slow["duration_ms"] < 2500
