@@ -27,7 +27,7 @@ test-api: $(STAMP)
 	$(BIN)/pytest tests --ignore=tests/e2e
 
 test-e2e: $(STAMP)
-	@if [ -d tests/e2e ]; then $(BIN)/pytest tests/e2e -p no:asyncio; fi
+	$(BIN)/pytest tests/e2e -p no:asyncio -W ignore::pytest.PytestConfigWarning
 
 bench-import: $(STAMP)
 	$(BIN)/python bench/import.py
