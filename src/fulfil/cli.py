@@ -23,7 +23,9 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("arq").setLevel(max(logging.INFO, logging.getLogger().level))
+    # arq logs every job start and end at INFO, including the sweeps every few seconds: too chatty
+    # for an operator's log unless they asked for debug.
+    logging.getLogger("arq").setLevel(logging.DEBUG if level.lower() == "debug" else logging.WARNING)
 
 
 async def check_connections(settings: Settings, *, need_redis: bool = True) -> None:
