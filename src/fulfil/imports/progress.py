@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "fulfil:import:progress"
 SNAPSHOT_TTL_SECONDS = 7 * 24 * 3600
 HEARTBEAT_SECONDS = 10
-# A stream re-reads the snapshot when nothing arrived for this long, in case a message was lost
-# while the subscription was reconnecting.
+# A stream re-reads the job row when nothing arrived for this long, in case a message was lost
+# (the subscription was reconnecting, or Redis refused the update).
 REPOLL_SECONDS = 10
 RECONNECT_SECONDS = 1.0
 
@@ -55,12 +55,17 @@ async def publish(redis: Redis, snapshot: ImportSnapshot) -> None:
         log.warning("could not publish progress of import %s: %r", snapshot.job_id, exc)
 
 
-async def load_snapshot(resources: Resources, job_id: UUID) -> ImportSnapshot | None:
-    """The latest snapshot: Redis's copy, or the job row when Redis has none (or is down)."""
-    with contextlib.suppress(Exception):
-        data = await resources.redis.get(snapshot_key(job_id))
-        if data:
-            return ImportSnapshot.model_validate_json(data)
+async def load_snapshot(resources: Resources, job_id: UUID, *, fresh: bool = False) -> ImportSnapshot | None:
+    """The latest snapshot: Redis's copy (unless `fresh`), else the job row, which is the truth.
+
+    A stream opens from Redis (1,000 browsers opening at once cost no queries); anything that must
+    not trust a copy whose update may have failed reads the row.
+    """
+    if not fresh:
+        with contextlib.suppress(Exception):
+            data = await resources.redis.get(snapshot_key(job_id))
+            if data:
+                return ImportSnapshot.model_validate_json(data)
     row = await resources.db.fetch_one(queries.GET_SNAPSHOT, {"id": job_id})
     return snapshot_of(row._mapping) if row else None
 
@@ -163,10 +168,11 @@ async def event_stream(
     are the job's version, so `Last-Event-ID` skips what the client has already seen.
     """
     with hub.watch(job_id) as box:
-        sent = last_event_id
+        sent, opening = last_event_id, True
         while True:
             if not box.changed.is_set():
-                latest = await load_snapshot(resources, job_id)
+                latest = await load_snapshot(resources, job_id, fresh=not opening)
+                opening = False
                 if latest is not None:
                     box.offer(latest.version, encode_event(latest.version, latest.model_dump_json()), latest.final)
             box.changed.clear()

@@ -225,16 +225,18 @@ async def upload_csv(request: Request) -> Response:
         raise
     path = part.rename(uploads / f"{job_id}.csv")
     filename = Path((query.filename or filename or "").replace("\\", "/")).name[:255] or DEFAULT_FILENAME
-    row = await resources.db.fetch_one(
-        queries.INSERT_JOB,
-        {
-            "id": str(job_id),
-            "filename": filename,
-            "file_path": str(path),
-            "rejects_path": str(rejects_path(uploads, str(job_id))),
-            "bytes_total": sink.size,
-        },
-    )
+    values = {
+        "id": str(job_id),
+        "filename": filename,
+        "file_path": str(path),
+        "rejects_path": str(rejects_path(uploads, str(job_id))),
+        "bytes_total": sink.size,
+    }
+    try:
+        row = await resources.db.fetch_one(queries.INSERT_JOB, values)
+    except BaseException:
+        path.unlink(missing_ok=True)  # no job, so no file
+        raise
     snapshot = snapshot_of(row._mapping)
     await publish(resources.redis, snapshot)
     try:
@@ -254,15 +256,15 @@ async def upload_csv(request: Request) -> Response:
     return json_response(reply, status=202)
 
 
-async def _snapshot_or_404(resources: Resources, job_id: UUID) -> ImportSnapshot:
-    snapshot = await load_snapshot(resources, job_id)
+async def _snapshot_or_404(resources: Resources, job_id: UUID, *, fresh: bool = True) -> ImportSnapshot:
+    snapshot = await load_snapshot(resources, job_id, fresh=fresh)
     if snapshot is None:
         raise ApiError(404, f"No import job with id {str(job_id)!r}")
     return snapshot
 
 
 async def import_progress(request: Request) -> Response:
-    """The latest snapshot (Redis's copy, else the job row)."""
+    """The snapshot, from the job row."""
     return json_response(await _snapshot_or_404(_resources(request), _job_id(request)))
 
 
@@ -270,7 +272,7 @@ async def import_stream(request: Request) -> Response:
     """SSE: the snapshot first, then each change (event id = version), closed after the final status."""
     resources = _resources(request)
     job_id = _job_id(request)
-    await _snapshot_or_404(resources, job_id)
+    await _snapshot_or_404(resources, job_id, fresh=False)
     last = request.headers.get("last-event-id", "").strip()
     hub: ProgressHub = request.app.state.import_hub
     return EventSourceResponse(
