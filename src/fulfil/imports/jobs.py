@@ -96,10 +96,10 @@ class ImportRun:
         return status
 
     async def run(self) -> str:
-        job = await self.db.fetch_one(queries.CLAIM_JOB, {"id": str(self.job_id)})
-        if job is None:
+        claimed = await self.db.fetch_one(queries.CLAIM_JOB, {"id": str(self.job_id)})
+        if claimed is None:
             return "not pending"
-        job = job._mapping
+        job = claimed._mapping
         await self._publish_row(job)
         path = Path(job["file_path"])
         if job["cancel_requested"]:
@@ -121,8 +121,9 @@ class ImportRun:
         if resumed:
             log.info("import %s resumes after line %d", self.job_id, job["checkpoint_line"])
             await asyncio.to_thread(rejects.trim, job["checkpoint_line"])
-        row = await self.db.fetch_one(queries.SET_PHASE, {"id": str(self.job_id), "phase": "importing"})
-        await self._publish_row(row._mapping)
+        phase = await self.db.fetch_one(queries.SET_PHASE, {"id": str(self.job_id), "phase": "importing"})
+        assert phase is not None  # the claimed job row exists
+        await self._publish_row(phase._mapping)
         start_byte = job["checkpoint_byte"] if resumed else header.end_byte
         start_line = job["checkpoint_line"] if resumed else header.end_line
         try:

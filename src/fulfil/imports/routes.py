@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
@@ -31,6 +31,9 @@ from fulfil.imports.rejects import FIXED_COLUMNS, rejects_path
 from fulfil.imports.schemas import FINAL_STATUSES, HistoryQuery, ImportHistory, ImportSnapshot, UploadAccepted
 from fulfil.queue import enqueue
 from fulfil.resources import Resources
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +119,7 @@ class _FormFile:
         self.found = False
         self.filename: str | None = None
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self.on_part_begin,
             "on_header_field": self.on_header_field,
@@ -192,8 +195,8 @@ async def upload_csv(request: Request) -> Response:
     resources = _resources(request)
     query = read_query(request, UploadQuery)
     limit = resources.settings.max_upload_bytes
-    content_type, options = parse_options_header(request.headers.get("content-type", ""))
-    content_type = content_type.decode().lower()
+    raw_type, options = parse_options_header(request.headers.get("content-type", ""))
+    content_type = raw_type.decode().lower()
     multipart = content_type == "multipart/form-data"
     if not multipart and content_type not in RAW_TYPES:
         raise ApiError(
@@ -234,6 +237,7 @@ async def upload_csv(request: Request) -> Response:
     }
     try:
         row = await resources.db.fetch_one(queries.INSERT_JOB, values)
+        assert row is not None  # INSERT ... RETURNING
     except BaseException:
         path.unlink(missing_ok=True)  # no job, so no file
         raise
