@@ -8,7 +8,7 @@ import io
 import asyncpg
 import httpx
 
-from fulfil.imports.reader import FIELD_MAX_CHARS
+from fulfil.imports.reader import FIELD_MAX_CHARS, RECORD_MAX_BYTES
 from tests.imports.conftest import BATCH_ROWS, csv_bytes, import_file
 
 
@@ -165,6 +165,17 @@ async def test_an_unterminated_quote_fails_naming_its_line(client: httpx.AsyncCl
     snapshot = await import_file(client, content)
     assert snapshot["status"] == "failed"
     assert snapshot["error"].startswith("Line 3: a quoted field starts on this line and its closing quote is missing")
+
+
+async def test_an_unclosed_quote_in_a_long_file_fails_at_its_line_without_reading_it_all(
+    client: httpx.AsyncClient,
+) -> None:
+    filler = b"".join(b"F-%d,filler,d\n" % i for i in range(40_000))
+    assert len(filler) > RECORD_MAX_BYTES
+    snapshot = await import_file(client, b'sku,name,description\nQ-1,One,fine\nQ-2,Two,"never closed\n' + filler)
+    assert snapshot["status"] == "failed"
+    assert snapshot["error"].startswith(f"Line 3: the row is longer than {RECORD_MAX_BYTES:,} bytes")
+    assert "closing quote is missing" in snapshot["error"]
 
 
 async def test_a_missing_required_column_fails_before_any_write(

@@ -13,6 +13,7 @@ import csv
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -92,8 +93,9 @@ def not_text_message(kind: str) -> str:
 
 
 def _physical_lines(f: BinaryIO, cr_only: bool) -> Iterator[bytes]:
+    """Lines with their endings; a line longer than RECORD_MAX_BYTES comes in pieces (never all in memory)."""
     if not cr_only:
-        yield from f
+        yield from iter(partial(f.readline, RECORD_MAX_BYTES), b"")
         return
     rest = b""
     while chunk := f.read(CHUNK_BYTES):
@@ -176,8 +178,11 @@ class _Lines:
             self.byte += len(raw)
             self.line += 1
             self.record_bytes += len(raw)
-            if self.record_bytes > RECORD_MAX_BYTES:
-                raise unclosed_quote(self.record_start)
+            if self.record_bytes > RECORD_MAX_BYTES or (len(raw) == RECORD_MAX_BYTES and raw[-1:] not in b"\r\n"):
+                raise ImportFailed(
+                    f"Line {self.record_start}: the row is longer than {RECORD_MAX_BYTES:,} bytes, so the rest of the "
+                    "file cannot be read. Most likely a quoted field starts there and its closing quote is missing."
+                )
             try:
                 text = raw.decode()
             except UnicodeDecodeError as exc:
