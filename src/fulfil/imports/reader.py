@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -27,6 +28,8 @@ RECORD_MAX_BYTES = 4 * FIELD_MAX_CHARS
 # The csv module's limit is process-wide; lift it above ours so the reader never stops mid-record.
 csv.field_size_limit(2 * RECORD_MAX_BYTES)
 
+# The reader hands the GIL over this often, so requests served beside an import stay quick.
+YIELD_EVERY_LINES = 256
 BOM = codecs.BOM_UTF8
 DELIMITERS = (",", ";", "\t")
 REQUIRED = ("sku", "name")
@@ -302,6 +305,8 @@ def read_batches(
                             )
                         except ValueError as exc:
                             batch.rejects.append((line, str(exc), row))
+                    if not line % YIELD_EVERY_LINES:
+                        time.sleep(0)  # let the event loop's thread have the GIL now, not in 5 ms
                     if batch.rows >= batch_rows:
                         batch.end_line, batch.end_byte = lines.line, lines.byte
                         yield batch
