@@ -273,15 +273,20 @@ async def import_progress(request: Request) -> Response:
 
 
 async def import_stream(request: Request) -> Response:
-    """SSE: the snapshot first, then each change (event id = version), closed after the final status."""
+    """SSE: the snapshot first, then each change (event id = version), closed after the final status.
+
+    A client reconnecting with the final event's id as Last-Event-ID gets a 204, which tells a
+    browser's EventSource to stop reconnecting.
+    """
     resources = _resources(request)
     job_id = _job_id(request)
-    await _snapshot_or_404(resources, job_id, fresh=False)
+    snapshot = await _snapshot_or_404(resources, job_id, fresh=False)
     last = request.headers.get("last-event-id", "").strip()
+    last_event_id = int(last) if last.isdigit() else -1
+    if snapshot.final and last_event_id >= snapshot.version:
+        return Response(status_code=204)  # the client has the final event; 204 stops EventSource reconnecting
     hub: ProgressHub = request.app.state.import_hub
-    return EventSourceResponse(
-        event_stream(hub, resources, job_id, int(last) if last.isdigit() else -1), ping=HEARTBEAT_SECONDS
-    )
+    return EventSourceResponse(event_stream(hub, resources, job_id, last_event_id), ping=HEARTBEAT_SECONDS)
 
 
 async def list_imports(request: Request) -> Response:
