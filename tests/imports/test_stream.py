@@ -14,6 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from fulfil.imports import routes
+from fulfil.imports.progress import CHANNEL
 from tests.conftest import LiveServer
 from tests.imports.conftest import csv_bytes, upload, wait_final
 from tests.imports.test_upload import SNAPSHOT_FIELDS
@@ -109,6 +110,7 @@ async def test_streams_share_one_subscription_get_heartbeats_and_see_a_cancel(
     assert await subscriptions_of_this_process(redis) == 1, "the streams share the process's one subscription"
     assert len(live_server.app.state.import_hub.watchers[job_id]) == 3
 
+    await redis.publish(CHANNEL, "not a snapshot")  # ignored; the subscription carries on
     response = await client.post(f"/api/upload/{job_id}/cancel")
     assert response.status_code == 202
     assert (response.json()["status"], response.json()["phase"]) == ("cancelled", "cancelled")

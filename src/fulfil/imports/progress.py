@@ -125,14 +125,18 @@ class ProgressHub:
 
     def dispatch(self, data: str) -> None:
         """One published snapshot to every stream of its job, encoded once for all of them."""
-        fields = json.loads(data)
-        boxes = self.watchers.get(fields["job_id"])
+        try:
+            fields = json.loads(data)
+            job_id, version, final = fields["job_id"], int(fields["version"]), fields["status"] in FINAL_STATUSES
+        except (ValueError, TypeError, KeyError):
+            log.warning("ignored a message on %s that is not an import snapshot: %.80r", CHANNEL, data)
+            return
+        boxes = self.watchers.get(job_id)
         if not boxes:
             return
-        event = encode_event(fields["version"], data)
-        final = fields["status"] in FINAL_STATUSES
+        event = encode_event(version, data)
         for box in boxes:
-            box.offer(fields["version"], event, final)
+            box.offer(version, event, final)
 
     async def _catch_up(self) -> None:
         """After (re)subscribing: hand every watched job its latest snapshot, in case one was missed."""
