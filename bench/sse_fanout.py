@@ -35,7 +35,7 @@ from fulfil.imports.progress import CHANNEL, publish, snapshot_of
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/15"
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/13"
 DB_NAME = "fulfil_bench_sse"
 SNAPSHOT = f"SELECT {queries.SNAPSHOT_COLUMNS} FROM import_job WHERE id = $1"
 
