@@ -17,7 +17,7 @@ from fulfil.imports.jobs import JOB_NAME, resume_imports
 from fulfil.queue import enqueue
 from fulfil.settings import Settings
 from tests.conftest import ROOT, LiveServer, free_port, run_service, service_env, wait_for_health
-from tests.imports.conftest import csv_bytes, upload, wait_final
+from tests.imports.helpers import csv_bytes, upload, wait_final
 
 ROWS = 20_000
 REPEATS = 50  # the last rows repeat the first SKUs in lower case, so they update products of batch one

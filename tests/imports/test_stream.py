@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from fulfil.imports import routes
 from fulfil.imports.progress import CHANNEL
 from tests.conftest import LiveServer
-from tests.imports.conftest import csv_bytes, upload, wait_final
+from tests.imports.helpers import csv_bytes, upload, wait_final
 from tests.imports.test_upload import SNAPSHOT_FIELDS
 
 Event = tuple[int, dict[str, Any]]

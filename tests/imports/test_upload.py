@@ -11,7 +11,7 @@ import httpx
 
 from fulfil.settings import Settings
 from tests.conftest import start_live_server
-from tests.imports.conftest import csv_bytes, import_file, upload, wait_final
+from tests.imports.helpers import csv_bytes, import_file, upload, wait_final
 
 SNAPSHOT_FIELDS = {
     "job_id",
