@@ -86,17 +86,24 @@ async def test_each_bad_row_is_rejected_with_its_physical_line_and_reason(
     assert "not valid CSV" in by_line[15][1]
 
 
-async def test_an_unreadable_active_value_is_rejected_and_a_given_one_is_kept(
+async def test_active_from_the_file_a_blank_cell_keeps_or_draws_it_and_an_unreadable_one_is_rejected(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    content = b"sku,name,active\nA-1,On,yes\nA-2,Off,0\nA-3,Odd,perhaps\nA-4,Blank,\n"
+    await db.execute("INSERT INTO product (sku, name, active) VALUES ('A-5', 'Old', false), ('A-6', 'Old', true)")
+    content = b"sku,name,active\nA-1,On,yes\nA-2,Off,0\nA-3,Odd,perhaps\nA-4,Blank,\nA-5,Kept, \nA-6,Off now,no\n"
     snapshot = await import_file(client, content)
-    assert (snapshot["created"], snapshot["rejected"]) == (2, 2)
-    rows = {r["sku"]: r["active"] for r in await db.fetch("SELECT sku, active FROM product")}
-    assert rows == {"A-1": True, "A-2": False}
+    assert (snapshot["created"], snapshot["updated"], snapshot["rejected"]) == (3, 2, 1)
+    rows = {r["sku"]: (r["name"], r["active"]) for r in await db.fetch("SELECT sku, name, active FROM product")}
+    assert {sku: rows[sku] for sku in ("A-1", "A-2", "A-5", "A-6")} == {
+        "A-1": ("On", True),
+        "A-2": ("Off", False),
+        "A-5": ("Kept", False),  # blank cell: the product keeps its value
+        "A-6": ("Off now", False),
+    }
+    assert rows["A-4"][1] in (True, False)  # blank cell on a new product: a random value
+    assert "A-3" not in rows
     reasons = {int(row[0]): row[1] for row in (await rejects_of(client, snapshot["job_id"]))[1:]}
-    assert reasons[4] == "active must be true or false (also yes/no, 1/0); got 'perhaps'"
-    assert reasons[5].startswith("active must be true or false")
+    assert reasons == {4: "active must be true or false (also yes/no, 1/0); got 'perhaps'"}
 
 
 async def test_without_an_active_column_new_products_get_random_and_existing_keep_theirs(

@@ -100,7 +100,7 @@ WITH src AS (
     ORDER BY lower(sku), line DESC
 ), done AS (
     INSERT INTO product AS p (sku, name, description, active)
-    SELECT sku, name, description, coalesce(active, random() < 0.5) FROM src
+    SELECT sku, name, description, {fill} FROM src
     ON CONFLICT ((lower(sku))) DO UPDATE
     SET sku = EXCLUDED.sku, name = EXCLUDED.name, description = EXCLUDED.description,
         active = {active}, updated_at = now()
@@ -109,14 +109,17 @@ WITH src AS (
 )
 SELECT count(*) FILTER (WHERE inserted) AS created, count(*) FILTER (WHERE NOT inserted) AS updated FROM done
 """
-# With an `active` column the file sets it; without one, new products get a random value and
-# existing products keep theirs.
+# `active` from the file where a row gives it; where it does not (no column, or a blank cell),
+# new products get a random value and existing products keep theirs. Without the column no row
+# gives it, so the existing value is kept without looking it up.
 UPSERT_WITH_ACTIVE = _UPSERT.format(
+    fill="coalesce(active, (SELECT e.active FROM product e WHERE lower(e.sku) = lower(src.sku)), random() < 0.5)",
     active="EXCLUDED.active",
     old="p.sku, p.name, p.description, p.active",
     new="EXCLUDED.sku, EXCLUDED.name, EXCLUDED.description, EXCLUDED.active",
 )
 UPSERT_KEEP_ACTIVE = _UPSERT.format(
+    fill="random() < 0.5",
     active="p.active",
     old="p.sku, p.name, p.description",
     new="EXCLUDED.sku, EXCLUDED.name, EXCLUDED.description",

@@ -300,7 +300,9 @@ def read_batches(
                                     clean_sku(row[i_sku]),
                                     clean_name(row[i_name]),
                                     None if i_desc is None else clean_description(row[i_desc]),
-                                    None if i_active is None else parse_active(row[i_active]),
+                                    None  # no active column or a blank cell: not given
+                                    if i_active is None or not row[i_active].strip()
+                                    else parse_active(row[i_active]),
                                 )
                             )
                         except ValueError as exc:
