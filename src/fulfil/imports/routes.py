@@ -14,7 +14,6 @@ from urllib.parse import quote
 from uuid import UUID, uuid4
 
 import anyio
-from pydantic import BaseModel, Field
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sse_starlette import EventSourceResponse
@@ -28,7 +27,14 @@ from fulfil.imports import jobs, queries
 from fulfil.imports.progress import HEARTBEAT_SECONDS, ProgressHub, event_stream, load_snapshot, publish, snapshot_of
 from fulfil.imports.reader import binary_kind, not_text_message
 from fulfil.imports.rejects import FIXED_COLUMNS, rejects_path
-from fulfil.imports.schemas import FINAL_STATUSES, HistoryQuery, ImportHistory, ImportSnapshot, UploadAccepted
+from fulfil.imports.schemas import (
+    FINAL_STATUSES,
+    HistoryQuery,
+    ImportHistory,
+    ImportSnapshot,
+    UploadAccepted,
+    UploadQuery,
+)
 from fulfil.queue import enqueue
 from fulfil.resources import Resources
 
@@ -50,10 +56,6 @@ RAW_TYPES = {
     "application/octet-stream",
 }
 DEFAULT_FILENAME = "upload.csv"
-
-
-class UploadQuery(BaseModel):
-    filename: str | None = Field(None, max_length=255, description="the file's name, for a raw text/csv body")
 
 
 def _resources(request: Request) -> Resources:

@@ -40,6 +40,10 @@ class ImportSnapshot(BaseModel):
         return self.status in FINAL_STATUSES
 
 
+class UploadQuery(BaseModel):
+    filename: str | None = Field(None, max_length=255, description="the file's name, for a raw text/csv body")
+
+
 class UploadAccepted(BaseModel):
     job_id: UUID
     status: Status
