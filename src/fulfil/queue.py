@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.cron import CronJob, cron
 from arq.jobs import serialize_job
+from arq.typing import WorkerCoroutine
 from arq.utils import timestamp_ms
 from arq.worker import Function, Worker, func
 
@@ -81,7 +82,7 @@ async def enqueue_many(
     return added
 
 
-def transient(coroutine: Callable[..., Awaitable[Any]], *, timeout: float | None = None) -> Function:
+def transient(coroutine: WorkerCoroutine, *, timeout: float | None = None) -> Function:
     """A job whose result is not kept, so its id can be queued again the moment it finishes.
 
     (arq refuses an id while its result exists; a job that raises still keeps its result.)
@@ -89,9 +90,7 @@ def transient(coroutine: Callable[..., Awaitable[Any]], *, timeout: float | None
     return func(coroutine, keep_result=0, timeout=timeout)
 
 
-def every_few_seconds(
-    coroutine: Callable[..., Awaitable[Any]], seconds: int, *, timeout: float | None = None
-) -> CronJob:
+def every_few_seconds(coroutine: WorkerCoroutine, seconds: int, *, timeout: float | None = None) -> CronJob:
     """A periodic job run every `seconds` (a divisor of 60) and at start-up, once across all workers."""
     return cron(coroutine, second=set(range(0, 60, seconds)), run_at_startup=True, timeout=timeout)
 
@@ -103,7 +102,7 @@ async def forget_job(queue: ArqRedis, job_id: str) -> None:
 
 def build_worker(
     redis_url: str,
-    functions: Sequence[Callable[..., Awaitable[Any]]],
+    functions: Sequence[WorkerCoroutine | Function],
     cron_jobs: Sequence[CronJob],
     ctx: dict[str, Any],
     *,
@@ -114,7 +113,7 @@ def build_worker(
     It opens its own Redis pool (Worker.close closes the pool it runs on).
     """
     return Worker(
-        functions=list(functions),  # type: ignore[arg-type]
+        functions=list(functions),
         cron_jobs=list(cron_jobs),
         redis_settings=redis_settings(redis_url),
         queue_name=QUEUE_NAME,

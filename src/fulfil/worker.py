@@ -12,6 +12,8 @@ import signal
 from typing import Any
 
 from arq.cron import CronJob
+from arq.typing import WorkerCoroutine
+from arq.worker import Function
 
 from fulfil.imports import jobs as import_jobs
 from fulfil.queue import InProcessWorker, build_worker, every_few_seconds, transient
@@ -31,7 +33,7 @@ async def ping(ctx: dict[str, Any], token: str) -> str:
     return token
 
 
-FUNCTIONS: list[Any] = [
+FUNCTIONS: list[WorkerCoroutine | Function] = [
     ping,
     transient(webhook_jobs.relay_events),
     transient(webhook_jobs.deliver_webhooks, timeout=webhook_jobs.DELIVERY_JOB_TIMEOUT),
