@@ -22,6 +22,7 @@ test: lint test-api test-e2e
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy src
 
 test-api: $(STAMP)
 	$(BIN)/pytest tests --ignore=tests/e2e
