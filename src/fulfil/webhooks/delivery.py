@@ -232,10 +232,17 @@ async def deliver_batch(resources: Resources, ids: list[int]) -> str:
 
 
 async def renew_claims(resources: Resources, ids: list[int]) -> None:
-    """Keep the claim on deliveries still in flight (slow receivers, many queued for one webhook)."""
+    """Keep the claim on deliveries still in flight (slow receivers, many queued for one webhook).
+
+    A renewal that fails is logged and tried again next time: ending here would make the batch
+    raise after its requests were sent, and their attempts would never be recorded.
+    """
     while True:
         await asyncio.sleep(RENEW_EVERY_SECONDS)
-        await resources.db.execute(queries.RENEW_CLAIMS, {"ids": ids, "lease": LEASE_SECONDS})
+        try:
+            await resources.db.execute(queries.RENEW_CLAIMS, {"ids": ids, "lease": LEASE_SECONDS})
+        except Exception as exc:
+            log.warning("could not renew the claim on %d deliveries in flight: %r", len(ids), exc)
 
 
 async def disable_gone(resources: Resources, result: Result) -> None:
