@@ -6,6 +6,7 @@ Nothing here waits on a receiver except `POST /api/webhooks/{id}/test`, whose po
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from starlette.requests import Request
@@ -30,6 +31,8 @@ from fulfil.webhooks.schemas import (
     WebhookQuery,
     WebhookUpdate,
 )
+
+log = logging.getLogger(__name__)
 
 TAG = "Webhooks"
 
@@ -125,7 +128,10 @@ async def resend_delivery(request: Request) -> JSONResponse:
     row = await db.fetch_one(queries.RESEND_DELIVERY, {"id": delivery_id})
     if row is None:
         raise ApiError(409, f"Delivery {delivery_id} is still pending; it will be attempted without a resend")
-    await queue_deliveries(resources, [row])
+    try:
+        await queue_deliveries(resources, [row])
+    except Exception as exc:  # the resend is saved; the sweep queues it once it is overdue
+        log.warning("delivery %s resent but not queued yet (the sweep will): %r", delivery_id, exc)
     updated = await db.fetch_one(queries.SELECT_DELIVERY, {"id": delivery_id})
     return json_response(delivery_model(updated), status=202)
 
