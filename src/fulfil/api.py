@@ -19,6 +19,9 @@ from fulfil.errors import ApiError, validation_error
 
 Model = TypeVar("Model", bound=BaseModel)
 
+# Far above any product or webhook (a description is at most 10,000 characters).
+JSON_BODY_MAX_BYTES = 1024 * 1024
+
 
 class ApiRoute(Route):
     """A route with the metadata the OpenAPI document is built from."""
@@ -51,9 +54,26 @@ class ApiRoute(Route):
         self.response_type = response_type
 
 
+async def _body_bytes(request: Request) -> bytes:
+    """The body, read up to JSON_BODY_MAX_BYTES; uvicorn sets no limit, so a huge body is a 413, not all of RAM."""
+    too_large = ApiError(
+        413, f"The request body is larger than {JSON_BODY_MAX_BYTES // (1024 * 1024)} MB, the limit for a JSON body."
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > JSON_BODY_MAX_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > JSON_BODY_MAX_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_body(request: Request, model: type[Model]) -> Model:
     """Parse the JSON body into `model`; a 400 for broken JSON, a 422 naming each bad field."""
-    raw = await request.body()
+    raw = await _body_bytes(request)
     if not raw.strip():
         raise ApiError(400, "The request body is empty; send a JSON object.")
     try:

@@ -98,7 +98,7 @@ def _body_schema(content_type: str, ref: dict[str, Any] | None) -> dict[str, Any
 
 
 def _error_codes(route: ApiRoute) -> list[int]:
-    implied = {400, 422} if route.body else set()
+    implied = {400, 413, 422} if route.body else set()
     implied |= {422} if route.query else set()
     return sorted(implied | set(route.errors))
 
