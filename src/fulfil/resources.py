@@ -6,7 +6,10 @@ The web app's lifespan and the standalone worker both open one `Resources`; rout
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,22 +31,32 @@ log = logging.getLogger(__name__)
 @dataclass
 class Resources:
     settings: Settings
-    database_url: str
-    redis_url: str
+    redis_url: str  # the in-process worker opens its own pool on it
     db: Database
     redis: Redis
     queue: ArqRedis
     embedded: EmbeddedServers | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-    # Outbound webhooks' shared session, opened on first use (fulfil.webhooks.outbound.session).
+    # Which process runs the jobs ("serve" or "worker"), for the `ping` job that proves it.
+    role: str = "serve"
+    # Outbound webhooks' shared session, opened on first use (fulfil.webhooks.outbound.session),
+    # and each webhook's concurrency limit (fulfil.webhooks.outbound.webhook_slot).
     http: aiohttp.ClientSession | None = None
+    webhook_slots: dict[int, asyncio.Semaphore] = field(default_factory=dict)
 
     async def close(self) -> None:
+        """Close everything, each step even when an earlier one fails (say Redis is gone at shutdown)."""
+        closers: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+            ("the queue", self.queue.aclose),
+            ("Redis", self.redis.aclose),
+            ("the database pool", self.db.disconnect),
+        ]
         if self.http is not None:
-            await self.http.close()
-        await self.queue.aclose()
-        await self.redis.aclose()
-        await self.db.disconnect()
+            closers.insert(0, ("the webhooks' HTTP session", self.http.close))
+        for what, close in closers:
+            try:
+                await close()
+            except Exception as exc:
+                log.warning("closing %s failed: %r", what, exc)
         if self.embedded is not None:
             self.embedded.stop()
 
@@ -56,23 +69,25 @@ async def migrate(database_url: str) -> list[str]:
         await conn.close()
 
 
-async def open_resources(settings: Settings, *, migrate_on_start: bool | None = None) -> Resources:
-    """Connect to everything (starting the embedded servers where no URL is set)."""
+async def open_resources(settings: Settings) -> Resources:
+    """Connect to everything (starting the embedded servers where no URL is set).
+
+    If a step fails, what the earlier steps opened is closed before the error goes on.
+    """
     embedded = start_missing(settings.database_url, settings.redis_url, settings.data_dir)
     database_url, redis_url = embedded.database_url, embedded.redis_url
     assert database_url and redis_url
-    if settings.migrate_on_start if migrate_on_start is None else migrate_on_start:
-        applied = await migrate(database_url)
-        log.info("migrations: %s", ", ".join(applied) if applied else "up to date")
-    db = create_database(database_url, settings.db_pool_size)
-    await db.connect()
-    settings.uploads_path.mkdir(parents=True, exist_ok=True)
-    return Resources(
-        settings=settings,
-        database_url=database_url,
-        redis_url=redis_url,
-        db=db,
-        redis=create_redis(redis_url),
-        queue=await create_queue(redis_url),
-        embedded=embedded,
-    )
+    async with contextlib.AsyncExitStack() as undo:
+        undo.callback(embedded.stop)
+        if settings.migrate_on_start:
+            applied = await migrate(database_url)
+            log.info("migrations: %s", ", ".join(applied) if applied else "up to date")
+        db = create_database(database_url, settings.db_pool_size)
+        await db.connect()
+        undo.push_async_callback(db.disconnect)
+        redis = create_redis(redis_url)
+        undo.push_async_callback(redis.aclose)
+        queue = await create_queue(redis_url)
+        settings.uploads_path.mkdir(parents=True, exist_ok=True)
+        undo.pop_all()  # all open: from here on `Resources.close` closes them
+    return Resources(settings=settings, redis_url=redis_url, db=db, redis=redis, queue=queue, embedded=embedded)

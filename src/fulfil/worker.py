@@ -29,7 +29,7 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 async def ping(ctx: dict[str, Any], token: str) -> str:
     """Proves a worker is taking jobs: records which process ran the token."""
     resources: Resources = ctx["resources"]
-    await resources.redis.set(f"fulfil:ping:{token}", resources.extras.get("role", "unknown"), ex=300)
+    await resources.redis.set(f"fulfil:ping:{token}", resources.role, ex=300)
     return token
 
 
@@ -46,7 +46,7 @@ CRON_JOBS: list[CronJob] = [
 
 
 def start_in_process(resources: Resources, role: str = "serve") -> InProcessWorker:
-    resources.extras["role"] = role
+    resources.role = role
     worker = InProcessWorker(build_worker(resources.redis_url, FUNCTIONS, CRON_JOBS, {"resources": resources}))
     worker.start()
     return worker

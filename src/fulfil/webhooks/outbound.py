@@ -75,7 +75,7 @@ def session(resources: Resources) -> aiohttp.ClientSession:
 
 def webhook_slot(resources: Resources, webhook_id: int) -> asyncio.Semaphore:
     """At most PER_WEBHOOK_CONCURRENCY requests in flight to one webhook from this process."""
-    slots: dict[int, asyncio.Semaphore] = resources.extras.setdefault("webhook_slots", {})
+    slots = resources.webhook_slots
     if webhook_id not in slots:
         slots[webhook_id] = asyncio.Semaphore(PER_WEBHOOK_CONCURRENCY)
     return slots[webhook_id]
