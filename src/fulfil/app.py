@@ -40,22 +40,27 @@ def api_routes() -> list[BaseRoute]:
     ]
 
 
+async def drain_worker(app: Starlette) -> None:
+    """Drain the in-process worker, if there is one (looked up at shutdown: a test may add one)."""
+    if app.state.worker is not None:
+        await app.state.worker.drain(SHUTDOWN_GRACE_SECONDS)
+
+
 def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        resources = await open_resources(settings)
-        app.state.resources = resources
-        app.state.import_hub = ProgressHub(resources.redis)  # one progress subscription for all SSE clients
-        app.state.import_hub.start()
-        app.state.worker = start_in_process(resources) if settings.worker_in_process else None
-        log.info("ready; job worker %s", "in this process" if app.state.worker else "external (fulfil worker)")
-        try:
+        # Shutdown runs in reverse order, each step even if one before it failed.
+        async with contextlib.AsyncExitStack() as stack:
+            resources = await open_resources(settings)
+            stack.push_async_callback(resources.close)
+            app.state.resources = resources
+            app.state.import_hub = ProgressHub(resources.redis)  # one progress subscription for all SSE clients
+            app.state.import_hub.start()
+            stack.push_async_callback(app.state.import_hub.stop)
+            app.state.worker = start_in_process(resources) if settings.worker_in_process else None
+            stack.push_async_callback(drain_worker, app)
+            log.info("ready; job worker %s", "in this process" if app.state.worker else "external (fulfil worker)")
             yield
-        finally:
-            if app.state.worker is not None:
-                await app.state.worker.drain(SHUTDOWN_GRACE_SECONDS)
-            await app.state.import_hub.stop()
-            await resources.close()
 
     routes = [*api_routes(), Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")]
     app = Starlette(
