@@ -112,8 +112,9 @@ def main(argv: list[str] | None = None) -> None:
         pass
     except Exception as exc:
         from fulfil.migrate import MigrationError
+        from fulfil.worker import WorkerStopped
 
-        if isinstance(exc, StartupError | MigrationError | OSError | ConnectionError):
+        if isinstance(exc, StartupError | MigrationError | WorkerStopped | OSError | ConnectionError):
             print(f"fulfil: {exc}", file=sys.stderr)
             raise SystemExit(1) from None
         raise

@@ -52,16 +52,30 @@ def start_in_process(resources: Resources, role: str = "serve") -> InProcessWork
     return worker
 
 
+class WorkerStopped(Exception):
+    """`fulfil worker`'s job worker ended without being asked to (Redis unreachable, say)."""
+
+
 async def run_standalone(settings: Settings) -> None:
-    """`fulfil worker`: the same jobs without the web app, until SIGTERM or SIGINT."""
+    """`fulfil worker`: the same jobs without the web app, until SIGTERM or SIGINT.
+
+    Raises WorkerStopped if the job worker dies on its own, so the process exits non-zero and
+    whatever supervises it starts it again.
+    """
     resources = await open_resources(settings)
-    worker = start_in_process(resources, role="worker")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    log.info("worker started; waiting for jobs")
-    assert worker.task is not None
-    await asyncio.wait([asyncio.create_task(stop.wait()), worker.task], return_when=asyncio.FIRST_COMPLETED)
-    await worker.drain(SHUTDOWN_GRACE_SECONDS)
-    await resources.close()
+    try:
+        worker = start_in_process(resources, role="worker")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("worker started; waiting for jobs")
+        assert worker.task is not None
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopping, worker.task], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        await worker.drain(SHUTDOWN_GRACE_SECONDS)
+    finally:
+        await resources.close()
+    if not stop.is_set():
+        raise WorkerStopped("the job worker stopped on its own (see the log above); is Redis reachable?")
