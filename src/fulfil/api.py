@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from fulfil.errors import ApiError, validation_error
+from fulfil.resources import Resources
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -100,6 +101,16 @@ def read_query(request: Request, model: type[Model]) -> Model:
         return model.model_validate(params)
     except ValidationError as exc:
         raise validation_error(exc, "query") from None
+
+
+def app_resources(request: Request) -> Resources:
+    """The process's connections, opened by the app's lifespan."""
+    return request.app.state.resources  # type: ignore[no-any-return]
+
+
+def page_window(page: int, page_size: int) -> dict[str, int]:
+    """The `:limit` and `:offset` parameters of page `page` (from 1) of a list."""
+    return {"limit": page_size, "offset": (page - 1) * page_size}
 
 
 def path_int(request: Request, name: str = "id") -> int:

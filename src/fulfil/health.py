@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from fulfil.api import app_resources
 from fulfil.queue import HEALTH_CHECK_KEY
 from fulfil.resources import Resources
 
@@ -43,7 +44,7 @@ async def check_worker(request: Request, resources: Resources) -> str | None:
 
 
 async def healthz(request: Request) -> JSONResponse:
-    resources: Resources = request.app.state.resources
+    resources = app_resources(request)
     started = time.perf_counter()
     problems = {
         "database": await check_database(resources),

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute
 
-from fulfil.api import ApiRoute, json_response, read_query
+from fulfil.api import ApiRoute, app_resources, json_response, page_window, read_query
 from fulfil.errors import ApiError
 from fulfil.imports import jobs, queries
 from fulfil.imports.progress import HEARTBEAT_SECONDS, ProgressHub, event_stream, load_snapshot, publish, snapshot_of
@@ -56,10 +56,6 @@ RAW_TYPES = {
     "application/octet-stream",
 }
 DEFAULT_FILENAME = "upload.csv"
-
-
-def _resources(request: Request) -> Resources:
-    return request.app.state.resources  # type: ignore[no-any-return]
 
 
 def _job_id(request: Request) -> UUID:
@@ -194,7 +190,7 @@ async def _receive_raw(request: Request, sink: _FileSink) -> str | None:
 
 async def upload_csv(request: Request) -> Response:
     """Stream the file to disk (never whole in memory), record the job, queue it; 202 with its URLs."""
-    resources = _resources(request)
+    resources = app_resources(request)
     query = read_query(request, UploadQuery)
     limit = resources.settings.max_upload_bytes
     raw_type, options = parse_options_header(request.headers.get("content-type", ""))
@@ -271,7 +267,7 @@ async def _snapshot_or_404(resources: Resources, job_id: UUID, *, fresh: bool = 
 
 async def import_progress(request: Request) -> Response:
     """The snapshot, from the job row."""
-    return json_response(await _snapshot_or_404(_resources(request), _job_id(request)))
+    return json_response(await _snapshot_or_404(app_resources(request), _job_id(request)))
 
 
 async def import_stream(request: Request) -> Response:
@@ -280,7 +276,7 @@ async def import_stream(request: Request) -> Response:
     A client reconnecting with the final event's id as Last-Event-ID gets a 204, which tells a
     browser's EventSource to stop reconnecting.
     """
-    resources = _resources(request)
+    resources = app_resources(request)
     job_id = _job_id(request)
     snapshot = await _snapshot_or_404(resources, job_id, fresh=False)
     last = request.headers.get("last-event-id", "").strip()
@@ -294,10 +290,8 @@ async def import_stream(request: Request) -> Response:
 async def list_imports(request: Request) -> Response:
     """Every import, newest first, as snapshots."""
     query = read_query(request, HistoryQuery)
-    db = _resources(request).db
-    rows = await db.fetch_all(
-        queries.LIST_SNAPSHOTS, {"limit": query.page_size, "offset": (query.page - 1) * query.page_size}
-    )
+    db = app_resources(request).db
+    rows = await db.fetch_all(queries.LIST_SNAPSHOTS, page_window(query.page, query.page_size))
     total = await db.fetch_val(queries.COUNT_JOBS)
     items = [snapshot_of(row._mapping) for row in rows]
     return json_response(ImportHistory(items=items, page=query.page, page_size=query.page_size, total=total))
@@ -305,7 +299,7 @@ async def list_imports(request: Request) -> Response:
 
 async def import_rejects(request: Request) -> Response:
     """The rejects report as CSV (just the header when nothing was rejected)."""
-    resources = _resources(request)
+    resources = app_resources(request)
     job_id = _job_id(request)
     row = await resources.db.fetch_one(queries.GET_JOB, {"id": str(job_id)})
     if row is None:
@@ -323,7 +317,7 @@ async def import_rejects(request: Request) -> Response:
 
 async def cancel_import(request: Request) -> Response:
     """A queued job is cancelled at once; a running one stops after the batch it is writing."""
-    resources = _resources(request)
+    resources = app_resources(request)
     job_id = _job_id(request)
     snapshot = await jobs.finish_job(resources, job_id, "cancelled", None, queries.FINISH_QUEUED)
     if snapshot is None:

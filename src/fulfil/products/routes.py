@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from fulfil.api import ApiRoute, json_response, path_int, read_body, read_query
+from fulfil.api import ApiRoute, app_resources, json_response, path_int, read_body, read_query
 from fulfil.errors import ApiError
 from fulfil.products import queries
 from fulfil.products.schemas import (
@@ -26,14 +26,9 @@ from fulfil.products.schemas import (
     ProductQuery,
     ProductUpdate,
 )
-from fulfil.resources import Resources
 from fulfil.webhooks.outbox import record_event, relay_soon
 
 TAG = "Products"
-
-
-def _resources(request: Request) -> Resources:
-    return request.app.state.resources  # type: ignore[no-any-return]
 
 
 def not_found(product_id: int) -> ApiError:
@@ -62,7 +57,7 @@ async def count_total(db: Database, sql: queries.ListSql) -> tuple[int, bool]:
 async def list_products(request: Request) -> JSONResponse:
     """Products matching every filter given, one page of them, and how many match in all."""
     query = read_query(request, ProductQuery)
-    db = _resources(request).db
+    db = app_resources(request).db
     sql = queries.list_queries(query)
     rows = await db.fetch_all(sql.page, sql.params)
     total, exact = await count_total(db, sql)
@@ -74,7 +69,7 @@ async def list_products(request: Request) -> JSONResponse:
 
 async def get_product(request: Request) -> JSONResponse:
     product_id = path_int(request)
-    row = await _resources(request).db.fetch_one(queries.SELECT_PRODUCT, {"id": product_id})
+    row = await app_resources(request).db.fetch_one(queries.SELECT_PRODUCT, {"id": product_id})
     if row is None:
         raise not_found(product_id)
     return json_response(Product.model_validate(dict(row._mapping)))
@@ -82,7 +77,7 @@ async def get_product(request: Request) -> JSONResponse:
 
 async def create_product(request: Request) -> JSONResponse:
     body = await read_body(request, ProductCreate)
-    resources = _resources(request)
+    resources = app_resources(request)
     db = resources.db
     async with db.transaction():
         row = await db.fetch_one(queries.INSERT_PRODUCT, body.model_dump())
@@ -97,7 +92,7 @@ async def create_product(request: Request) -> JSONResponse:
 async def update_product(request: Request) -> JSONResponse:
     product_id = path_int(request)
     body = await read_body(request, ProductUpdate)
-    resources = _resources(request)
+    resources = app_resources(request)
     db = resources.db
     try:
         async with db.transaction():
@@ -122,7 +117,7 @@ async def update_product(request: Request) -> JSONResponse:
 
 async def delete_product(request: Request) -> Response:
     product_id = path_int(request)
-    resources = _resources(request)
+    resources = app_resources(request)
     db = resources.db
     async with db.transaction():
         row = await db.fetch_one(queries.DELETE_PRODUCT, {"id": product_id})
@@ -141,7 +136,7 @@ async def bulk_delete(request: Request) -> JSONResponse:
             "This deletes every product and cannot be undone; to confirm, repeat the request with ?confirm=true",
             details=[{"location": "query", "field": "confirm", "message": "must be true"}],
         )
-    resources = _resources(request)
+    resources = app_resources(request)
     try:
         async with resources.db.connection() as conn, conn.transaction():
             await conn.execute(queries.BULK_DELETE_LOCK_TIMEOUT)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from fulfil.api import ApiRoute, json_response, path_int, read_body, read_query
+from fulfil.api import ApiRoute, app_resources, json_response, page_window, path_int, read_body, read_query
 from fulfil.errors import ApiError
 from fulfil.resources import Resources
 from fulfil.webhooks import delivery, queries
@@ -37,10 +37,6 @@ log = logging.getLogger(__name__)
 TAG = "Webhooks"
 
 
-def _resources(request: Request) -> Resources:
-    return request.app.state.resources  # type: ignore[no-any-return]
-
-
 def not_found(webhook_id: int) -> ApiError:
     return ApiError(404, f"No webhook with id {webhook_id}")
 
@@ -54,8 +50,8 @@ async def load_webhook(resources: Resources, webhook_id: int) -> Webhook:
 
 async def list_webhooks(request: Request) -> JSONResponse:
     query = read_query(request, WebhookQuery)
-    db = _resources(request).db
-    params = {"limit": query.page_size, "offset": (query.page - 1) * query.page_size}
+    db = app_resources(request).db
+    params = page_window(query.page, query.page_size)
     rows = await db.fetch_all(queries.LIST_WEBHOOKS, params)
     total = await db.fetch_val(queries.COUNT_WEBHOOKS)
     items = [Webhook.model_validate(dict(row._mapping)) for row in rows]
@@ -63,12 +59,12 @@ async def list_webhooks(request: Request) -> JSONResponse:
 
 
 async def get_webhook(request: Request) -> JSONResponse:
-    return json_response(await load_webhook(_resources(request), path_int(request)))
+    return json_response(await load_webhook(app_resources(request), path_int(request)))
 
 
 async def create_webhook(request: Request) -> JSONResponse:
     body = await read_body(request, WebhookCreate)
-    resources = _resources(request)
+    resources = app_resources(request)
     webhook_id = await resources.db.fetch_val(queries.INSERT_WEBHOOK, body.model_dump())
     return json_response(await load_webhook(resources, webhook_id), status=201)
 
@@ -76,7 +72,7 @@ async def create_webhook(request: Request) -> JSONResponse:
 async def update_webhook(request: Request) -> JSONResponse:
     webhook_id = path_int(request)
     body = await read_body(request, WebhookUpdate)
-    resources = _resources(request)
+    resources = app_resources(request)
     db = resources.db
     async with db.transaction():
         row = await db.fetch_one(queries.SELECT_WEBHOOK_FOR_UPDATE, {"id": webhook_id})
@@ -89,7 +85,7 @@ async def update_webhook(request: Request) -> JSONResponse:
 
 async def delete_webhook(request: Request) -> Response:
     webhook_id = path_int(request)
-    if await _resources(request).db.fetch_val(queries.DELETE_WEBHOOK, {"id": webhook_id}) is None:
+    if await app_resources(request).db.fetch_val(queries.DELETE_WEBHOOK, {"id": webhook_id}) is None:
         raise not_found(webhook_id)
     return Response(status_code=204)
 
@@ -104,10 +100,10 @@ def delivery_model(row: Any) -> Delivery:
 async def list_deliveries(request: Request) -> JSONResponse:
     webhook_id = path_int(request)
     query = read_query(request, DeliveryQuery)
-    resources = _resources(request)
+    resources = app_resources(request)
     await load_webhook(resources, webhook_id)
     params: dict[str, Any] = {"webhook_id": webhook_id, "status": query.status}
-    page = {"limit": query.page_size, "offset": (query.page - 1) * query.page_size}
+    page = page_window(query.page, query.page_size)
     rows = await resources.db.fetch_all(queries.LIST_DELIVERIES, params | page)
     total = await resources.db.fetch_val(queries.COUNT_DELIVERIES, params)
     items = [delivery_model(row) for row in rows]
@@ -117,7 +113,7 @@ async def list_deliveries(request: Request) -> JSONResponse:
 async def resend_delivery(request: Request) -> JSONResponse:
     """Start a new round of attempts for a finished delivery; the worker sends it (202)."""
     delivery_id = path_int(request)
-    resources = _resources(request)
+    resources = app_resources(request)
     db = resources.db
     current = await db.fetch_one(queries.SELECT_DELIVERY, {"id": delivery_id})
     if current is None:
@@ -139,7 +135,7 @@ async def resend_delivery(request: Request) -> JSONResponse:
 async def test_webhook(request: Request) -> JSONResponse:
     """Send one `webhook.test` event now and report what the receiver answered."""
     webhook_id = path_int(request)
-    resources = _resources(request)
+    resources = app_resources(request)
     webhook = await resources.db.fetch_one(queries.SELECT_TARGET, {"id": webhook_id})
     if webhook is None:
         raise not_found(webhook_id)
