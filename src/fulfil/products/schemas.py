@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from fulfil.api import not_null
 from fulfil.products.fields import (
     DESCRIPTION_MAX,
     NAME_MAX,
@@ -89,12 +90,7 @@ class ProductUpdate(BaseModel):
     description: Description = None
     active: StrictBool | None = None
 
-    @field_validator("sku", "name", "active", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any, info: Any) -> Any:
-        if value is None:
-            raise ValueError(f"{info.field_name} cannot be null; leave it out to keep the current value")
-        return value
+    _not_null = field_validator("sku", "name", "active", mode="before")(not_null)
 
 
 class Product(BaseModel):

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from fulfil.api import not_null
+
 TEST_EVENT = "webhook.test"
 URL_MAX = 2048
 SECRET_MAX = 512
@@ -104,12 +106,7 @@ class WebhookUpdate(BaseModel):
     timeout: Timeout | None = None
     retry_count: RetryCount | None = None
 
-    @field_validator("url", "event_types", "enabled", "timeout", "retry_count", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any, info: Any) -> Any:
-        if value is None:
-            raise ValueError(f"{info.field_name} cannot be null; leave it out to keep the current value")
-        return value
+    _not_null = field_validator("url", "event_types", "enabled", "timeout", "retry_count", mode="before")(not_null)
 
 
 class Webhook(BaseModel):
