@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,12 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
     return error_response(exc.status_code, message, headers=exc.headers)
 
 
+async def handle_client_disconnect(request: Request, exc: Exception) -> JSONResponse:
+    """The client went away mid-body (a closed tab during an upload): nothing failed on our side."""
+    log.info("%s %s: the client disconnected before sending the whole body", request.method, request.url.path)
+    return error_response(400, "The client disconnected before the request body was complete.")
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "Something went wrong on our side; it has been logged.")
@@ -100,5 +106,6 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     HTTPException: handle_http_exception,
+    ClientDisconnect: handle_client_disconnect,
     Exception: handle_unexpected,
 }
