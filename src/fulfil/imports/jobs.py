@@ -120,7 +120,9 @@ class ImportRun:
         resumed = job["checkpoint_byte"] > 0
         if resumed:
             log.info("import %s resumes after line %d", self.job_id, job["checkpoint_line"])
-            await asyncio.to_thread(rejects.trim, job["checkpoint_line"])
+        # Rows of a batch that never committed go (all of them when the first batch did not), or a
+        # run cut off before its first commit would report them twice.
+        await asyncio.to_thread(rejects.trim, job["checkpoint_line"])
         phase = await self.db.fetch_one(queries.SET_PHASE, {"id": str(self.job_id), "phase": "importing"})
         assert phase is not None  # the claimed job row exists
         await self._publish_row(phase._mapping)
