@@ -13,6 +13,19 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str) -> list[Network]:
+    """WEBHOOK_ALLOWED_NETWORKS: networks such as `10.0.0.0/8, fd00::/8`, separated by commas."""
+    networks = []
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{part!r} is not a network such as 10.0.0.0/8") from exc
+    return networks
+
 
 class SettingsError(Exception):
     """A setting has a value the service cannot use; the message names the variable."""
@@ -64,11 +77,7 @@ class Settings(BaseSettings):
     @field_validator("webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            try:
-                ipaddress.ip_network(part, strict=False)
-            except ValueError as exc:
-                raise ValueError(f"{part!r} is not a network such as 10.0.0.0/8") from exc
+        parse_networks(value)
         return value
 
     @property
@@ -84,9 +93,8 @@ class Settings(BaseSettings):
         return self.environment == "production"
 
     @cached_property
-    def allowed_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        parts = (p.strip() for p in self.webhook_allowed_networks.split(","))
-        return [ipaddress.ip_network(p, strict=False) for p in parts if p]
+    def allowed_networks(self) -> list[Network]:
+        return parse_networks(self.webhook_allowed_networks)
 
 
 def load_settings(**overrides: object) -> Settings:

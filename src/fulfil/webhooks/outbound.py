@@ -17,9 +17,8 @@ import aiohttp
 from aiohappyeyeballs import AddrInfoType
 
 from fulfil.resources import Resources
-from fulfil.settings import Settings
+from fulfil.settings import Network, Settings
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
