@@ -26,41 +26,40 @@ def _no_control(value: str, field: str) -> None:
         raise ValueError(f"{field} contains a control character ({code}) at position {match.start() + 1}")
 
 
-def clean_sku(value: str) -> str:
-    """Trimmed; 1..SKU_MAX characters; no control characters and no line breaks."""
+def _limited(value: str, field: str, limit: int, *, one_line: bool = False) -> str:
+    """`value` (already trimmed) if it has at most `limit` characters and no control characters.
+
+    Tabs and line breaks are allowed unless `one_line`.
+    """
+    if len(value) > limit:
+        raise ValueError(f"{field} is {len(value)} characters long; the limit is {limit}")
+    if one_line and ("\n" in value or "\r" in value or "\t" in value):
+        raise ValueError(f"{field} cannot contain tabs or line breaks")
+    _no_control(value, field)
+    return value
+
+
+def _required(value: str, field: str) -> str:
     value = value.strip()
     if not value:
-        raise ValueError("sku is required and cannot be blank")
-    if len(value) > SKU_MAX:
-        raise ValueError(f"sku is {len(value)} characters long; the limit is {SKU_MAX}")
-    if "\n" in value or "\r" in value or "\t" in value:
-        raise ValueError("sku cannot contain tabs or line breaks")
-    _no_control(value, "sku")
+        raise ValueError(f"{field} is required and cannot be blank")
     return value
+
+
+def clean_sku(value: str) -> str:
+    """Trimmed; 1..SKU_MAX characters; no control characters and no line breaks."""
+    return _limited(_required(value, "sku"), "sku", SKU_MAX, one_line=True)
 
 
 def clean_name(value: str) -> str:
     """Trimmed; 1..NAME_MAX characters; no control characters."""
-    value = value.strip()
-    if not value:
-        raise ValueError("name is required and cannot be blank")
-    if len(value) > NAME_MAX:
-        raise ValueError(f"name is {len(value)} characters long; the limit is {NAME_MAX}")
-    _no_control(value, "name")
-    return value
+    return _limited(_required(value, "name"), "name", NAME_MAX)
 
 
 def clean_description(value: str | None) -> str | None:
     """Optional; blank becomes null; at most DESCRIPTION_MAX characters; line breaks allowed."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    if len(value) > DESCRIPTION_MAX:
-        raise ValueError(f"description is {len(value)} characters long; the limit is {DESCRIPTION_MAX}")
-    _no_control(value, "description")
-    return value
+    value = (value or "").strip()
+    return _limited(value, "description", DESCRIPTION_MAX) if value else None
 
 
 def parse_active(value: str) -> bool:
@@ -79,12 +78,5 @@ def clean_search(value: str | None, field: str) -> str | None:
     Control characters are refused here too, as a NUL byte in a query parameter would otherwise
     reach PostgreSQL, which cannot store or compare it.
     """
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    if len(value) > SEARCH_MAX:
-        raise ValueError(f"{field} is {len(value)} characters long; the limit is {SEARCH_MAX}")
-    _no_control(value, field)
-    return value
+    value = (value or "").strip()
+    return _limited(value, field, SEARCH_MAX) if value else None
