@@ -28,6 +28,11 @@ def configure_logging(level: str) -> None:
     logging.getLogger("arq").setLevel(logging.DEBUG if level.lower() == "debug" else logging.WARNING)
 
 
+def describe(exc: BaseException) -> str:
+    """The exception's message, or its name when it has none (a timeout's message is empty)."""
+    return str(exc) or exc.__class__.__name__
+
+
 async def check_connections(settings: Settings, *, need_redis: bool = True) -> None:
     """Fail fast, in one line, when a configured server cannot be reached (before uvicorn starts)."""
     from fulfil.db import connect_raw
@@ -38,13 +43,13 @@ async def check_connections(settings: Settings, *, need_redis: bool = True) -> N
             conn = await asyncio.wait_for(connect_raw(settings.database_url), 15)
             await conn.close()
         except Exception as exc:
-            raise StartupError(f"DATABASE_URL: cannot connect to PostgreSQL: {exc or exc.__class__.__name__}") from None
+            raise StartupError(f"DATABASE_URL: cannot connect to PostgreSQL: {describe(exc)}") from None
     if settings.redis_url and need_redis:
         client = create_redis(settings.redis_url)
         try:
             await asyncio.wait_for(client.ping(), 15)
         except Exception as exc:
-            raise StartupError(f"REDIS_URL: cannot connect to Redis: {exc or exc.__class__.__name__}") from None
+            raise StartupError(f"REDIS_URL: cannot connect to Redis: {describe(exc)}") from None
         finally:
             await client.aclose()
 
@@ -115,6 +120,6 @@ def main(argv: list[str] | None = None) -> None:
         from fulfil.worker import WorkerStopped
 
         if isinstance(exc, StartupError | MigrationError | WorkerStopped | OSError | ConnectionError):
-            print(f"fulfil: {exc}", file=sys.stderr)
+            print(f"fulfil: {describe(exc)}", file=sys.stderr)
             raise SystemExit(1) from None
         raise
