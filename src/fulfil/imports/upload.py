@@ -1,0 +1,196 @@
+"""Receiving an upload: the request body streamed to a file as it arrives, never whole in memory.
+
+Either multipart/form-data (its `file` field: the dashboard, `curl -F`) or the CSV itself as the
+body (`curl --data-binary`). The bytes are counted here against MAX_UPLOAD_MB, since
+python-multipart's own limit truncates silently and uvicorn has none; a body that is plainly not
+text (a PNG, a zip) is refused from its first bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from fulfil.errors import ApiError
+from fulfil.imports.reader import binary_kind, not_text_message
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
+SNIFF_BYTES = 8192
+MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and part headers around the file
+RAW_TYPES = {
+    "",
+    "text/csv",
+    "text/plain",
+    "text/tab-separated-values",
+    "application/csv",
+    "application/vnd.ms-excel",
+    "application/octet-stream",
+}
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        f"The file is larger than the upload limit of {limit // (1024 * 1024)} MB (MAX_UPLOAD_MB); "
+        "split it into smaller files.",
+    )
+
+
+class _FileSink:
+    """The upload's bytes to disk as they arrive, counted against the limit; never all in memory."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path = path
+        self.limit = limit
+        self.size = 0
+        self.head = b""
+        self.file = path.open("wb")
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self.size += len(data)
+        if self.size > self.limit:
+            raise _too_large(self.limit)
+        if len(self.head) < SNIFF_BYTES:
+            self.head += data[: SNIFF_BYTES - len(self.head)]
+            if len(self.head) >= SNIFF_BYTES:
+                self.check_text()
+        self.file.write(data)
+
+    def check_text(self) -> None:
+        kind = binary_kind(self.head)
+        if kind:
+            raise ApiError(415, not_text_message(kind))
+
+    def close(self) -> None:
+        self.file.close()
+
+    def discard(self) -> None:
+        """Close and remove the partial file of an upload that failed."""
+        self.file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class _FormFile:
+    """python-multipart callbacks that send the `file` part to the sink and skip everything else."""
+
+    def __init__(self, sink: _FileSink) -> None:
+        self.sink = sink
+        self.header_field = b""
+        self.header_value = b""
+        self.disposition = b""
+        self.in_file = False
+        self.found = False
+        self.filename: str | None = None
+
+    def callbacks(self) -> MultipartCallbacks:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+        }
+
+    def on_part_begin(self) -> None:
+        self.disposition = b""
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        if self.header_field.lower() == b"content-disposition":
+            self.disposition = self.header_value
+        self.header_field = self.header_value = b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self.disposition)
+        if options.get(b"name") == b"file" and not self.found:
+            self.in_file = True
+            self.filename = options.get(b"filename", b"").decode(errors="replace") or None
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.in_file:
+            self.sink.write(data[start:end])
+
+    def on_part_end(self) -> None:
+        if self.in_file:
+            self.in_file, self.found = False, True
+
+
+async def _receive_multipart(request: Request, boundary: bytes | None, sink: _FileSink) -> str | None:
+    if not boundary:
+        raise ApiError(400, "The multipart/form-data request has no boundary in its Content-Type header.")
+    form = _FormFile(sink)
+    parser = MultipartParser(boundary, form.callbacks())
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > sink.limit + MULTIPART_OVERHEAD:
+                raise _too_large(sink.limit)
+            parser.write(chunk)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise ApiError(400, f"The multipart/form-data body is malformed: {exc}.") from None
+    if not form.found:
+        raise ApiError(
+            400,
+            "The form has no `file` field: send the CSV as the `file` field (curl -F file=@products.csv).",
+            details=[{"location": "body", "field": "file", "message": "required"}],
+        )
+    return form.filename
+
+
+async def _receive_raw(request: Request, sink: _FileSink) -> str | None:
+    async for chunk in request.stream():
+        sink.write(chunk)
+    _, options = parse_options_header(request.headers.get("content-disposition", ""))
+    return options.get(b"filename", b"").decode(errors="replace") or None
+
+
+async def receive_upload(request: Request, path: Path, limit: int) -> tuple[str | None, int]:
+    """Write the uploaded file to `path`; returns the file name the client gave (if any) and the size.
+
+    415 for a type that is not CSV, 413 past `limit` bytes, 400 for an empty or malformed body;
+    on any error (a client gone mid-upload included) the partial file is removed.
+    """
+    raw_type, options = parse_options_header(request.headers.get("content-type", ""))
+    content_type = raw_type.decode().lower()
+    multipart = content_type == "multipart/form-data"
+    if not multipart and content_type not in RAW_TYPES:
+        raise ApiError(
+            415,
+            f"Content-Type {content_type!r} is not accepted: send multipart/form-data with a `file` field "
+            "or the CSV itself as text/csv.",
+        )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + (MULTIPART_OVERHEAD if multipart else 0):
+        raise _too_large(limit)
+
+    sink = _FileSink(path, limit)
+    try:
+        if multipart:
+            filename = await _receive_multipart(request, options.get(b"boundary"), sink)
+        else:
+            filename = await _receive_raw(request, sink)
+        sink.close()
+        if sink.size == 0:
+            raise ApiError(400, "The upload is empty: send a CSV file with a header line and one product a line.")
+        sink.check_text()
+    except BaseException:
+        sink.discard()
+        raise
+    return filename, sink.size
