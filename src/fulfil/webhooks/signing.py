@@ -23,11 +23,6 @@ def standard_signature(secret: str, message_id: str, timestamp: int, body: bytes
     return "v1," + base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
 
 
-def standard_secret(secret: str) -> str:
-    """The same key in the form the reference library takes: `whsec_` + base64 of its bytes."""
-    return "whsec_" + base64.b64encode(secret.encode()).decode()
-
-
 def delivery_headers(
     *, event_type: str, webhook_id: int, message_id: str, timestamp: int, body: bytes, secret: str | None
 ) -> dict[str, str]:
