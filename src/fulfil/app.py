@@ -51,7 +51,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Shutdown runs in reverse order, each step even if one before it failed.
         async with contextlib.AsyncExitStack() as stack:
-            resources = await open_resources(settings)
+            # `fulfil serve` opens them before uvicorn starts (see cli.serve); closed here either way.
+            resources = getattr(app.state, "resources", None) or await open_resources(settings)
             stack.push_async_callback(resources.close)
             app.state.resources = resources
             app.state.import_hub = ProgressHub(resources.redis)  # one progress subscription for all SSE clients

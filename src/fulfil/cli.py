@@ -55,12 +55,19 @@ async def check_connections(settings: Settings, *, need_redis: bool = True) -> N
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
+    """uvicorn running the app, its connections opened (and migrations applied) first.
+
+    Opened here rather than in the app's lifespan, so a failure (a migration edited after it was
+    applied, say) ends start-up with one line from `main`, not a traceback logged by uvicorn.
+    """
     import uvicorn
 
     from fulfil.app import create_app
+    from fulfil.resources import open_resources
 
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         log_level=settings.log_level,
@@ -71,7 +78,13 @@ def serve(settings: Settings, host: str, port: int) -> None:
     # uvicorn re-raises the signal that stopped it once shutdown is done; a SIGTERM that led to a
     # clean shutdown should end the process with status 0, as SIGINT (KeyboardInterrupt) does.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    uvicorn.Server(config).run()
+
+    async def run() -> None:
+        app.state.resources = await open_resources(settings)  # the lifespan takes them over
+        await uvicorn.Server(config).serve()
+
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(run())
 
 
 async def migrate_only(settings: Settings) -> None:
