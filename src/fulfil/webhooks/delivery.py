@@ -21,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
+import anyio
 
 from fulfil.queue import enqueue
 from fulfil.resources import Resources
@@ -278,6 +279,12 @@ async def send_test(resources: Resources, webhook: Any, body: str) -> tuple[int,
         "body": body,
         "attempt_count": 0,
     }
-    outcome = await attempt(resources, row, TEST_EVENT)
+    try:
+        outcome = await attempt(resources, row, TEST_EVENT)
+    except BaseException:  # cancelled (shutdown): no test delivery stays pending for ever
+        with anyio.CancelScope(shield=True):
+            error = "the test was interrupted (the service stopping) before the receiver answered"
+            await db.execute(queries.FAIL_UNSENT, {"ids": [created["id"]], "error": error})
+        raise
     await record(resources, [Result(row, outcome, "delivered" if outcome.ok else "failed")])
     return created["id"], outcome
