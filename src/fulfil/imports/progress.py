@@ -97,7 +97,6 @@ class ProgressHub:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self.watchers: dict[str, set[Mailbox]] = {}
-        self.subscribed = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -150,7 +149,6 @@ class ProgressHub:
             try:
                 async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(CHANNEL)
-                    self.subscribed.set()
                     await self._catch_up()
                     async for message in pubsub.listen():
                         if message["type"] == "message":
@@ -158,7 +156,6 @@ class ProgressHub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.subscribed.clear()
                 log.warning("import progress subscription lost (%r); reconnecting", exc)
                 await asyncio.sleep(RECONNECT_SECONDS)
 
