@@ -123,13 +123,13 @@ def page_window(page: int, page_size: int) -> dict[str, int]:
     return {"limit": page_size, "offset": (page - 1) * page_size}
 
 
-def path_int(request: Request, name: str = "id") -> int:
-    """A numeric path parameter; anything else is a 404, as no such resource can exist."""
-    raw = request.path_params[name]
+def path_int(request: Request) -> int:
+    """The path's numeric `{id}`; anything else is a 404, as no such resource can exist."""
+    raw = request.path_params["id"]
     if isinstance(raw, int):
         return raw
     if not str(raw).isdigit() or int(raw) > 2**63 - 1:
-        raise ApiError(404, f"No resource with id {raw!r}")
+        raise ApiError(404, f"Nothing at {request.url.path}: {raw!r} is not a valid id (a whole number)")
     return int(raw)
 
 

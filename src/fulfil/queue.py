@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "fulfil:queue"
 HEALTH_CHECK_KEY = QUEUE_NAME + ":health-check"
 HEALTH_CHECK_SECONDS = 10
+MAX_JOBS = 10  # jobs one worker runs at once
 IN_PROGRESS_PREFIX = "arq:in-progress:"
 JOB_PREFIX = "arq:job:"
 RESULT_PREFIX = "arq:result:"
@@ -105,8 +106,6 @@ def build_worker(
     functions: Sequence[WorkerCoroutine | Function],
     cron_jobs: Sequence[CronJob],
     ctx: dict[str, Any],
-    *,
-    max_jobs: int = 10,
 ) -> Worker:
     """A Worker for the current event loop that leaves signal handling to its host.
 
@@ -119,7 +118,7 @@ def build_worker(
         queue_name=QUEUE_NAME,
         ctx=ctx,
         handle_signals=False,
-        max_jobs=max_jobs,
+        max_jobs=MAX_JOBS,
         job_timeout=24 * 3600,
         keep_result=60,
         max_tries=5,
