@@ -1,7 +1,8 @@
 """The one JSON error shape: `{"error": {"code", "message", "details"}}`.
 
 Routes raise `ApiError`; the handlers here turn it, Starlette's HTTP errors and anything
-unexpected into that shape. A 500 is logged with its traceback and never shows it to the client.
+unexpected into that shape. The database or Redis out of reach is a 503 that says which; any
+other failure is a 500, logged with its traceback, which never reaches the client.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import asyncpg
+import redis.exceptions
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -98,14 +101,36 @@ async def handle_client_disconnect(request: Request, exc: Exception) -> JSONResp
     return error_response(400, "The client disconnected before the request body was complete.")
 
 
+def _unreachable(exc: Exception) -> str:
+    if isinstance(exc, redis.exceptions.RedisError):
+        return "Redis"
+    return "The database"
+
+
+async def handle_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A server we depend on cannot be reached: a 503 that says which, not a bare 500."""
+    what = _unreachable(exc)
+    log.error("%s %s: %s is unreachable: %r", request.method, request.url.path, what, exc)
+    message = f"{what} is unreachable, so {request.method} {request.url.path} could not be served; try again shortly."
+    return error_response(503, message)
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, "Something went wrong on our side; it has been logged.")
+    return error_response(
+        500, f"Something went wrong on our side with {request.method} {request.url.path}; it has been logged."
+    )
 
 
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     HTTPException: handle_http_exception,
     ClientDisconnect: handle_client_disconnect,
+    # The database refusing connections or dropping one (pool connects are refused when it is down).
+    asyncpg.PostgresConnectionError: handle_unavailable,
+    asyncpg.CannotConnectNowError: handle_unavailable,
+    ConnectionRefusedError: handle_unavailable,
+    redis.exceptions.ConnectionError: handle_unavailable,
+    redis.exceptions.TimeoutError: handle_unavailable,
     Exception: handle_unexpected,
 }
