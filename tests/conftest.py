@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import itertools
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from fulfil.embedded import EmbeddedServers, start_postgres, start_redis
 from fulfil.migrate import apply_migrations
 from fulfil.resources import Resources
 from fulfil.settings import Settings, load_settings
+from fulfil.worker import start_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".pytest-data"
@@ -127,9 +130,46 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
 
 
 def free_port() -> int:
+    """A port that was free a moment ago, for a subprocess told which port to use."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def bound_socket() -> socket.socket:
+    """A socket bound to a free port and kept: no other process can take the port before we listen on it."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+async def eventually(check: Callable[[], Any], within: float = 10, every: float = 0.05) -> Any:
+    """Call `check()` (awaiting it if it is async) until it returns something truthy; fail after `within` s."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within} s (last: {result!r})")
+        await asyncio.sleep(every)
+
+
+@dataclass
+class Received:
+    """One request as a test's webhook receiver saw it."""
+
+    at: float
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 @dataclass
@@ -145,25 +185,30 @@ class LiveServer:
     def resources(self) -> Resources:
         return self.app.state.resources  # type: ignore[no-any-return]
 
+    async def stop_worker(self) -> None:
+        """Stop the in-process worker at once: no job runs and no periodic sweep fires until start_worker."""
+        await self.app.state.worker.drain(0)
+
+    def start_worker(self) -> None:
+        self.app.state.worker = start_in_process(self.resources)
+
     async def stop(self) -> None:
         self.server.should_exit = True
         await asyncio.wait_for(self.task, 15)
 
 
-async def start_live_server(settings: Settings) -> LiveServer:
-    app = create_app(settings)
-    port = free_port()
+async def start_live_server(settings: Settings, app: Starlette | None = None) -> LiveServer:
+    """Serve `app` (by default the service's app for `settings`) and wait until it takes requests."""
+    app = app or create_app(settings)
+    sock = bound_socket()
+    port = sock.getsockname()[1]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("the test server stopped during start-up")
-        if time.monotonic() > deadline:
-            raise TimeoutError("the test server did not start within 20 s")
-        await asyncio.sleep(0.02)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    await eventually(lambda: server.started or task.done(), within=20, every=0.02)
+    if task.done():
+        task.result()
+        raise RuntimeError("the test server stopped during start-up")
     return LiveServer(url=f"http://127.0.0.1:{port}", app=app, server=server, task=task)
 
 

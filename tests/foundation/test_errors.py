@@ -15,18 +15,10 @@ async def boom(request):
     raise RuntimeError("secret internals: password=hunter2")
 
 
-async def test_unhandled_error_is_a_500_without_traceback(
-    settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    original = create_app
-
-    def app_with_boom(s: Settings):
-        app = original(s)
-        app.router.routes.insert(0, Route("/boom", boom))
-        return app
-
-    monkeypatch.setattr("tests.conftest.create_app", app_with_boom)
-    live = await start_live_server(settings)
+async def test_unhandled_error_is_a_500_without_traceback(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    app = create_app(settings)
+    app.router.routes.insert(0, Route("/boom", boom))
+    live = await start_live_server(settings, app)
     try:
         with caplog.at_level(logging.ERROR, logger="fulfil.errors"):
             async with httpx.AsyncClient(base_url=live.url) as http:

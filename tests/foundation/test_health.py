@@ -3,7 +3,7 @@
 import httpx
 from redis.asyncio import Redis
 
-from fulfil.worker import start_in_process
+from tests.conftest import LiveServer
 
 
 async def test_healthz_reports_every_part_ok(client: httpx.AsyncClient) -> None:
@@ -19,7 +19,9 @@ async def test_healthz_reports_every_part_ok(client: httpx.AsyncClient) -> None:
     assert body["worker_mode"] == "in-process"
 
 
-async def test_healthz_is_503_naming_redis_when_redis_is_down(client: httpx.AsyncClient, live_server) -> None:
+async def test_healthz_is_503_naming_redis_when_redis_is_down(
+    client: httpx.AsyncClient, live_server: LiveServer
+) -> None:
     resources = live_server.resources
     working = resources.redis
     resources.redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
@@ -35,12 +37,13 @@ async def test_healthz_is_503_naming_redis_when_redis_is_down(client: httpx.Asyn
     assert body["checks"]["database"]["ok"] is True
 
 
-async def test_healthz_names_a_stopped_worker(client: httpx.AsyncClient, live_server) -> None:
-    await live_server.app.state.worker.drain(0)
+async def test_healthz_names_a_stopped_worker(client: httpx.AsyncClient, live_server: LiveServer) -> None:
+    await live_server.stop_worker()
     response = await client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["message"] == "down: worker"
-    live_server.app.state.worker = start_in_process(live_server.resources)
+    live_server.start_worker()
+    assert (await client.get("/healthz")).status_code == 200
 
 
 async def test_unknown_route_is_a_json_404(client: httpx.AsyncClient) -> None:

@@ -1,6 +1,8 @@
 """The migration runner: idempotent, safe to start twice at once, strict about edited files."""
 
 import asyncio
+import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -12,8 +14,9 @@ from tests.conftest import Servers, _admin, with_database
 
 
 @pytest.fixture
-async def empty_db(servers: Servers) -> str:
-    name = "fulfil_migrate_test"
+async def empty_db(servers: Servers) -> AsyncIterator[str]:
+    """A database with nothing in it (named per process, so two suites on one server never share it)."""
+    name = f"fulfil_migrate_{os.getpid()}"
     await _admin(servers, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     await _admin(servers, f"CREATE DATABASE {name}")
     yield with_database(servers.admin_url, name)

@@ -1,7 +1,6 @@
 """`fulfil serve` as a user runs it: embedded default, data kept across restarts, clean SIGTERM."""
 
 import signal
-import time
 from pathlib import Path
 
 import httpx
@@ -39,10 +38,8 @@ async def test_sigterm_exits_within_ten_seconds_without_traceback(database_url: 
         await wait_for_health(f"http://127.0.0.1:{port}")
         async with httpx.AsyncClient() as http:
             assert (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
-        started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=10)
-        assert time.monotonic() - started < 10
+        output, _ = proc.communicate(timeout=10)  # raises TimeoutExpired past the 10 s the issue allows
     assert proc.returncode == 0
     assert "Traceback" not in output
     assert "configured (DATABASE_URL)" in output

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,15 +30,20 @@ def test_a_database_url_must_be_postgresql(monkeypatch: pytest.MonkeyPatch) -> N
         load_settings(_env_file=None)
 
 
-def test_cli_prints_one_line_and_exits_2_on_bad_settings(tmp_path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "fulfil", "serve"],
-        env=service_env(PORT="abc", MAX_UPLOAD_MB="-1"),
-        cwd=tmp_path,
+def fulfil(command: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m fulfil COMMAND` with these variables set, as a user would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "fulfil", command],
+        env=service_env(**env),
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_cli_prints_one_line_and_exits_2_on_bad_settings(tmp_path: Path) -> None:
+    result = fulfil("serve", tmp_path, PORT="abc", MAX_UPLOAD_MB="-1")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -45,15 +51,8 @@ def test_cli_prints_one_line_and_exits_2_on_bad_settings(tmp_path) -> None:
     assert "PORT:" in lines[0] and "MAX_UPLOAD_MB:" in lines[0]
 
 
-def test_an_unreachable_database_is_one_line_naming_it(tmp_path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "fulfil", "migrate"],
-        env=service_env(DATABASE_URL="postgresql://postgres@127.0.0.1:1/nothing"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def test_an_unreachable_database_is_one_line_naming_it(tmp_path: Path) -> None:
+    result = fulfil("migrate", tmp_path, DATABASE_URL="postgresql://postgres@127.0.0.1:1/nothing")
     assert result.returncode == 1
     assert result.stderr.strip().startswith("fulfil: DATABASE_URL: cannot connect to PostgreSQL")
     assert "Traceback" not in result.stderr

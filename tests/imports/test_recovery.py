@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import signal
 import time
@@ -17,7 +16,7 @@ from fulfil.imports.jobs import JOB_NAME, resume_imports
 from fulfil.queue import enqueue
 from fulfil.settings import Settings
 from tests.conftest import ROOT, LiveServer, free_port, run_service, service_env, wait_for_health
-from tests.imports.helpers import csv_bytes, upload, wait_final
+from tests.imports.helpers import csv_bytes, upload, wait_final, wait_rows_done
 
 ROWS = 20_000
 REPEATS = 50  # the last rows repeat the first SKUs in lower case, so they update products of batch one
@@ -56,11 +55,7 @@ async def test_a_stopped_service_resumes_the_import_with_the_counts_of_an_uninte
         with run_service("serve", env=env, cwd=ROOT) as proc:
             await wait_for_health(url)
             job_id = (await upload(http, crash_file()))["job_id"]
-            async with asyncio.timeout(30):
-                while True:
-                    if (await http.get(f"/api/upload/{job_id}/progress")).json()["rows_done"] >= 2_000:
-                        break
-                    await asyncio.sleep(0.01)
+            await wait_rows_done(http, job_id, 2_000)
             proc.send_signal(stop)
             proc.wait(15)
 
@@ -96,7 +91,7 @@ async def test_a_stopped_service_resumes_the_import_with_the_counts_of_an_uninte
 async def test_the_sweep_requeues_a_job_whose_process_is_gone(
     client: httpx.AsyncClient, live_server: LiveServer, db: asyncpg.Connection, settings: Settings
 ) -> None:
-    await asyncio.sleep(1)  # the server's own start-up sweep has run by now; the one below runs alone
+    await live_server.stop_worker()  # no periodic sweep of its own races the one below
     job_id = uuid.uuid4()
     path = settings.uploads_path / f"{job_id}.csv"
     path.write_bytes(csv_bytes([[f"OR-{i}", "orphan", ""] for i in range(120)]))
@@ -109,7 +104,8 @@ async def test_the_sweep_requeues_a_job_whose_process_is_gone(
         path.stat().st_size,
     )
     assert await resume_imports({"resources": live_server.resources}) == 1
-    final = await wait_final(client, str(job_id), within=15)
+    live_server.start_worker()
+    final = await wait_final(client, str(job_id))
     assert (final["status"], final["created"]) == ("completed", 120)
     assert await resume_imports({"resources": live_server.resources}) == 0, "nothing left to resume"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -15,38 +16,53 @@ from redis.asyncio import Redis
 
 from fulfil.imports import routes
 from fulfil.imports.progress import CHANNEL
-from tests.conftest import LiveServer
-from tests.imports.helpers import csv_bytes, upload, wait_final
-from tests.imports.test_upload import SNAPSHOT_FIELDS
+from tests.conftest import LiveServer, eventually
+from tests.imports.helpers import SNAPSHOT_FIELDS, csv_bytes, upload, wait_final, wait_rows_done
 
 Event = tuple[int, dict[str, Any]]
 
 
+@dataclass
+class Stream:
+    """What one SSE client has read so far: the events (id, snapshot) and the comment lines."""
+
+    events: list[Event] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[int]:
+        return [event_id for event_id, _ in self.events]
+
+
 async def read_stream(
-    client: httpx.AsyncClient, job_id: str, *, last_event_id: int | None = None, stop_after: int | None = None
-) -> tuple[list[Event], list[str]]:
-    """The events (id, snapshot) of one stream until the server closes it, and its comment lines."""
+    client: httpx.AsyncClient,
+    job_id: str,
+    *,
+    last_event_id: int | None = None,
+    stop_after: int | None = None,
+    into: Stream | None = None,
+) -> Stream:
+    """Read the job's stream until the server closes it (or `stop_after` events), filling `into` as it goes."""
+    stream = into or Stream()
     headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
-    events: list[Event] = []
-    comments: list[str] = []
     event_id, data = None, None
     async with asyncio.timeout(30), client.stream("GET", f"/api/upload/{job_id}/stream", headers=headers) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         async for line in response.aiter_lines():
             if line.startswith(":"):
-                comments.append(line)
+                stream.comments.append(line)
             elif line.startswith("id:"):
                 event_id = int(line[3:].strip())
             elif line.startswith("data:"):
                 data = json.loads(line[5:].strip())
             elif line == "" and data is not None:
                 assert event_id is not None
-                events.append((event_id, data))
+                stream.events.append((event_id, data))
                 event_id, data = None, None
-                if stop_after and len(events) >= stop_after:
+                if stop_after and len(stream.events) >= stop_after:
                     break
-    return events, comments
+    return stream
 
 
 def many_rows(count: int) -> bytes:
@@ -55,8 +71,8 @@ def many_rows(count: int) -> bytes:
 
 async def test_stream_sends_snapshots_in_order_and_closes_after_the_final_one(client: httpx.AsyncClient) -> None:
     job_id = (await upload(client, many_rows(3000)))["job_id"]
-    events, _ = await read_stream(client, job_id)
-    ids = [event_id for event_id, _ in events]
+    stream = await read_stream(client, job_id)
+    events, ids = stream.events, stream.ids
     assert len(events) >= 3
     assert ids == sorted(set(ids)), "event ids increase"
     assert all(set(snapshot) == SNAPSHOT_FIELDS for _, snapshot in events)
@@ -71,25 +87,29 @@ async def test_stream_sends_snapshots_in_order_and_closes_after_the_final_one(cl
 
 async def test_last_event_id_resumes_after_what_the_client_has_seen(client: httpx.AsyncClient) -> None:
     job_id = (await upload(client, many_rows(5000)))["job_id"]
-    first, _ = await read_stream(client, job_id, stop_after=2)
-    seen = first[-1][0]
-    rest, _ = await read_stream(client, job_id, last_event_id=seen)
-    assert rest, "the stream continues"
-    assert all(event_id > seen for event_id, _ in rest)
-    assert rest[-1][1]["status"] == "completed"
+    seen = (await read_stream(client, job_id, stop_after=2)).ids[-1]
+    rest = await read_stream(client, job_id, last_event_id=seen)
+    assert rest.events, "the stream continues"
+    assert all(event_id > seen for event_id in rest.ids)
+    final_id, final = rest.events[-1]
+    assert final["status"] == "completed"
 
-    final_id = rest[-1][0]
     again = await client.get(f"/api/upload/{job_id}/stream", headers={"Last-Event-ID": str(final_id)})
     assert (again.status_code, again.content) == (204, b""), "204 tells EventSource the stream is over"
-    latest, _ = await read_stream(client, job_id, last_event_id=final_id - 1)
-    assert [event_id for event_id, _ in latest] == [final_id]
+    latest = await read_stream(client, job_id, last_event_id=final_id - 1)
+    assert latest.ids == [final_id]
 
 
 async def subscriptions_of_this_process(redis: Redis) -> int:
-    """Redis connections from this process (the live server runs in it) that hold a subscription."""
+    """Redis connections from this process (the live server runs in it) that hold a subscription.
+
+    Over TCP a connection is ours when its address is one of this process's sockets (other suites
+    may share the server). A unix socket carries no such address: that is the embedded Redis this
+    run started, so every subscriber counts.
+    """
     ours = {f"{c.laddr.ip}:{c.laddr.port}" for c in psutil.Process().net_connections("tcp") if c.raddr}
-    clients = await redis.client_list()
-    return sum(1 for c in clients if c["addr"] in ours and int(c["sub"]) + int(c["psub"]) > 0)
+    subscribers = [c for c in await redis.client_list() if int(c["sub"]) + int(c["psub"]) > 0]
+    return sum(1 for c in subscribers if c["addr"] in ours or c["addr"].startswith("/"))
 
 
 async def test_streams_share_one_subscription_get_heartbeats_and_see_a_cancel(
@@ -105,18 +125,19 @@ async def test_streams_share_one_subscription_get_heartbeats_and_see_a_cancel(
         "INSERT INTO import_job (id, filename, file_path, rejects_path) VALUES ($1, 'q.csv', '/nonexistent', NULL)",
         uuid.UUID(job_id),
     )
-    streams = [asyncio.create_task(read_stream(client, job_id)) for _ in range(3)]
-    await asyncio.sleep(1.0)
-    assert await subscriptions_of_this_process(redis) == 1, "the streams share the process's one subscription"
+    streams = [Stream() for _ in range(3)]
+    readers = [asyncio.create_task(read_stream(client, job_id, into=stream)) for stream in streams]
+    # Heartbeats keep each connection alive while nothing changes.
+    await eventually(lambda: all(len(stream.comments) >= 2 for stream in streams))
     assert len(live_server.app.state.import_hub.watchers[job_id]) == 3
+    assert await subscriptions_of_this_process(redis) == 1, "the streams share the process's one subscription"
 
     await redis.publish(CHANNEL, "not a snapshot")  # ignored; the subscription carries on
     response = await client.post(f"/api/upload/{job_id}/cancel")
     assert response.status_code == 202
     assert (response.json()["status"], response.json()["phase"]) == ("cancelled", "cancelled")
-    for events, comments in await asyncio.gather(*streams):
-        assert [s["status"] for _, s in events] == ["queued", "cancelled"]
-        assert len(comments) >= 2, "heartbeats keep the connection alive while nothing changes"
+    for stream in await asyncio.gather(*readers):
+        assert [snapshot["status"] for _, snapshot in stream.events] == ["queued", "cancelled"]
     event = await db.fetchval(
         "SELECT payload->'data'->>'status' FROM webhook_event WHERE event_type = 'import.completed'"
     )
@@ -128,11 +149,7 @@ async def test_cancel_stops_a_running_import_and_keeps_what_is_committed(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     job_id = (await upload(client, many_rows(10_000)))["job_id"]
-    async with asyncio.timeout(20):
-        while True:
-            if (await client.get(f"/api/upload/{job_id}/progress")).json()["rows_done"] > 0:
-                break
-            await asyncio.sleep(0.01)
+    await wait_rows_done(client, job_id, 1)
     response = await client.post(f"/api/upload/{job_id}/cancel")
     assert response.status_code == 202
     final = await wait_final(client, job_id)

@@ -1,15 +1,15 @@
 """A real webhook receiver: an aiohttp server on a free port that records every request.
 
 Its answers are scripted per test: `receiver.replies` is a queue of (status, body, headers)
-used in order, then `receiver.default`; `receiver.delay` makes it sleep before answering.
+used in order, then `receiver.default`; `receiver.delay` makes it sleep before answering, and
+`receiver.hold()` makes it keep every request open, unanswered, until `receiver.release()`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,21 +17,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.conftest import free_port
-
-
-@dataclass
-class Received:
-    """One request as the receiver saw it."""
-
-    at: float
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def json(self) -> dict[str, Any]:
-        return json.loads(self.body)  # type: ignore[no-any-return]
+from tests.conftest import Received, bound_socket, eventually
 
 
 @dataclass
@@ -41,52 +27,46 @@ class Receiver:
     replies: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
     default: tuple[int, str, dict[str, str]] = (200, "ok", {})
     delay: float = 0.0
+    answered: int = 0
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.released.set()
+
+    def hold(self) -> None:
+        """Keep each request from now on open, unanswered, until release()."""
+        self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
 
     async def handle(self, request: web.Request) -> web.Response:
         self.received.append(Received(time.time(), request.path, dict(request.headers), await request.read()))
         if self.delay:
             await asyncio.sleep(self.delay)
+        await self.released.wait()
         status, text, headers = self.replies.pop(0) if self.replies else self.default
+        self.answered += 1
         return web.Response(status=status, text=text, headers=headers)
 
     async def wait_for(self, count: int, within: float = 10) -> list[Received]:
         """Wait until at least `count` requests arrived; fail the test after `within` seconds."""
-        deadline = time.monotonic() + within
-        while len(self.received) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the receiver got {len(self.received)} requests, expected {count}")
-            await asyncio.sleep(0.05)
+        await eventually(lambda: len(self.received) >= count, within)
         return self.received
-
-
-async def start_receiver() -> tuple[Receiver, web.AppRunner]:
-    port = free_port()
-    receiver = Receiver(url=f"http://127.0.0.1:{port}/hook")
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", receiver.handle)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return receiver, runner
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    receiver, runner = await start_receiver()
+    sock = bound_socket()
+    receiver = Receiver(url=f"http://127.0.0.1:{sock.getsockname()[1]}/hook")
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", receiver.handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
     yield receiver
+    receiver.release()
     await runner.cleanup()
-
-
-async def eventually(check: Callable[[], Any], within: float = 10, every: float = 0.1) -> Any:
-    """Await `check()` until it returns something truthy; fail after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within} s (last: {result!r})")
-        await asyncio.sleep(every)
 
 
 async def create_webhook(client: httpx.AsyncClient, url: str, **fields: Any) -> dict[str, Any]:

@@ -9,20 +9,15 @@ import httpx
 from redis.asyncio import Redis
 
 from fulfil.webhooks import delivery, queries, relay
-from fulfil.worker import start_in_process
-from tests.conftest import LiveServer
-from tests.webhooks.conftest import Receiver, create_webhook, eventually
-
-
-async def stop_worker(live_server: LiveServer) -> None:
-    await live_server.app.state.worker.drain(0)
+from tests.conftest import LiveServer, eventually
+from tests.webhooks.conftest import Receiver, create_webhook
 
 
 async def test_two_jobs_racing_for_the_same_deliveries_send_each_once(
     client: httpx.AsyncClient, live_server: LiveServer, receiver: Receiver, db: asyncpg.Connection
 ) -> None:
     await create_webhook(client, receiver.url)
-    await stop_worker(live_server)
+    await live_server.stop_worker()
     for n in range(3):
         await client.post("/api/products", json={"sku": f"SKU-{n}", "name": "Product"})
     resources = live_server.resources
@@ -40,7 +35,7 @@ async def test_a_delivery_claimed_by_a_process_that_died_is_swept_and_sent(
     client: httpx.AsyncClient, live_server: LiveServer, receiver: Receiver, db: asyncpg.Connection, redis: Redis
 ) -> None:
     await create_webhook(client, receiver.url)
-    await stop_worker(live_server)
+    await live_server.stop_worker()
     await client.post("/api/products", json={"sku": "SKU-1", "name": "Product"})
     resources = live_server.resources
     await relay.relay(resources)
@@ -55,7 +50,7 @@ async def test_a_delivery_claimed_by_a_process_that_died_is_swept_and_sent(
     await redis.flushdb()  # the dead process's job is gone from the queue too
     await db.execute("UPDATE webhook_delivery SET next_attempt_at = now() - interval '11 seconds'")  # lease ran out
     assert await relay.sweep(resources) == (0, 1)
-    live_server.app.state.worker = start_in_process(resources)
+    live_server.start_worker()
     await receiver.wait_for(1)
     await eventually(lambda: db.fetchval("SELECT status = 'delivered' FROM webhook_delivery"))
     assert await db.fetchval("SELECT attempt_count FROM webhook_delivery") == 1

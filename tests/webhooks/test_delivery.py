@@ -14,7 +14,8 @@ import asyncpg
 import httpx
 import standardwebhooks
 
-from tests.webhooks.conftest import Receiver, create_webhook, deliveries, eventually
+from tests.conftest import bound_socket, eventually
+from tests.webhooks.conftest import Receiver, create_webhook, deliveries
 
 SECRET = "päss-wörd with spaces"  # non-ASCII on purpose: the key is the secret's UTF-8 bytes
 
@@ -231,10 +232,9 @@ async def test_the_test_endpoint_sends_one_event_now_and_reports_the_reply(
 
 
 async def test_a_receiver_that_is_not_listening_is_a_logged_connection_error(client: httpx.AsyncClient) -> None:
-    from tests.conftest import free_port
-
-    hook = await create_webhook(client, f"http://127.0.0.1:{free_port()}/hook")
-    result = (await client.post(f"/api/webhooks/{hook['id']}/test")).json()
+    with bound_socket() as sock:  # bound, never listening: the connection is refused
+        hook = await create_webhook(client, f"http://127.0.0.1:{sock.getsockname()[1]}/hook")
+        result = (await client.post(f"/api/webhooks/{hook['id']}/test")).json()
     assert result["ok"] is False
     assert result["status_code"] is None
     assert "Connect" in result["error"]
@@ -269,8 +269,8 @@ async def test_redirects_are_not_followed_and_the_webhook_timeout_applies(
     assert "not followed" in moved["error"]
     assert [r.path for r in receiver.received] == ["/hook"]
 
-    receiver.delay = 3
-    slow = (await client.post(f"/api/webhooks/{hook['id']}/test")).json()
-    assert slow["ok"] is False and slow["status_code"] is None
-    assert "timeout of 1 s" in slow["error"]
-    assert 900 <= slow["duration_ms"] < 2500
+    receiver.hold()  # a receiver that never answers: only the webhook's 1 s timeout ends the request
+    silent = (await client.post(f"/api/webhooks/{hook['id']}/test")).json()
+    assert silent["ok"] is False and silent["status_code"] is None
+    assert "timeout of 1 s" in silent["error"]
+    assert silent["duration_ms"] >= 900
