@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import itertools
-import json
 import os
 import threading
 import time
@@ -27,6 +26,7 @@ from redis import Redis
 
 from tests.conftest import (
     ROOT,
+    Received,
     Servers,
     _admin,
     free_port,
@@ -184,25 +184,13 @@ def field_error(scope: Locator, label: str) -> Locator:
 
 
 @dataclass
-class Hit:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
 class Receiver:
     """A tiny local webhook receiver (stdlib HTTP server in a thread) that records every POST."""
 
     url: str
-    status: int = 200
-    hits: list[Hit] = field(default_factory=list)
+    hits: list[Received] = field(default_factory=list)
 
-    def wait_for(self, count: int, within: float = 10) -> list[Hit]:
+    def wait_for(self, count: int, within: float = 10) -> list[Received]:
         deadline = time.monotonic() + within
         while len(self.hits) < count:
             if time.monotonic() > deadline:
@@ -213,15 +201,14 @@ class Receiver:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    port = free_port()
-    state = Receiver(url=f"http://127.0.0.1:{port}/hook")
+    hits: list[Received] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            state.hits.append(Hit(self.path, dict(self.headers.items()), body))
+            hits.append(Received(time.time(), self.path, dict(self.headers.items()), body))
             reply = b"received"
-            self.send_response(state.status)
+            self.send_response(200)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
@@ -230,7 +217,8 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # port 0: the server keeps the free port it got
+    state = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hook", hits=hits)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield state

@@ -83,10 +83,20 @@ def test_sort_by_header_toggles_direction_and_is_in_the_url(page: Page) -> None:
     expect(sku_cells(page)).to_have_text(["MUG-BLUE", "PLATE-BLUE", "CUP-GREEN", "MUG-RED"])
 
 
-def test_pagination_shows_page_x_of_y_and_follows_the_page_size(page: Page, service: Service) -> None:
+@pytest.fixture
+def twelve_more(service: Service) -> Iterator[None]:
+    """12 products beside the catalogue for this test only, so the other tests see the 4 they expect."""
     with service.api() as api:
-        for n in range(12):
-            api.post("/api/products", json={"sku": f"PAGE-{n:02}", "name": f"Paged {n}"}).raise_for_status()
+        created = [api.post("/api/products", json={"sku": f"PAGE-{n:02}", "name": f"Paged {n}"}) for n in range(12)]
+        ids = [response.raise_for_status().json()["id"] for response in created]
+    yield
+    with service.api() as api:
+        for product_id in ids:
+            api.delete(f"/api/products/{product_id}").raise_for_status()
+
+
+@pytest.mark.usefixtures("twelve_more")
+def test_pagination_shows_page_x_of_y_and_follows_the_page_size(page: Page) -> None:
     page.goto("/?sort=sku")
     rows = page.locator("[data-testid=products-table] tbody tr")
     page.get_by_label("Rows per page").select_option("10")
