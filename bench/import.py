@@ -28,10 +28,6 @@ import json
 import os
 import random
 import shutil
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,14 +35,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/14"
+from common import admin, drop_database, free_port, fresh_database, fresh_redis, percentile, serve, wait_for_http
+from fulfil.db import connect_raw
+
 DB_NAME = "fulfil_bench_import"
+REDIS_DB = 14
 PROBE_PRODUCTS = 1000
 
 FLOOR_STAGE = "CREATE TEMP TABLE stage (line bigserial, name text, sku text, description text)"
@@ -76,21 +72,9 @@ def write_csv(path: Path, rows: int) -> None:
             f.write(f"{name},{sku},{description}\n")
 
 
-async def admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def database_url() -> str:
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
-
-
-async def floor(path: Path) -> float:
+async def floor(database_url: str, path: Path) -> float:
     """COPY + one upsert into floor_product, in one transaction; seconds."""
-    conn = await asyncpg.connect(database_url())
+    conn = await connect_raw(database_url)
     try:
         started = time.perf_counter()
         async with conn.transaction():
@@ -103,12 +87,6 @@ async def floor(path: Path) -> float:
         return time.perf_counter() - started
     finally:
         await conn.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Sampler(threading.Thread):
@@ -155,33 +133,15 @@ async def service_import(url: str, path: Path, sampler: Sampler) -> tuple[float,
     return total, uploaded, final
 
 
-async def wait_for_health(url: str, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient(timeout=2) as http:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError("the service exited during start-up")
-            try:
-                if (await http.get(f"{url}/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError("the service did not become healthy")
-
-
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values, default=0.0)
-
-
 async def file_chunks(path: Path) -> AsyncIterator[bytes]:
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
             yield chunk
 
 
-async def measure(url: str, pid: int, path: Path) -> dict[str, Any]:
+async def measure(url: str, pid: int, database_url: str, path: Path) -> dict[str, Any]:
     """The four timed runs, with the sampler on during the service's two."""
-    conn = await asyncpg.connect(database_url())
+    conn = await connect_raw(database_url)
     await conn.execute("CREATE TABLE floor_product (LIKE product INCLUDING ALL)")
     probes = await conn.fetch(
         "INSERT INTO product (sku, name) SELECT 'PROBE-' || g, 'probe ' || g "
@@ -193,12 +153,12 @@ async def measure(url: str, pid: int, path: Path) -> dict[str, Any]:
     sampler.start()
     # Each run starts after a CHECKPOINT, so none pays for flushing the previous one's writes.
     await admin("CHECKPOINT")
-    result: dict[str, Any] = {"floor_first": await floor(path)}
+    result: dict[str, Any] = {"floor_first": await floor(database_url, path)}
     await admin("CHECKPOINT")
     result["service_first"], result["upload_first"], result["first"] = await service_import(url, path, sampler)
     result["latencies_first"], sampler.latencies = sampler.latencies, []
     await admin("CHECKPOINT")
-    result["floor_again"] = await floor(path)
+    result["floor_again"] = await floor(database_url, path)
     await admin("CHECKPOINT")
     result["service_again"], result["upload_again"], result["again"] = await service_import(url, path, sampler)
     result["latencies_again"] = sampler.latencies
@@ -231,9 +191,9 @@ def report(rows_count: int, r: dict[str, Any]) -> None:
         base_text = f"{base:.2f}" if base else ""
         print(f"{name:<44}{value:>10.2f}{base_text:>10}{ratio:>8}{target or '':>10}")
     print(f"{'peak RSS of the service (MB)':<44}{r['peak_rss'] / 1e6:>10.0f}{'':>18}{'<= 200':>10}")
-    during_b = p95(r["latencies_first"]) * 1000
+    during_b = percentile(r["latencies_first"], 95) * 1000
     print(f"{'p95 GET /api/products/{id} during (b) (ms)':<44}{during_b:>10.1f}{'':>18}{'<= 50':>10}")
-    print(f"{'p95 GET /api/products/{id} during (c) (ms)':<44}{p95(r['latencies_again']) * 1000:>10.1f}")
+    print(f"{'p95 GET /api/products/{id} during (c) (ms)':<44}{percentile(r['latencies_again'], 95) * 1000:>10.1f}")
     samples = f"{len(r['latencies_first'])} in (b), {len(r['latencies_again'])} in (c)"
     print(f"\nGET samples: {samples}; by status {r['statuses']}")
     print(f"(b) {counts(r['first'])}\n(c) {counts(r['again'])}")
@@ -250,27 +210,22 @@ def main() -> None:
     write_csv(path, args.rows)
     print(f"wrote {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s")
 
-    asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-    asyncio.run(admin(f"CREATE DATABASE {DB_NAME}"))
+    database_url = asyncio.run(fresh_database(DB_NAME, migrate=False))  # the service migrates it at start
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": REDIS_URL,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": asyncio.run(fresh_redis(REDIS_DB)),
         "UPLOAD_DIR": str(work / "uploads"),
         "DATA_DIR": str(work / "data"),
         "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
     }
-    command = [sys.executable, "-m", "fulfil", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
-        asyncio.run(wait_for_health(url, proc))
-        result = asyncio.run(measure(url, proc.pid, path))
+        with serve(port, **env) as proc:
+            asyncio.run(wait_for_http(f"{url}/healthz", proc))
+            result = asyncio.run(measure(url, proc.pid, database_url, path))
     finally:
-        proc.terminate()
-        proc.wait(30)
-        asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
+        asyncio.run(drop_database(DB_NAME))
         shutil.rmtree(work, ignore_errors=True)
     report(args.rows, result)
 

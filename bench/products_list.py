@@ -17,11 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import re
-import socket
-import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -32,16 +29,15 @@ import asyncpg
 import httpx
 import uvicorn
 
+from common import database_url, drop_database, free_port, fresh_database, fresh_redis, percentile
 from fulfil.app import create_app
 from fulfil.db import connect_raw
-from fulfil.migrate import apply_migrations
 from fulfil.products import queries
 from fulfil.products.schemas import ProductQuery
 from fulfil.settings import load_settings
 
-ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
 DB_NAME = "fulfil_bench_products"
+REDIS_DB = 11
 
 ADJECTIVES = [
     "Blue",
@@ -175,10 +171,6 @@ def product_rows(count: int) -> list[tuple[Any, ...]]:
     return rows
 
 
-def with_database(url: str, name: str) -> str:
-    return url.split("?", 1)[0].rsplit("/", 1)[0] + "/" + name
-
-
 def positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
     """`:name` parameters (the `databases` style the service uses) as asyncpg's `$n`."""
     order: list[str] = []
@@ -193,16 +185,9 @@ def positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
 
 async def load(rows: int) -> dict[str, float]:
     """A fresh database: migrations, then COPY with the product indexes dropped and rebuilt after."""
-    admin = await connect_raw(ADMIN_URL)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {DB_NAME}")
-    finally:
-        await admin.close()
-    conn = await connect_raw(with_database(ADMIN_URL, DB_NAME))
+    conn = await connect_raw(await fresh_database(DB_NAME))
     timings = {}
     try:
-        await apply_migrations(conn)
         indexes = await conn.fetch(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'product' AND indexname <> 'product_pkey'"
         )
@@ -254,21 +239,10 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def p(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def measure(repeat: int, warmup: int, bulk_delete: bool) -> list[dict[str, Any]]:
-    database_url = with_database(ADMIN_URL, DB_NAME)
     settings = load_settings(
-        database_url=database_url,
-        redis_url=REDIS_URL,
+        database_url=database_url(DB_NAME),
+        redis_url=await fresh_redis(REDIS_DB),
         worker_in_process=False,
         migrate_on_start=False,
         log_level="warning",
@@ -282,7 +256,7 @@ async def measure(repeat: int, warmup: int, bulk_delete: bool) -> list[dict[str,
         if task.done():
             task.result()
         await asyncio.sleep(0.05)
-    conn = await connect_raw(database_url)
+    conn = await connect_raw(database_url(DB_NAME))
     results = []
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
@@ -329,8 +303,8 @@ def report(rows: int, timings: dict[str, float], results: list[dict[str, Any]], 
         if result["label"] == "bulk delete":
             print(f"\nDELETE /api/products/bulk?confirm=true of {result['deleted']:,} products: {result['ms']:.0f} ms")
             continue
-        floor50, floor95 = p(result["floor"], 50), p(result["floor"], 95)
-        http50, http95 = p(result["http"], 50), p(result["http"], 95)
+        floor50, floor95 = percentile(result["floor"], 50), percentile(result["floor"], 95)
+        http50, http95 = percentile(result["http"], 50), percentile(result["http"], 95)
         target = 1.5 * floor95 + 5
         if result["label"].startswith("name="):
             target = min(target, 30.0)
@@ -360,9 +334,7 @@ async def main() -> int:
         results = await measure(args.repeat, args.warmup, bulk_delete=not args.keep)
     finally:
         if not args.keep:
-            admin = await connect_raw(ADMIN_URL)
-            await admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-            await admin.close()
+            await drop_database(DB_NAME)
     return 0 if report(args.rows, timings, results, args.repeat) else 1
 
 

@@ -16,46 +16,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
-import socket
 import statistics
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import aiohttp
 import asyncpg
 from redis.asyncio import Redis
 
+from common import drop_database, free_port, fresh_database, fresh_redis, percentile, serve, wait_for_http
+from fulfil.db import connect_raw
 from fulfil.imports import queries
 from fulfil.imports.progress import CHANNEL, publish, snapshot_of
 
-ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/13"
 DB_NAME = "fulfil_bench_sse"
+REDIS_DB = 13
 SNAPSHOT = f"SELECT {queries.SNAPSHOT_COLUMNS} FROM import_job WHERE id = $1"
-
-
-def database_url() -> str:
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
-
-
-async def admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Client:
@@ -93,24 +70,9 @@ async def floor_latency(redis: Redis, job_id: uuid.UUID, conn: asyncpg.Connectio
     return statistics.median(samples)
 
 
-async def wait_for_health(url: str, proc: subprocess.Popen[bytes]) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError("the service exited during start-up")
-            try:
-                async with http.get(f"{url}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError("the service did not become healthy")
-
-
-async def measure(url: str, count: int) -> dict[str, float]:
-    conn = await asyncpg.connect(database_url())
-    redis = Redis.from_url(REDIS_URL, decode_responses=True)
+async def measure(url: str, count: int, database_url: str, redis_url: str) -> dict[str, float]:
+    conn = await connect_raw(database_url)
+    redis = Redis.from_url(redis_url, decode_responses=True)
     job_id = uuid.uuid4()
     await conn.execute(
         "INSERT INTO import_job (id, filename, file_path, status, phase, started_at, heartbeat_at, version)"
@@ -148,7 +110,7 @@ async def measure(url: str, count: int) -> dict[str, float]:
         "floor": floor,
         "first": arrivals[0],
         "p50": statistics.median(arrivals),
-        "p95": statistics.quantiles(arrivals, n=20)[-1],
+        "p95": percentile(arrivals, 95),
         "last": arrivals[-1],
     }
 
@@ -160,20 +122,16 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.clients + 256)), hard))
 
-    asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-    asyncio.run(admin(f"CREATE DATABASE {DB_NAME}"))
+    database_url = asyncio.run(fresh_database(DB_NAME, migrate=False))  # the service migrates it at start
+    redis_url = asyncio.run(fresh_redis(REDIS_DB))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": REDIS_URL, "LOG_LEVEL": "warning"}
-    command = [sys.executable, "-m", "fulfil", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
-        asyncio.run(wait_for_health(url, proc))
-        r = asyncio.run(measure(url, args.clients))
+        with serve(port, DATABASE_URL=database_url, REDIS_URL=redis_url, LOG_LEVEL="warning") as proc:
+            asyncio.run(wait_for_http(f"{url}/healthz", proc))
+            r = asyncio.run(measure(url, args.clients, database_url, redis_url))
     finally:
-        proc.terminate()
-        proc.wait(30)
-        asyncio.run(admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
+        asyncio.run(drop_database(DB_NAME))
 
     connected = f"all {args.clients:,} connected in {r['connect']:.2f} s"
     print(f"\nSSE fan-out: {r['clients']:,} clients on one import ({connected})\n")

@@ -21,28 +21,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
-import asyncpg
 import httpx
 from aiohttp import web
-from redis.asyncio import Redis
 
+from common import drop_database, free_port, fresh_database, fresh_redis, serve, wait_for_http
 from fulfil.db import connect_raw
-from fulfil.migrate import apply_migrations
 from fulfil.resources import Resources, open_resources
 from fulfil.settings import load_settings
 from fulfil.webhooks.outbox import record_event, relay_soon
 
-ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3")
 DB_NAME = "fulfil_bench_webhooks"
+REDIS_DB = 12
 WRITERS = 8
 SECRET = "bench-secret"
 
@@ -79,44 +74,6 @@ def run_receiver(port: int) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def wait_http(url: str, within: float = 60) -> None:
-    deadline = time.monotonic() + within
-    async with httpx.AsyncClient(timeout=2) as http:
-        while True:
-            try:
-                if (await http.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not answer within {within:.0f} s")
-            await asyncio.sleep(0.2)
-
-
-async def fresh_database() -> str:
-    admin = await connect_raw(ADMIN_URL)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {DB_NAME}")
-    finally:
-        await admin.close()
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
-    conn = await connect_raw(url)
-    try:
-        await apply_migrations(conn)
-    finally:
-        await conn.close()
-    return url
 
 
 async def stats(receiver: str, path: str) -> dict:
@@ -175,9 +132,9 @@ async def backlog_updates(resources: Resources, ids: list[int]) -> float:
     return committed
 
 
-async def run(service: str, receiver: str, database_url: str, updates: int) -> dict[str, float]:
+async def run(service: str, receiver: str, database_url: str, redis_url: str, updates: int) -> dict[str, float]:
     settings = load_settings(
-        database_url=database_url, redis_url=REDIS_URL, migrate_on_start=False, db_pool_size=WRITERS + 2
+        database_url=database_url, redis_url=redis_url, migrate_on_start=False, db_pool_size=WRITERS + 2
     )
     resources = await open_resources(settings)
     ids = list(range(1, updates + 1))
@@ -205,49 +162,67 @@ async def run(service: str, receiver: str, database_url: str, updates: int) -> d
     }
 
 
-async def main(updates: int) -> None:
-    database_url = await fresh_database()
-    conn: asyncpg.Connection = await connect_raw(database_url)
-    await conn.execute(
-        "INSERT INTO product (sku, name, description, active) "
-        "SELECT 'SKU-' || n, 'Product ' || n, 'A description of product ' || n, true FROM generate_series(1, $1) n",
-        updates,
-    )
-    redis = Redis.from_url(REDIS_URL)
-    await redis.flushdb()
-    await redis.aclose()
+async def prepare(updates: int) -> str:
+    """A fresh database holding the N products to update; its URL."""
+    database_url = await fresh_database(DB_NAME)
+    conn = await connect_raw(database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO product (sku, name, description, active) SELECT 'SKU-' || n, 'Product ' || n,"
+            " 'A description of product ' || n, true FROM generate_series(1, $1) n",
+            updates,
+        )
+    finally:
+        await conn.close()
+    return database_url
 
+
+async def measure(
+    service: subprocess.Popen[bytes], receiver: subprocess.Popen[bytes], urls: dict[str, str], updates: int
+) -> dict[str, float]:
+    """Both runs through the service, then the floor with the bodies it sent."""
+    await wait_for_http(f"{urls['receiver']}/stats/none", receiver)
+    await wait_for_http(f"{urls['service']}/healthz", service)
+    got = await run(urls["service"], urls["receiver"], urls["database"], urls["redis"], updates)
+    conn = await connect_raw(urls["database"])
+    try:
+        sql = "SELECT count(*) FILTER (WHERE status = 'delivered'), sum(attempt_count) FROM webhook_delivery"
+        got["delivered"], got["attempts"] = await conn.fetchrow(sql)
+        bodies = [r["body"].encode() for r in await conn.fetch("SELECT body FROM webhook_delivery ORDER BY id")]
+    finally:
+        await conn.close()
+    got["floor_seconds"] = await floor(urls["receiver"], bodies[:updates])
+    return got
+
+
+def main(updates: int) -> None:
     receiver_port, service_port = free_port(), free_port()
-    receiver = f"http://127.0.0.1:{receiver_port}"
-    service = f"http://127.0.0.1:{service_port}"
-    procs = [await asyncio.create_subprocess_exec(sys.executable, __file__, "--receiver", str(receiver_port))]
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": REDIS_URL,
-            "MIGRATE_ON_START": "false",
-            "LOG_LEVEL": "warning",
-            "DATA_DIR": data_dir,
-            "ENVIRONMENT": "development",
-        }
-        serve = ("-m", "fulfil", "serve", "--port", str(service_port))
-        procs.append(await asyncio.create_subprocess_exec(sys.executable, *serve, env=env))
-        try:
-            await wait_http(f"{receiver}/stats/none")
-            await wait_http(f"{service}/healthz")
-            got = await run(service, receiver, database_url, updates)
-            sql = "SELECT count(*) FILTER (WHERE status = 'delivered'), sum(attempt_count) FROM webhook_delivery"
-            delivered, attempts = await conn.fetchrow(sql)
-            bodies = [r["body"].encode() for r in await conn.fetch("SELECT body FROM webhook_delivery ORDER BY id")]
-            floor_seconds = await floor(receiver, bodies[:updates])
-        finally:
-            for proc in reversed(procs):
-                proc.terminate()
-            for proc in procs:
-                await asyncio.wait_for(proc.wait(), 15)
-    await conn.close()
+    urls = {
+        "database": asyncio.run(prepare(updates)),
+        "redis": asyncio.run(fresh_redis(REDIS_DB)),
+        "receiver": f"http://127.0.0.1:{receiver_port}",
+        "service": f"http://127.0.0.1:{service_port}",
+    }
+    env = {
+        "DATABASE_URL": urls["database"],
+        "REDIS_URL": urls["redis"],
+        "MIGRATE_ON_START": "false",
+        "LOG_LEVEL": "warning",
+        "ENVIRONMENT": "development",
+    }
+    receiver = subprocess.Popen([sys.executable, __file__, "--receiver", str(receiver_port)])
+    try:
+        with tempfile.TemporaryDirectory() as data_dir, serve(service_port, DATA_DIR=data_dir, **env) as service:
+            got = asyncio.run(measure(service, receiver, urls, updates))
+    finally:
+        receiver.terminate()
+        receiver.wait(15)
+        asyncio.run(drop_database(DB_NAME))
+    report(updates, got)
 
+
+def report(updates: int, got: dict[str, float]) -> None:
+    floor_seconds = got["floor_seconds"]
     floor_rate = updates / floor_seconds
     live_rate = got["live_count"] / got["live_seconds"]
     backlog_rate = got["backlog_count"] / got["backlog_seconds"]
@@ -268,7 +243,8 @@ async def main(updates: int) -> None:
     print(f"webhooks: {updates:,} product updates x 2 runs, 1 signed webhook, {WRITERS} writers, receiver in a process")
     print(
         f"received (distinct webhook-ids): live {got['live_count']:,} ({got['live_ids']:,}), "
-        f"backlog {got['backlog_count']:,} ({got['backlog_ids']:,}); delivered {delivered:,}, attempts {attempts:,}"
+        f"backlog {got['backlog_count']:,} ({got['backlog_ids']:,}); "
+        f"delivered {got['delivered']:,}, attempts {got['attempts']:,}"
     )
     print(f"{'measure':<52}{'time':>10}{'rate':>10}")
     for name, took, rate in rows:
@@ -289,4 +265,4 @@ if __name__ == "__main__":
     if args.receiver:
         run_receiver(args.receiver)
     else:
-        asyncio.run(main(args.updates))
+        main(args.updates)
