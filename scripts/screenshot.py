@@ -100,7 +100,7 @@ def receiver() -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # port 0: it keeps the free port it got
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -189,7 +189,18 @@ def load_sample_data(api: httpx.Client, hooks: str) -> None:
         ("HOM-LINEN-SET", "Linen bedding set", "Duvet cover and two pillowcases in washed linen."),
     ]:
         api.post("/api/products", json={"sku": sku, "name": name, "description": description}).raise_for_status()
-    time.sleep(2.5)  # let the webhook deliveries land, so "Last delivery" is filled in
+    wait_for_last_deliveries(api, [hook["url"] for hook in webhooks if hook.get("enabled", True)])
+
+
+def wait_for_last_deliveries(api: httpx.Client, urls: list[str]) -> None:
+    """Wait until each of these webhooks has a last delivery, so the "Last delivery" column is filled in."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        hooks = api.get("/api/webhooks").json()["items"]
+        if all(hook["last_delivery_status"] not in (None, "pending") for hook in hooks if hook["url"] in urls):
+            return
+        time.sleep(0.2)
+    raise SystemExit("the sample webhooks got no delivery within 60 s")
 
 
 def shoot(page: Page, url: str, path: Path, *, upload: bool) -> None:
