@@ -35,7 +35,14 @@ def not_found(product_id: int) -> ApiError:
     return ApiError(404, f"No product with id {product_id}")
 
 
-def sku_taken(sku: str, owner_id: int) -> ApiError:
+def sku_taken(sku: str, owner_id: int | None) -> ApiError:
+    """The 409 for a SKU in use; `owner_id` None: its product was deleted since the write failed."""
+    if owner_id is None:
+        return ApiError(
+            409,
+            f"SKU {sku!r} was in use by a product deleted a moment ago; send the request again",
+            details=[{"location": "body", "field": "sku", "message": "was in use; try again"}],
+        )
     return ApiError(
         409,
         f"SKU {sku!r} is already used by product {owner_id} (SKUs are compared without regard to case)",
