@@ -68,7 +68,7 @@ def create_app(settings: Settings) -> Starlette:
         debug=False,
         routes=routes,
         lifespan=lifespan,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.settings = settings
     return app
