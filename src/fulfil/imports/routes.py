@@ -39,6 +39,14 @@ log = logging.getLogger(__name__)
 
 TAG = "imports"
 DEFAULT_FILENAME = "upload.csv"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def display_name(sent: str | None) -> str:
+    """The upload's name as shown: its last path part (Windows paths too), at most 255 characters,
+    without control characters (a NUL byte cannot be stored in PostgreSQL)."""
+    name = Path(_CONTROL.sub("", sent or "").replace("\\", "/")).name[:255]
+    return name or DEFAULT_FILENAME
 
 
 def _job_id(request: Request) -> UUID:
@@ -59,7 +67,7 @@ async def upload_csv(request: Request) -> Response:
     part = uploads / f"{job_id}.part"
     sent_name, size = await receive_upload(request, part, resources.settings.max_upload_bytes)
     path = part.rename(uploads / f"{job_id}.csv")
-    filename = Path((query.filename or sent_name or "").replace("\\", "/")).name[:255] or DEFAULT_FILENAME
+    filename = display_name(query.filename or sent_name)
     values = {
         "id": str(job_id),
         "filename": filename,
