@@ -19,7 +19,8 @@ _TRUE = {"true", "t", "yes", "y", "1", "on", "active"}
 _FALSE = {"false", "f", "no", "n", "0", "off", "inactive"}
 
 
-def _no_control(value: str, field: str) -> None:
+def no_control(value: str, field: str) -> None:
+    """Refuse control characters (tab and line breaks aside): PostgreSQL cannot store a NUL byte."""
     match = _CONTROL.search(value)
     if match:
         code = f"U+{ord(match.group()):04X}"
@@ -35,7 +36,7 @@ def _limited(value: str, field: str, limit: int, *, one_line: bool = False) -> s
         raise ValueError(f"{field} is {len(value)} characters long; the limit is {limit}")
     if one_line and ("\n" in value or "\r" in value or "\t" in value):
         raise ValueError(f"{field} cannot contain tabs or line breaks")
-    _no_control(value, field)
+    no_control(value, field)
     return value
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from fulfil.api import not_null
+from fulfil.products.fields import no_control
 
 TEST_EVENT = "webhook.test"
 URL_MAX = 2048
@@ -36,6 +37,7 @@ def clean_url(value: str) -> str:
         raise ValueError(f"url is {len(value)} characters long; the limit is {URL_MAX}")
     if any(c.isspace() for c in value):
         raise ValueError("url cannot contain spaces")
+    no_control(value, "url")
     try:
         parts = urlsplit(value)
         port = parts.port
@@ -67,6 +69,8 @@ def clean_secret(value: str | None) -> str | None:
         return None
     if len(value) > SECRET_MAX:
         raise ValueError(f"secret is {len(value)} characters long; the limit is {SECRET_MAX}")
+    if "\x00" in value:
+        raise ValueError("secret cannot contain a NUL character (U+0000)")
     return value
 
 
