@@ -84,6 +84,12 @@ async def read_body(request: Request, model: type[Model]) -> Model:
         raise ApiError(400, f"The request body is not valid JSON{position}.") from None
     if not isinstance(data, dict):
         raise ApiError(400, "The request body must be a JSON object.")
+    try:  # "\ud800" alone is valid JSON but no character: PostgreSQL could not store it
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError as exc:
+        escape, before = f"\\u{ord(exc.object[exc.start]):04x}", exc.object[max(exc.start - 20, 0) : exc.start]
+        message = f"The request body holds {escape} (after {before!r}), half of a surrogate pair: no character."
+        raise ApiError(400, message) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
