@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -43,7 +44,16 @@ def api_routes() -> list[BaseRoute]:
 async def drain_worker(app: Starlette) -> None:
     """Drain the in-process worker, if there is one (looked up at shutdown: a test may add one)."""
     if app.state.worker is not None:
-        await app.state.worker.drain(SHUTDOWN_GRACE_SECONDS)
+        await app.state.worker.drain(drain_seconds(app))
+
+
+def drain_seconds(app: Starlette) -> float:
+    """SHUTDOWN_GRACE_SECONDS, or what is left of it before `drain_deadline` (set by `fulfil serve`
+    when signalled, so that uvicorn's wait for open requests plus this drain stay within 10 s)."""
+    deadline: float | None = getattr(app.state, "drain_deadline", None)
+    if deadline is None:
+        return SHUTDOWN_GRACE_SECONDS
+    return max(0.0, min(SHUTDOWN_GRACE_SECONDS, deadline - time.monotonic()))
 
 
 def create_app(settings: Settings) -> Starlette:

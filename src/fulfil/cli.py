@@ -7,10 +7,19 @@ import asyncio
 import logging
 import signal
 import sys
+import time
+from types import FrameType
 
 from fulfil.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("fulfil")
+
+
+# SIGTERM must end the process within 10 s: uvicorn waits up to GRACEFUL_SHUTDOWN_SECONDS for open
+# requests, the job worker's drain must end by this long after the signal, and cancelling what
+# still runs, closing connections and exiting take the rest.
+GRACEFUL_SHUTDOWN_SECONDS = 3
+DRAIN_DEADLINE_SECONDS = 6.5
 
 
 class StartupError(Exception):
@@ -72,16 +81,23 @@ def serve(settings: Settings, host: str, port: int) -> None:
         port=port,
         log_level=settings.log_level,
         log_config=None,
-        timeout_graceful_shutdown=3,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         proxy_headers=True,
     )
     # uvicorn re-raises the signal that stopped it once shutdown is done; a SIGTERM that led to a
     # clean shutdown should end the process with status 0, as SIGINT (KeyboardInterrupt) does.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # Time the job worker's drain from the signal, not from when uvicorn's wait ends.
+            if getattr(app.state, "drain_deadline", None) is None:
+                app.state.drain_deadline = time.monotonic() + DRAIN_DEADLINE_SECONDS
+            super().handle_exit(sig, frame)
+
     async def run() -> None:
         app.state.resources = await open_resources(settings)  # the lifespan takes them over
-        await uvicorn.Server(config).serve()
+        await Server(config).serve()
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(run())
