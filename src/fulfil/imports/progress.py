@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 from uuid import UUID
 
+import anyio
 from redis.asyncio import Redis
 from sse_starlette.event import ServerSentEvent
 
@@ -161,16 +162,18 @@ class ProgressHub:
 
 
 async def event_stream(
-    hub: ProgressHub, resources: Resources, job_id: UUID, last_event_id: int
+    hub: ProgressHub, resources: Resources, job_id: UUID, last_event_id: int, shutdown: anyio.Event
 ) -> AsyncIterator[bytes]:
     """The SSE body: the current snapshot (unless the client has it), then each newer one, until final.
 
     Watching starts before the snapshot is read, so no change between the two is lost. Event ids
-    are the job's version, so `Last-Event-ID` skips what the client has already seen.
+    are the job's version, so `Last-Event-ID` skips what the client has already seen. Ends early
+    when `shutdown` is set (the server is stopping), so the response ends properly and the
+    browser reconnects to whichever process serves it next.
     """
     with hub.watch(job_id) as box:
         sent, opening = last_event_id, True
-        while True:
+        while not shutdown.is_set():
             if not box.changed.is_set():
                 latest = await load_snapshot(resources, job_id, fresh=not opening)
                 opening = False
@@ -182,5 +185,17 @@ async def event_stream(
                 yield box.event
             if box.final:
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(box.changed.wait(), REPOLL_SECONDS)
+            await _wait_for_change(box, shutdown)
+
+
+async def _wait_for_change(box: Mailbox, shutdown: anyio.Event) -> None:
+    """Until the box changes, the server stops, or REPOLL_SECONDS pass."""
+    with anyio.move_on_after(REPOLL_SECONDS):
+        async with anyio.create_task_group() as group:
+
+            async def until(event: asyncio.Event | anyio.Event) -> None:
+                await event.wait()
+                group.cancel_scope.cancel()
+
+            group.start_soon(until, box.changed)
+            group.start_soon(until, shutdown)

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 TAG = "imports"
 DEFAULT_FILENAME = "upload.csv"
+SHUTDOWN_GRACE_SECONDS = 1.0  # for a stream to end itself when the server stops (uvicorn allows 3)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -126,7 +127,13 @@ async def import_stream(request: Request) -> Response:
     if snapshot.final and last_event_id >= snapshot.version:
         return Response(status_code=204)  # the client has the final event; 204 stops EventSource reconnecting
     hub: ProgressHub = request.app.state.import_hub
-    return EventSourceResponse(event_stream(hub, resources, job_id, last_event_id), ping=HEARTBEAT_SECONDS)
+    shutdown = anyio.Event()  # set by sse-starlette when the server stops; the stream then ends cleanly
+    return EventSourceResponse(
+        event_stream(hub, resources, job_id, last_event_id, shutdown),
+        ping=HEARTBEAT_SECONDS,
+        shutdown_event=shutdown,
+        shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
+    )
 
 
 async def list_imports(request: Request) -> Response:
