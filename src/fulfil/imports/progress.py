@@ -172,30 +172,29 @@ async def event_stream(
     browser reconnects to whichever process serves it next.
     """
     with hub.watch(job_id) as box:
-        sent, opening = last_event_id, True
-        while not shutdown.is_set():
-            if not box.changed.is_set():
-                latest = await load_snapshot(resources, job_id, fresh=not opening)
-                opening = False
-                if latest is not None:
-                    box.offer(latest.version, encode_event(latest.version, latest.model_dump_json()), latest.final)
-            box.changed.clear()
-            if box.version > sent:
-                sent = box.version
-                yield box.event
-            if box.final:
-                return
-            await _wait_for_change(box, shutdown)
+        waking = asyncio.create_task(_wake_on(shutdown, box))
+        try:
+            sent, opening = last_event_id, True
+            while not shutdown.is_set():
+                if not box.changed.is_set():
+                    latest = await load_snapshot(resources, job_id, fresh=not opening)
+                    opening = False
+                    if latest is not None:
+                        event = encode_event(latest.version, latest.model_dump_json())
+                        box.offer(latest.version, event, latest.final)
+                box.changed.clear()
+                if box.version > sent:
+                    sent = box.version
+                    yield box.event
+                if box.final:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(box.changed.wait(), REPOLL_SECONDS)
+        finally:
+            waking.cancel()  # no await here: this may run in a cancelled generator
 
 
-async def _wait_for_change(box: Mailbox, shutdown: anyio.Event) -> None:
-    """Until the box changes, the server stops, or REPOLL_SECONDS pass."""
-    with anyio.move_on_after(REPOLL_SECONDS):
-        async with anyio.create_task_group() as group:
-
-            async def until(event: asyncio.Event | anyio.Event) -> None:
-                await event.wait()
-                group.cancel_scope.cancel()
-
-            group.start_soon(until, box.changed)
-            group.start_soon(until, shutdown)
+async def _wake_on(shutdown: anyio.Event, box: Mailbox) -> None:
+    """Wake the stream waiting on `box` when the server stops."""
+    await shutdown.wait()
+    box.changed.set()
