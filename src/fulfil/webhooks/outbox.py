@@ -6,6 +6,7 @@ when the change does; a relay turns events into deliveries after commit.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -37,10 +38,21 @@ async def record_event(db: Database | Connection, event_type: str, data: dict[st
     return int(event_id)
 
 
-async def relay_soon(resources: Resources) -> None:
-    """After commit: ask the worker to turn new events into deliveries now.
+# Nudges in flight; asyncio keeps only weak references to tasks, so they are held here until done.
+_nudges: set[asyncio.Task[None]] = set()
 
-    Best effort by design: if Redis is down the events wait in the table for the periodic sweep.
-    """
+
+async def _nudge(resources: Resources) -> None:
     with contextlib.suppress(Exception):
         await enqueue(resources.queue, "relay_events", job_id=RELAY_JOB_ID)
+
+
+async def relay_soon(resources: Resources) -> None:
+    """After commit: ask the worker to turn new events into deliveries now, without waiting for Redis.
+
+    Best effort by design: the request that made the change returns at once even when Redis is slow
+    or unreachable, and events the nudge misses wait in the table for the periodic sweep.
+    """
+    task = asyncio.create_task(_nudge(resources))
+    _nudges.add(task)
+    task.add_done_callback(_nudges.discard)
