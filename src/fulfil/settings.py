@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     worker_in_process: bool = True
     migrate_on_start: bool = True
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
-    db_pool_size: int = Field(10, ge=2, le=200)
+    # Twice the worker's job slots: each running import holds one connection for its whole run, so
+    # even ten imports at once leave half the pool to the API.
+    db_pool_size: int = Field(20, ge=2, le=200)
     webhook_retry_base_seconds: float = Field(5.0, gt=0)
     webhook_retry_max_seconds: float = Field(3600.0, gt=0)
     webhook_allowed_networks: str = ""
