@@ -177,7 +177,13 @@ async def event_stream(
             sent, opening = last_event_id, True
             while not shutdown.is_set():
                 if not box.changed.is_set():
-                    latest = await load_snapshot(resources, job_id, fresh=not opening)
+                    try:
+                        latest = await load_snapshot(resources, job_id, fresh=not opening)
+                    except Exception as exc:
+                        # A re-read is only a safety net: a passing database error must not cut the
+                        # browser's stream; the next message or re-read brings it up to date.
+                        log.warning("could not re-read progress of import %s: %r", job_id, exc)
+                        latest = None
                     opening = False
                     if latest is not None:
                         event = encode_event(latest.version, latest.model_dump_json())
