@@ -29,20 +29,13 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
+from fulfil.imports.schemas import FINAL_STATUSES
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the script shares the browser set-up of the e2e tests
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 DOCS = ROOT / "docs"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--font-render-hinting=none",
-]
-FINAL = {"completed", "completed_with_errors", "failed", "cancelled"}
 
 ITEMS = [
     ("Tea Towel", "HOM"),
@@ -153,7 +146,7 @@ def import_csv(api: httpx.Client, name: str, text: str) -> dict[str, Any]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         snapshot = api.get(progress_url).json()
-        if snapshot["status"] in FINAL:
+        if snapshot["status"] in FINAL_STATUSES:
             return snapshot  # type: ignore[no-any-return]
         time.sleep(0.2)
     raise SystemExit(f"the import of {name} did not finish within 120 s")
@@ -234,7 +227,7 @@ def main() -> None:
         with httpx.Client(base_url=url, timeout=60) as api:
             load_sample_data(api, hooks)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--font-render-hinting=none"])
             wide = browser.new_page(viewport={"width": 1440, "height": 900})
             shoot(wide, url, args.out / "dashboard-1440.png", upload=True)
             narrow = browser.new_page(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)

@@ -35,17 +35,8 @@ from tests.conftest import (
     service_env,
     with_database,
 )
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 E2E_DIR = Path(__file__).resolve().parent
 _databases = itertools.count()
 T = TypeVar("T")
