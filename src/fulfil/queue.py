@@ -96,6 +96,11 @@ def every_few_seconds(coroutine: WorkerCoroutine, seconds: int, *, timeout: floa
     return cron(coroutine, second=set(range(0, 60, seconds)), run_at_startup=True, timeout=timeout)
 
 
+def every_hour(coroutine: WorkerCoroutine, *, minute: int = 0) -> CronJob:
+    """A periodic job run once an hour (at `minute`) and at start-up, once across all workers."""
+    return cron(coroutine, minute=minute, second=0, run_at_startup=True)
+
+
 async def forget_job(queue: ArqRedis, job_id: str) -> None:
     """Drop arq's records of a job a dead process left behind, so it can be queued again now."""
     await queue.delete(IN_PROGRESS_PREFIX + job_id, JOB_PREFIX + job_id, RESULT_PREFIX + job_id)

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Twice the worker's job slots: each running import holds one connection for its whole run, so
     # even ten imports at once leave half the pool to the API.
     db_pool_size: int = Field(20, ge=2, le=200)
+    history_retention_days: int = Field(
+        30, ge=0, description="Days finished imports and webhook deliveries are kept; 0 keeps them forever"
+    )
     webhook_retry_base_seconds: float = Field(5.0, gt=0)
     webhook_retry_max_seconds: float = Field(3600.0, gt=0)
     webhook_allowed_networks: str = ""

@@ -16,7 +16,7 @@ from arq.typing import WorkerCoroutine
 from arq.worker import Function
 
 from fulfil.imports import jobs as import_jobs
-from fulfil.queue import InProcessWorker, build_worker, every_few_seconds, transient
+from fulfil.queue import InProcessWorker, build_worker, every_few_seconds, every_hour, transient
 from fulfil.resources import Resources, open_resources
 from fulfil.settings import Settings
 from fulfil.webhooks import jobs as webhook_jobs
@@ -42,6 +42,8 @@ FUNCTIONS: list[WorkerCoroutine | Function] = [
 CRON_JOBS: list[CronJob] = [
     every_few_seconds(webhook_jobs.sweep_webhooks, webhook_jobs.SWEEP_EVERY_SECONDS),
     every_few_seconds(import_jobs.resume_imports, import_jobs.SWEEP_SECONDS),
+    every_hour(import_jobs.prune_import_history, minute=5),
+    every_hour(webhook_jobs.prune_webhook_history, minute=35),
 ]
 
 

@@ -278,3 +278,16 @@ async def resume_imports(ctx: dict[str, Any]) -> int:
             log.info("import %s (%s) had no live process; queued it to resume", job_id, row["status"])
             queued += 1
     return queued
+
+
+async def prune_import_history(ctx: dict[str, Any]) -> int:
+    """Hourly: forget finished imports older than HISTORY_RETENTION_DAYS, with their rejects files."""
+    resources: Resources = ctx["resources"]
+    days = resources.settings.history_retention_days
+    if not days:
+        return 0
+    rows = await resources.db.fetch_all(queries.PRUNE_JOBS, {"days": days})
+    uploads = resources.settings.uploads_path
+    for row in rows:
+        await anyio.Path(row["rejects_path"] or rejects_path(uploads, str(row["id"]))).unlink(missing_ok=True)
+    return len(rows)

@@ -135,3 +135,10 @@ SET rows_done = rows_done + $2, created = created + $3, updated = updated + $4,
 WHERE id = $1
 RETURNING {SNAPSHOT_COLUMNS}, cancel_requested
 """
+
+# Retention: finished jobs past the window; their rejects files are removed by the caller.
+PRUNE_JOBS = """
+DELETE FROM import_job
+WHERE finished_at < now() - make_interval(days => :days)
+RETURNING id, rejects_path
+"""

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fulfil.webhooks import delivery, relay
+from fulfil.resources import Resources
+from fulfil.webhooks import delivery, queries, relay
 
 SWEEP_EVERY_SECONDS = 2
 # A batch job's limit: generous, as its requests may queue behind others to the same webhook; its
@@ -30,3 +31,15 @@ async def sweep_webhooks(ctx: dict[str, Any]) -> str:
     """Periodic safety net: relay missed events and re-queue due deliveries."""
     made, queued = await relay.sweep(ctx["resources"])
     return f"{made} deliveries made, {queued} jobs queued"
+
+
+async def prune_webhook_history(ctx: dict[str, Any]) -> str:
+    """Hourly: forget finished deliveries (and their events) older than HISTORY_RETENTION_DAYS."""
+    resources: Resources = ctx["resources"]
+    days = resources.settings.history_retention_days
+    if not days:
+        return "kept: HISTORY_RETENTION_DAYS=0"
+    async with resources.db.transaction():
+        deliveries = await resources.db.fetch_val(queries.PRUNE_DELIVERIES, {"days": days})
+        events = await resources.db.fetch_val(queries.PRUNE_EVENTS, {"days": days})
+    return f"{deliveries} deliveries and {events} events older than {days} days removed"

@@ -150,3 +150,22 @@ SET status = 'pending', round_attempts = 0, next_attempt_at = now(), finished_at
 WHERE id = :id AND status <> 'pending'
 RETURNING id, webhook_id, message_id, attempt_count
 """
+
+# Retention: finished deliveries past the window, then events no delivery refers to any more.
+PRUNE_DELIVERIES = """
+WITH gone AS (
+    DELETE FROM webhook_delivery
+    WHERE status <> 'pending' AND finished_at < now() - make_interval(days => :days)
+    RETURNING 1
+)
+SELECT count(*) FROM gone
+"""
+PRUNE_EVENTS = """
+WITH gone AS (
+    DELETE FROM webhook_event e
+    WHERE e.relayed_at < now() - make_interval(days => :days)
+      AND NOT EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.event_id = e.id)
+    RETURNING 1
+)
+SELECT count(*) FROM gone
+"""
