@@ -12,9 +12,7 @@ Debian's chromium (`apt-get install chromium`).
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +31,8 @@ from fulfil.imports.schemas import FINAL_STATUSES
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the script shares the browser set-up of the e2e tests
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.conftest import free_port, service_env  # noqa: E402
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, wait_for_health  # noqa: E402
 
 DOCS = ROOT / "docs"
 
@@ -53,12 +52,6 @@ ITEMS = [
 ]
 MATERIALS = ["Linen", "Oak", "Stoneware", "Walnut", "Wool", "Seagrass", "Cotton", "Brass", "Terracotta", "Glass"]
 COLOURS = ["natural", "charcoal", "sage", "ochre", "white", "slate blue", "rust", "sand"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def catalogue_csv(rows: int, seed: int, start: int = 10_000, bad_rows: int = 0) -> str:
@@ -105,8 +98,9 @@ def receiver() -> Iterator[str]:
 def service(workdir: Path) -> Iterator[str]:
     """`fulfil serve` on the embedded servers under `workdir`; stopped on exit."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(DATA_DIR=str(workdir / "data"), WORKER_IN_PROCESS="true", LOG_LEVEL="warning", ENVIRONMENT="development")
+    env = service_env(
+        DATA_DIR=workdir / "data", WORKER_IN_PROCESS="true", LOG_LEVEL="warning", ENVIRONMENT="development"
+    )
     log = (workdir / "service.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "fulfil", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -117,18 +111,10 @@ def service(workdir: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"the service stopped during start-up; see {workdir / 'service.log'}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the service did not become healthy within 180 s")
-            time.sleep(0.3)
+        try:
+            wait_for_health(url, proc, within=180)
+        except (RuntimeError, TimeoutError) as exc:
+            raise SystemExit(f"{exc}; see {workdir / 'service.log'}") from None
         yield url
     finally:
         proc.terminate()

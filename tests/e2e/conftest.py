@@ -35,7 +35,7 @@ from tests.conftest import (
     service_env,
     with_database,
 )
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, wait_for_health
 
 E2E_DIR = Path(__file__).resolve().parent
 _databases = itertools.count()
@@ -69,20 +69,6 @@ class Service:
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30)
-
-
-def wait_for_health(url: str, proc: Any, within: float = 60) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the service exited with {proc.returncode} during start-up")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url}/healthz did not answer 200 within {within:.0f} s")
 
 
 def copy_lines(stream: IO[str], path: Path) -> None:
