@@ -97,8 +97,9 @@ def every_few_seconds(coroutine: WorkerCoroutine, seconds: int, *, timeout: floa
 
 
 def every_hour(coroutine: WorkerCoroutine, *, minute: int = 0) -> CronJob:
-    """A periodic job run once an hour (at `minute`) and at start-up, once across all workers."""
-    return cron(coroutine, minute=minute, second=0, run_at_startup=True)
+    """A periodic job run once an hour (at `minute`), once across all workers; not at start-up,
+    so every boot (and every test server) stays free of work that can wait."""
+    return cron(coroutine, minute=minute, second=0)
 
 
 async def forget_job(queue: ArqRedis, job_id: str) -> None:
