@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import itertools
 import json
@@ -27,11 +28,16 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from databases import Database
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
+from fulfil.access import service as access_service
+from fulfil.access.audit import Actor
+from fulfil.access.passwords import hash_password_now
+from fulfil.access.roles import role_scopes
 from fulfil.app import create_app
-from fulfil.db import connect_raw
+from fulfil.db import connect_raw, create_database
 from fulfil.embedded import EmbeddedServers, start_postgres, start_redis
 from fulfil.migrate import apply_migrations
 from fulfil.resources import Resources
@@ -219,9 +225,44 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     await live.stop()
 
 
+TEST_PASSWORD = "a test password, long enough"
+
+
+@functools.cache
+def test_password_hash() -> str:
+    """TEST_PASSWORD's argon2id hash, computed once per run (each hash takes tens of milliseconds)."""
+    return hash_password_now(TEST_PASSWORD)
+
+
+async def issue_token(db: Database | str, role: str = "admin", email: str | None = None) -> str:
+    """A new user with `role` (password TEST_PASSWORD) and an API token with every scope of the role.
+
+    `db`: the service's pool, or a database URL (for a service that runs as a subprocess).
+    """
+    if isinstance(db, str):
+        pool = create_database(db, 2)
+        await pool.connect()
+        try:
+            return await issue_token(pool, role, email)
+        finally:
+            await pool.disconnect()
+    email = email or f"{role}-{next(_counter)}@example.com"
+    user = await access_service.insert_user(db, email, test_password_hash(), role)
+    scopes = sorted(role_scopes(role))
+    created = await access_service.create_token(db, user.id, "tests", scopes, None, Actor(email="tests"))
+    return created.token
+
+
+async def token_headers(db: Database | str, role: str = "admin") -> dict[str, str]:
+    """The Authorization header of a new `role` user's token (see issue_token)."""
+    return {"Authorization": f"Bearer {await issue_token(db, role)}"}
+
+
 @pytest.fixture
 async def client(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+    """The live server, called with an admin's API token."""
+    headers = await token_headers(live_server.resources.db)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30, headers=headers) as http:
         yield http
 
 

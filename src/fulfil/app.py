@@ -17,6 +17,9 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from fulfil import health, openapi
+from fulfil.access import routes as access_routes
+from fulfil.access.guard import protect
+from fulfil.access.middleware import access_middleware
 from fulfil.errors import EXCEPTION_HANDLERS
 from fulfil.imports import routes as imports_routes
 from fulfil.imports.progress import ProgressHub
@@ -34,6 +37,8 @@ WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 def api_routes() -> list[BaseRoute]:
     return [
         *health.routes,
+        *access_routes.routes,
+        *access_routes.page_routes(WEB_DIR),
         *products_routes.routes,
         *imports_routes.routes,
         *webhooks_routes.routes,
@@ -73,10 +78,12 @@ def create_app(settings: Settings) -> Starlette:
             log.info("ready; job worker %s", "in this process" if app.state.worker else "external (fulfil worker)")
             yield
 
-    routes = [*api_routes(), Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")]
+    # Every route behind the access check of the route table; the static dashboard is public.
+    routes = [*protect(api_routes()), Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")]
     app = Starlette(
         debug=False,
         routes=routes,
+        middleware=access_middleware(settings),
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
     )

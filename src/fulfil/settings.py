@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(5.0, gt=0)
     webhook_retry_max_seconds: float = Field(3600.0, gt=0)
     webhook_allowed_networks: str = ""
+    allowed_hosts: str = Field(
+        "", description="Host names the service answers to, by commas; default: localhost, 127.0.0.1, [::1], HOST"
+    )
+    session_idle_minutes: int = Field(120, ge=1, description="A dashboard session ends after this long unused")
+    session_max_hours: int = Field(24 * 7, ge=1, description="A dashboard session ends this long after sign-in")
+    audit_retention_days: int = Field(365, ge=0, description="Days audit entries are kept; 0 keeps them forever")
 
     @field_validator("log_level", "environment", mode="before")
     @classmethod

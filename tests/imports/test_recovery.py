@@ -15,7 +15,7 @@ import pytest
 from fulfil.imports.jobs import JOB_NAME, resume_imports
 from fulfil.queue import enqueue
 from fulfil.settings import Settings
-from tests.conftest import ROOT, LiveServer, free_port, run_service, service_env, wait_for_health
+from tests.conftest import ROOT, LiveServer, free_port, run_service, service_env, token_headers, wait_for_health
 from tests.imports.helpers import csv_bytes, upload, wait_final, wait_rows_done
 
 ROWS = 20_000
@@ -51,7 +51,8 @@ async def test_a_stopped_service_resumes_the_import_with_the_counts_of_an_uninte
         IMPORT_BATCH_ROWS=100,
         LOG_LEVEL="warning",
     )
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    headers = await token_headers(database_url)
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as http:
         with run_service("serve", env=env, cwd=ROOT) as proc:
             await wait_for_health(url)
             job_id = (await upload(http, crash_file()))["job_id"]

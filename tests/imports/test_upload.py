@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 
 from fulfil.settings import Settings
-from tests.conftest import start_live_server
+from tests.conftest import start_live_server, token_headers
 from tests.imports.helpers import SNAPSHOT_FIELDS, csv_bytes, import_file, upload, wait_final
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde" * 20
@@ -130,7 +130,9 @@ async def test_over_the_size_limit_is_a_413_that_says_the_limit(settings: Settin
             yield too_big[start : start + 64 * 1024]
 
     try:
-        async with httpx.AsyncClient(base_url=live.url, timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=live.url, timeout=30, headers=await token_headers(live.resources.db)
+        ) as http:
             declared = await http.post("/api/upload", content=too_big, headers={"Content-Type": "text/csv"})
             streamed = await http.post("/api/upload", content=chunks(), headers={"Content-Type": "text/csv"})
             form = await http.post("/api/upload", files={"file": ("big.csv", too_big, "text/csv")})

@@ -75,8 +75,10 @@ async def test_create_validation_errors_name_the_field(client: httpx.AsyncClient
 
 
 async def test_create_with_a_broken_or_empty_body_is_a_400(client: httpx.AsyncClient) -> None:
-    assert (await client.post("/api/products", content=b"{not json")).status_code == 400
-    assert (await client.post("/api/products", content=b"")).status_code == 400
+    json_type = {"Content-Type": "application/json"}
+    assert (await client.post("/api/products", content=b"{not json", headers=json_type)).status_code == 400
+    assert (await client.post("/api/products", content=b"", headers=json_type)).status_code == 400
+    assert (await client.post("/api/products", content=b'{"sku": "A", "name": "B"}')).status_code == 415
     assert (await client.post("/api/products", json=["a list"])).status_code == 400
 
 
@@ -144,7 +146,10 @@ async def test_update_errors(client: httpx.AsyncClient) -> None:
     response = await client.put(f"/api/products/{product['id']}", json={"sku": ""})
     assert response.status_code == 422 and response.json()["error"]["details"][0]["field"] == "sku"
     assert (await client.put("/api/products/999", json={"name": "x"})).status_code == 404
-    assert (await client.put(f"/api/products/{product['id']}", content=b"[")).status_code == 400
+    broken = await client.put(
+        f"/api/products/{product['id']}", content=b"[", headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400
 
 
 async def test_delete_removes_the_product_and_writes_its_event(

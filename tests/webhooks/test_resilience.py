@@ -7,7 +7,7 @@ import httpx
 from arq.connections import ArqRedis  # only to stand in for the app's queue pointing at a dead Redis
 
 from fulfil.settings import Settings
-from tests.conftest import LiveServer, eventually, start_live_server
+from tests.conftest import LiveServer, eventually, start_live_server, token_headers
 from tests.webhooks.conftest import Receiver, create_webhook, deliveries
 
 
@@ -65,7 +65,7 @@ async def test_production_refuses_loopback_receivers_after_dns_resolution(
 ) -> None:
     live = await production(settings)
     try:
-        async with httpx.AsyncClient(base_url=live.url) as client:
+        async with httpx.AsyncClient(base_url=live.url, headers=await token_headers(live.resources.db)) as client:
             port = receiver.url.split(":")[2].split("/")[0]
             for url in (receiver.url, f"http://localhost:{port}/hook"):  # an IP literal, and a name resolving to it
                 hook = await create_webhook(client, url, retry_count=3)
@@ -97,7 +97,7 @@ async def test_production_refuses_loopback_receivers_after_dns_resolution(
 async def test_production_allows_networks_listed_as_exceptions(settings: Settings, receiver: Receiver) -> None:
     live = await production(settings, webhook_allowed_networks="127.0.0.0/8, ::1/128")
     try:
-        async with httpx.AsyncClient(base_url=live.url) as client:
+        async with httpx.AsyncClient(base_url=live.url, headers=await token_headers(live.resources.db)) as client:
             hook = await create_webhook(client, receiver.url)
             result = (await client.post(f"/api/webhooks/{hook['id']}/test")).json()
             assert result["ok"] is True, result
