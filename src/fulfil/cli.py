@@ -1,4 +1,4 @@
-"""`fulfil serve | worker | migrate`: the service's only entry point (also `python -m fulfil`)."""
+"""`fulfil serve | worker | migrate | users | tokens`: the service's only entry point (also `python -m fulfil`)."""
 
 from __future__ import annotations
 
@@ -96,11 +96,29 @@ def serve(settings: Settings, host: str, port: int) -> None:
             super().handle_exit(sig, frame)
 
     async def run() -> None:
+        from fulfil.access.commands import announce_setup
+
         app.state.resources = await open_resources(settings)  # the lifespan takes them over
+        await announce_setup(app.state.resources.db, host, port)
         await Server(config).serve()
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(run())
+
+
+async def manage_access(settings: Settings, args: argparse.Namespace) -> None:
+    """`fulfil users|tokens ...`, on the database (embedded unless DATABASE_URL), migrated first."""
+    from fulfil.access.commands import run_command
+    from fulfil.embedded import EmbeddedServers, start_postgres
+    from fulfil.resources import migrate
+
+    servers = EmbeddedServers()
+    try:
+        database_url = settings.database_url or start_postgres(settings.data_dir, servers)
+        await migrate(database_url)
+        await run_command(database_url, args)
+    finally:
+        servers.stop()
 
 
 async def migrate_only(settings: Settings) -> None:
@@ -123,6 +141,9 @@ def main(argv: list[str] | None = None) -> None:
     serve_parser.add_argument("--port", type=int, help="port to listen on (default: PORT)")
     commands.add_parser("worker", help="run background jobs only (for WORKER_IN_PROCESS=false set-ups)")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    from fulfil.access.commands import add_commands
+
+    add_commands(commands)
     args = parser.parse_args(argv)
 
     try:
@@ -130,25 +151,29 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         print(f"fulfil: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    configure_logging(settings.log_level)
+    # users and tokens print what they did; the connection log would only bury it.
+    configure_logging("warning" if args.command in ("users", "tokens") else settings.log_level)
 
     try:
-        asyncio.run(check_connections(settings, need_redis=args.command != "migrate"))
+        asyncio.run(check_connections(settings, need_redis=args.command in ("serve", "worker")))
         if args.command == "serve":
             serve(settings, args.host or settings.host, args.port or settings.port)
         elif args.command == "worker":
             from fulfil.worker import run_standalone
 
             asyncio.run(run_standalone(settings))
+        elif args.command in ("users", "tokens"):
+            asyncio.run(manage_access(settings, args))
         else:
             asyncio.run(migrate_only(settings))
     except KeyboardInterrupt:
         pass
     except Exception as exc:
+        from fulfil.access.commands import CommandError
         from fulfil.migrate import MigrationError
         from fulfil.worker import WorkerStopped
 
-        if isinstance(exc, StartupError | MigrationError | WorkerStopped | OSError | ConnectionError):
+        if isinstance(exc, StartupError | MigrationError | WorkerStopped | CommandError | OSError | ConnectionError):
             print(f"fulfil: {describe(exc)}", file=sys.stderr)
             raise SystemExit(1) from None
         raise

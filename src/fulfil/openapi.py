@@ -2,7 +2,9 @@
 
 Every `ApiRoute` in the running app (found by walking `app.routes`, mounts included) becomes an
 operation; its pydantic models become `components.schemas`. `/docs` (Swagger UI) and `/redoc`
-load their scripts from `web/vendor/`, never from a CDN, so the docs work without the internet.
+load their scripts from `web/vendor/`, never from a CDN, so the docs work without the internet;
+their start-up scripts are files too (`web/docs.js`, `web/redoc.js`), as the Content-Security-Policy
+allows no inline script.
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from fulfil.access.table import PUBLIC, required_scope
 from fulfil.api import ApiRoute
 
 TITLE = "Fulfil-RK API"
 REF = "#/components/schemas/{model}"
+SECURITY_SCHEMES = {
+    "bearerToken": {"type": "http", "scheme": "bearer", "description": "An API token: `fk_…`"},
+    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "fulfil_session", "description": "The dashboard's"},
+}
 
 
 class ErrorDetail(BaseModel):
@@ -103,6 +110,29 @@ def _error_codes(route: ApiRoute) -> list[int]:
     return sorted(implied | set(route.errors))
 
 
+def _security(scope: str | None, operation: dict[str, Any], error_ref: dict[str, Any]) -> dict[str, Any]:
+    """The operation with who may call it: no credentials (public), or either scheme with `scope`."""
+    if scope is None:
+        return operation
+    if scope == PUBLIC:
+        return {**operation, "security": []}
+    responses = dict(operation["responses"])
+    for code in (401, 403):
+        responses[str(code)] = {
+            "description": HTTPStatus(code).phrase,
+            "content": {"application/json": {"schema": error_ref}},
+        }
+    needs = f"Needs the `{scope}` scope."
+    description = f"{operation['description']}\n\n{needs}" if "description" in operation else needs
+    return {
+        **operation,
+        "description": description,
+        "responses": dict(sorted(responses.items())),
+        "security": [{"bearerToken": []}, {"sessionCookie": []}],
+        "x-required-scope": scope,
+    }
+
+
 def build_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
     """The OpenAPI 3.1 document for every ApiRoute in `routes`."""
     found = list(iter_api_routes(routes))
@@ -148,7 +178,8 @@ def build_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
         for method in sorted(set(route.methods or ()) - {"HEAD"}):
             operation_id = route.name if route.name not in operation_ids else f"{route.name}_{method.lower()}"
             operation_ids.add(operation_id)
-            paths.setdefault(path, {})[method.lower()] = {**operation, "operationId": operation_id}
+            secured = _security(required_scope(method, path), operation, error_ref)
+            paths.setdefault(path, {})[method.lower()] = {**secured, "operationId": operation_id}
     for name in query_names:  # described as parameters, not as a body
         schemas.pop(name, None)
     return {
@@ -159,7 +190,7 @@ def build_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
             "description": "Products, CSV imports with live progress, and signed webhooks.",
         },
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
     }
 
 
@@ -182,16 +213,11 @@ SWAGGER_PAGE = f"""<!doctype html>
 <body>
 <div id="swagger-ui"></div>
 <script src="/vendor/swagger-ui/swagger-ui-bundle.js"></script>
-<script>
-  // validatorUrl: null, or Swagger UI sends the document to an online validator for its badge.
-  window.ui = SwaggerUIBundle({{url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true, validatorUrl: null}});
-</script>
+<script src="/docs.js" data-openapi="/openapi.json"></script>
 </body>
 </html>
 """
 
-# Redoc's theme names web fonts (Montserrat, Roboto) without loading them; system fonts make the
-# offline page look as intended, and nothing here links a font service.
 REDOC_PAGE = f"""<!doctype html>
 <html lang="en">
 <head>
@@ -203,12 +229,7 @@ REDOC_PAGE = f"""<!doctype html>
 <body>
 <div id="redoc"></div>
 <script src="/vendor/redoc/redoc.standalone.js"></script>
-<script>
-  var system = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
-  var theme = {{typography: {{fontFamily: system, headings: {{fontFamily: system}},
-                code: {{fontFamily: "ui-monospace, SFMono-Regular, Menlo, monospace"}}}}}};
-  Redoc.init("/openapi.json", {{theme: theme}}, document.getElementById("redoc"));
-</script>
+<script src="/redoc.js" data-openapi="/openapi.json"></script>
 </body>
 </html>
 """

@@ -15,6 +15,7 @@ from arq.cron import CronJob
 from arq.typing import WorkerCoroutine
 from arq.worker import Function
 
+from fulfil.access import jobs as access_jobs
 from fulfil.imports import jobs as import_jobs
 from fulfil.queue import InProcessWorker, build_worker, every_few_seconds, every_hour, transient
 from fulfil.resources import Resources, open_resources
@@ -44,6 +45,7 @@ CRON_JOBS: list[CronJob] = [
     every_few_seconds(import_jobs.resume_imports, import_jobs.SWEEP_SECONDS),
     every_hour(import_jobs.prune_import_history, minute=5),
     every_hour(webhook_jobs.prune_webhook_history, minute=35),
+    every_hour(access_jobs.prune_access_history, minute=50),
 ]
 
 

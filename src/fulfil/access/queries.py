@@ -99,4 +99,4 @@ FROM audit_event {_AUDIT_WHERE}
 ORDER BY at DESC, id DESC LIMIT :limit OFFSET :offset
 """
 COUNT_AUDIT = f"SELECT count(*) FROM audit_event {_AUDIT_WHERE}"
-PRUNE_AUDIT = "DELETE FROM audit_event WHERE at < now() - make_interval(days => :days)"
+PRUNE_AUDIT = "DELETE FROM audit_event WHERE at < now() - make_interval(days => :days) RETURNING id"

@@ -87,7 +87,7 @@ class UserUpdate(Strict):
 
     role: Role | None = None
     disabled: bool | None = None
-    password: str | None = Field(None, max_length=PASSWORD_MAX)
+    password: str | None = Field(default=None, max_length=PASSWORD_MAX)
 
     @field_validator("password")
     @classmethod

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute
 
+from fulfil.access.audit import record_audit
 from fulfil.api import ApiRoute, app_resources, json_response, page_window, read_query
 from fulfil.errors import ApiError
 from fulfil.imports import jobs, queries
@@ -83,6 +84,7 @@ async def upload_csv(request: Request) -> Response:
         path.unlink(missing_ok=True)  # no job, so no file
         raise
     snapshot = snapshot_of(row._mapping)
+    await record_audit(request, "import.started", f"import {job_id}", {"filename": filename, "bytes": size})
     await publish(resources.redis, snapshot)
     try:
         await enqueue(resources.queue, jobs.JOB_NAME, str(job_id), job_id=str(job_id))
@@ -177,6 +179,7 @@ async def cancel_import(request: Request) -> Response:
                 raise ApiError(409, f"Import {job_id} has already ended (status {current.status}); nothing to cancel.")
             raise ApiError(409, f"Import {job_id} is starting; try again in a moment.")
         snapshot = snapshot_of(row._mapping)
+    await record_audit(request, "import.cancelled", f"import {job_id}")
     return json_response(snapshot, status=202)
 
 

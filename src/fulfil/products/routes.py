@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from fulfil.access.audit import record_audit
 from fulfil.api import ApiRoute, app_resources, json_response, path_int, read_body, read_query
 from fulfil.errors import ApiError
 from fulfil.products import queries
@@ -151,6 +152,7 @@ async def bulk_delete(request: Request) -> JSONResponse:
             deleted = int(await conn.fetch_val(queries.COUNT_PRODUCTS))
             await conn.execute(queries.TRUNCATE_PRODUCTS)
             await record_event(conn, "product.bulk_deleted", {"count": deleted})
+            await record_audit(request, "products.bulk_deleted", details={"deleted": deleted}, db=conn)
     except asyncpg.LockNotAvailableError:
         raise ApiError(
             409,

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from fulfil.access.audit import record_audit
 from fulfil.api import ApiRoute, app_resources, json_response, page_window, path_int, read_body, read_query
 from fulfil.errors import ApiError
 from fulfil.resources import Resources
@@ -66,6 +67,7 @@ async def create_webhook(request: Request) -> JSONResponse:
     body = await read_body(request, WebhookCreate)
     resources = app_resources(request)
     webhook_id = await resources.db.fetch_val(queries.INSERT_WEBHOOK, body.model_dump())
+    await record_audit(request, "webhook.created", f"webhook {webhook_id}", {"url": body.url})
     return json_response(await load_webhook(resources, webhook_id), status=201)
 
 
@@ -80,6 +82,9 @@ async def update_webhook(request: Request) -> JSONResponse:
             raise not_found(webhook_id)
         values = dict(row._mapping) | body.model_dump(exclude_unset=True)
         await db.execute(queries.UPDATE_WEBHOOK, values)
+        await record_audit(
+            request, "webhook.changed", f"webhook {webhook_id}", {"fields": sorted(body.model_fields_set)}
+        )
     return json_response(await load_webhook(resources, webhook_id))
 
 
@@ -87,6 +92,7 @@ async def delete_webhook(request: Request) -> Response:
     webhook_id = path_int(request)
     if await app_resources(request).db.fetch_val(queries.DELETE_WEBHOOK, {"id": webhook_id}) is None:
         raise not_found(webhook_id)
+    await record_audit(request, "webhook.deleted", f"webhook {webhook_id}")
     return Response(status_code=204)
 
 
