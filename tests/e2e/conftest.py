@@ -11,6 +11,8 @@ import asyncio
 import concurrent.futures
 import itertools
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -58,17 +60,51 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "an e2e admin password"
+
+
 @dataclass
 class Service:
-    """`python -m fulfil serve` on a free port, on its own database and Redis database."""
+    """`python -m fulfil serve` on a free port, on its own database and Redis database.
+
+    It has one admin (ADMIN_EMAIL, created with `fulfil users create`), whose API token `api()` uses
+    and whose signed-in browser state (`storage_state`, signed in through /login) every page starts with.
+    """
 
     url: str
     database_url: str
     redis_url: str
     log: Path
+    token: str = ""
+    storage_state: Any = None
 
     def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30)
+        return httpx.Client(base_url=self.url, timeout=30, headers={"Authorization": f"Bearer {self.token}"})
+
+
+def fulfil_command(env: dict[str, str], *args: str, stdin: str = "") -> str:
+    """`python -m fulfil ARGS` to its end; its stdout (it must succeed)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "fulfil", *args], env=env, cwd=ROOT, input=stdin, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def sign_in(browser: Browser, url: str, email: str, password: str) -> Any:
+    """Sign in through the /login page; the browser state (its session cookie) to start pages with."""
+    context = browser.new_context(base_url=url)
+    try:
+        page = context.new_page()
+        page.goto("/login?next=/%23products")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/#products")
+        return context.storage_state()
+    finally:
+        context.close()
 
 
 def copy_lines(stream: IO[str], path: Path) -> None:
@@ -79,7 +115,7 @@ def copy_lines(stream: IO[str], path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def service(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def service(servers: Servers, tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Service]:
     """A fresh, empty database migrated by the service itself at start, and an empty Redis db."""
     name = f"fulfil_e2e_{os.getpid()}_{next(_databases)}"
     run_async(_admin(servers, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -110,7 +146,10 @@ def service(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Itera
         drain.start()
         try:
             wait_for_health(url, proc)
-            yield Service(url=url, database_url=database_url, redis_url=redis_url, log=log)
+            fulfil_command(env, "users", "create", "--email", ADMIN_EMAIL, "--role", "admin", stdin=ADMIN_PASSWORD)
+            token = fulfil_command(env, "tokens", "create", "--email", ADMIN_EMAIL, "--name", "e2e").strip()
+            state = sign_in(browser, url, ADMIN_EMAIL, ADMIN_PASSWORD)
+            yield Service(url, database_url, redis_url, log, token=token, storage_state=state)
         finally:
             proc.terminate()
             proc.wait(15)
@@ -138,7 +177,12 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser, service: Service) -> Iterator[Page]:
     """A fresh browser context at 1440 px; a JavaScript error on the page fails the test."""
-    context = browser.new_context(base_url=service.url, viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    context = browser.new_context(
+        base_url=service.url,
+        viewport={"width": 1440, "height": 900},
+        accept_downloads=True,
+        storage_state=service.storage_state,
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []

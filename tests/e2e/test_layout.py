@@ -37,7 +37,9 @@ def sample(service: Service) -> None:
 
 @pytest.mark.parametrize("width", [375, 1440])
 def test_fits_the_width_and_every_control_has_a_name(browser: Browser, service: Service, width: int) -> None:
-    context = browser.new_context(base_url=service.url, viewport={"width": width, "height": 800})
+    context = browser.new_context(
+        base_url=service.url, viewport={"width": width, "height": 800}, storage_state=service.storage_state
+    )
     page = context.new_page()
     try:
         page.goto("/")

@@ -30,8 +30,26 @@ function query(params) {
   return text ? `?${text}` : "";
 }
 
+// The signed-in session (GET /api/auth/me), fetched once; its csrf_token goes with every write.
+let session = null;
+
+export function loadSession() {
+  session ??= api("GET", "/api/auth/me");
+  return session;
+}
+
+/** The session's CSRF token once loadSession() has answered (for requests not made through api()). */
+export let csrfToken = "";
+
+/** Off to the sign-in page, which comes back here (path and #section) once signed in. */
+export function signIn() {
+  const back = location.pathname + location.search + location.hash;
+  location.assign(`/login?next=${encodeURIComponent(back)}`);
+}
+
 export async function api(method, path, { body, params, signal } = {}) {
   const init = { method, headers: { Accept: "application/json" }, signal };
+  if (method !== "GET") init.headers["X-CSRF-Token"] = (await loadSession()).csrf_token;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -52,6 +70,8 @@ export async function api(method, path, { body, params, signal } = {}) {
       data = null;
     }
   }
+  if (response.status === 401) signIn();
+  if (path === "/api/auth/me" && response.ok) csrfToken = data.csrf_token;
   if (!response.ok) {
     const error = data && data.error;
     const message = (error && error.message) || `The server answered ${response.status} ${response.statusText}.`;

@@ -1,7 +1,7 @@
 // Upload: pick or drop a CSV, send it (with the transfer's own progress), then follow the job's
 // SSE stream: phase, percent, rows, counts, rate and ETA. A reload re-attaches to a running job.
 
-import { ApiError, get, post } from "./api.js";
+import { ApiError, csrfToken, get, post } from "./api.js";
 import { bytes, clear, dateTime, duration, h, icon, num, timeAgo } from "./dom.js";
 import { badge, emptyState, setBusy, toast, toastError } from "./ui.js";
 
@@ -299,6 +299,7 @@ export function mountUpload(card, historyCard) {
     xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/upload");
     xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-CSRF-Token", csrfToken);
     xhr.upload.onprogress = (event) => {
       if (!event.lengthComputable) return;
       render({ status: "queued", phase: "uploading", bytes_total: event.total, bytes_done: event.loaded, rows_done: 0, rows_total: null });

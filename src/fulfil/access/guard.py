@@ -58,13 +58,17 @@ def same_origin(request: Request, url: str) -> bool:
     return own is not None and _origin_of(url) == own
 
 
-def cross_site_problem(request: Request) -> str | None:
-    """Why this write must be refused as a possible cross-site request forgery, or None."""
+def cross_site_problem(request: Request, public: bool) -> str | None:
+    """Why this write must be refused as a possible cross-site request forgery, or None.
+
+    Public routes (sign-in, sign-out, setup) need no CSRF token, which the sign-in page cannot
+    have yet, even when the browser still holds a session cookie: only a foreign Origin is refused.
+    """
     if request.method not in UNSAFE_METHODS:
         return None
     origin = request.headers.get("origin")
     caller = caller_of(request)
-    if caller is None or caller.session_id is None:  # anonymous or by token: only a foreign Origin is refused
+    if public or caller is None or caller.session_id is None:  # only a foreign Origin is refused
         if origin is not None and origin != "null" and not same_origin(request, origin):
             return f"Requests from {origin} are refused: only this site's own pages may send them."
         return None
@@ -83,7 +87,7 @@ def access_problem(request: Request, path: str) -> Response | None:
     if rule is None:
         log.error("%s %s has no entry in the access table, so it is refused", request.method, path)
         return error_response(403, f"{request.method} {path} is not open to anyone (no access rule).", "forbidden")
-    problem = cross_site_problem(request)
+    problem = cross_site_problem(request, rule == PUBLIC)
     if problem is not None:
         return error_response(403, problem, "csrf")
     if rule == PUBLIC:

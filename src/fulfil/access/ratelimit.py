@@ -61,9 +61,9 @@ class SignInLimiter:
     async def failed(self, client: Redis, keys: list[tuple[str, int]]) -> None:
         try:
             async with client.pipeline(transaction=True) as pipe:
-                for key, _ in keys:
+                for key, _ in keys:  # the window starts with the first failure (SET NX), then counts
+                    pipe.set(key, 0, ex=WINDOW_SECONDS, nx=True)
                     pipe.incr(key)
-                    pipe.expire(key, WINDOW_SECONDS, nx=True)
                 await pipe.execute()
         except redis.exceptions.RedisError:
             now = time.monotonic()

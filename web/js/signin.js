@@ -1,0 +1,46 @@
+// The sign-in and first-admin pages: post the form as JSON, then go where the user was headed.
+
+function safeNext() {
+  // Only a path on this site: "//evil.example" or "https://…" would send the user away.
+  const next = new URLSearchParams(location.search).get("next") || "/";
+  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+async function postJson(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { Accept: "application/json", "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new Error((data && data.error && data.error.message) || `The server answered ${response.status}.`);
+  return data;
+}
+
+/** Wire `form`: its named fields (plus `extra`) go to `path`; errors show in its [data-error] element. */
+export function wireForm(form, path, extra = () => ({})) {
+  const error = form.querySelector("[data-error]");
+  const submit = form.querySelector("button[type=submit]");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    const fields = Object.fromEntries(new FormData(form));
+    if (fields.confirm !== undefined) {
+      if (fields.confirm !== fields.password) {
+        error.textContent = "The two passwords differ.";
+        error.hidden = false;
+        return;
+      }
+      delete fields.confirm;
+    }
+    submit.disabled = true;
+    try {
+      await postJson(path, { ...fields, ...extra() });
+      location.assign(safeNext());
+    } catch (failure) {
+      error.textContent = failure.message;
+      error.hidden = false;
+      submit.disabled = false;
+    }
+  });
+}
