@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -68,6 +69,26 @@ async def fresh_database(name: str, *, migrate: bool = True) -> str:
         finally:
             await conn.close()
     return url
+
+
+async def admin_token(url: str) -> dict[str, str]:
+    """The Authorization header of a new admin's API token in the database at `url`."""
+    from fulfil.access import service
+    from fulfil.access.audit import Actor
+    from fulfil.access.roles import role_scopes
+    from fulfil.db import create_database
+
+    db = create_database(url, 2)
+    await db.connect()
+    try:
+        email = f"bench-{secrets.token_hex(4)}@example.com"  # --reuse keeps the users of earlier runs
+        user = await service.create_user(db, email, "a bench password", "admin", Actor(email="bench"))
+        created = await service.create_token(
+            db, user.id, "bench", sorted(role_scopes("admin")), None, Actor(email="bench")
+        )
+    finally:
+        await db.disconnect()
+    return {"Authorization": f"Bearer {created.token}"}
 
 
 async def drop_database(name: str) -> None:

@@ -29,7 +29,7 @@ import asyncpg
 import httpx
 import uvicorn
 
-from common import database_url, drop_database, free_port, fresh_database, fresh_redis, percentile
+from common import admin_token, database_url, drop_database, free_port, fresh_database, fresh_redis, percentile
 from fulfil.app import create_app
 from fulfil.db import connect_raw
 from fulfil.products import queries
@@ -259,7 +259,8 @@ async def measure(repeat: int, warmup: int, bulk_delete: bool) -> list[dict[str,
     conn = await connect_raw(database_url(DB_NAME))
     results = []
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        headers = await admin_token(database_url(DB_NAME))  # as a script would call it: with an API token
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=headers) as http:
             for label, params in QUERIES:
                 response = await http.get("/api/products", params=params)
                 response.raise_for_status()
