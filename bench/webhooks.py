@@ -30,7 +30,7 @@ import aiohttp
 import httpx
 from aiohttp import web
 
-from common import drop_database, free_port, fresh_database, fresh_redis, serve, wait_for_http
+from common import admin_token, drop_database, free_port, fresh_database, fresh_redis, serve, wait_for_http
 from fulfil.db import connect_raw
 from fulfil.resources import Resources, open_resources
 from fulfil.settings import load_settings
@@ -138,7 +138,7 @@ async def run(service: str, receiver: str, database_url: str, redis_url: str, up
     )
     resources = await open_resources(settings)
     ids = list(range(1, updates + 1))
-    async with httpx.AsyncClient(base_url=service) as api:
+    async with httpx.AsyncClient(base_url=service, headers=await admin_token(database_url)) as api:
         hook = {"url": f"{receiver}/live", "event_types": ["product.updated"], "secret": SECRET}
         created = (await api.post("/api/webhooks", json=hook)).raise_for_status().json()
 

@@ -43,7 +43,7 @@ async def test_openapi_describes_the_products_api(client: httpx.AsyncClient) -> 
     assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/ProductCreate")
     assert {"201", "400", "409", "422"} <= set(create["responses"])
     assert create["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
-    assert set(paths["/api/products/{id}"]["delete"]["responses"]) == {"204", "404"}
+    assert set(paths["/api/products/{id}"]["delete"]["responses"]) == {"204", "401", "403", "404"}
     assert paths["/api/products/{id}"]["get"]["parameters"][0]["in"] == "path"
 
     schemas = doc["components"]["schemas"]
