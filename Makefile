@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
 
 .PHONY: run test test-api test-e2e lint bench-import bench-products bench-webhooks bench-sse screenshots clean
 
@@ -12,6 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Biome, the dashboard's JavaScript linter and formatter, at the version package-lock.json pins.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
 ## Set up and start the service (embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set).
 run: $(STAMP)
 	$(BIN)/fulfil serve
@@ -19,10 +25,11 @@ run: $(STAMP)
 ## Set up and run every test: lint, the API suite, then the browser suite.
 test: lint test-api test-e2e
 
-lint: $(STAMP)
+lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy src
+	npx biome check web
 
 test-api: $(STAMP)
 	$(BIN)/pytest tests --ignore=tests/e2e
@@ -50,4 +57,4 @@ screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshot.py
 
 clean:
-	rm -rf $(VENV) .pytest-data .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest-data .pytest_cache .ruff_cache

@@ -14,7 +14,10 @@ export class ApiError extends Error {
   fieldErrors() {
     const errors = {};
     for (const detail of this.details || []) {
-      const field = String(detail.field || "").split(".").filter((part) => !/^\d+$/.test(part)).pop();
+      const field = String(detail.field || "")
+        .split(".")
+        .filter((part) => !/^\d+$/.test(part))
+        .pop();
       if (field && !(field in errors)) errors[field] = detail.message;
     }
     return errors;
@@ -53,11 +56,11 @@ export async function api(method, path, { body, params, signal } = {}) {
     }
   }
   if (!response.ok) {
-    const error = data && data.error;
-    const message = (error && error.message) || `The server answered ${response.status} ${response.statusText}.`;
+    const error = data?.error;
+    const message = error?.message || `The server answered ${response.status} ${response.statusText}.`;
     throw new ApiError(response.status, message, {
-      code: error && error.code,
-      details: (error && error.details) || [],
+      code: error?.code,
+      details: error?.details || [],
       body: data,
     });
   }

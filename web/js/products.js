@@ -63,14 +63,35 @@ export function mountProducts(card) {
 
   // Header and actions.
   const count = h("p", { class: "card__sub", id: "products-count", "aria-live": "polite" }, "\u00a0");
-  const createButton = h("button", { type: "button", class: "btn btn--primary", onclick: () => editProduct(null) }, icon("plus"), "New product");
-  const bulkButton = h("button", { type: "button", class: "btn btn--danger-ghost", onclick: () => bulkDelete() }, icon("trash"), "Bulk Delete");
+  const createButton = h(
+    "button",
+    { type: "button", class: "btn btn--primary", onclick: () => editProduct(null) },
+    icon("plus"),
+    "New product",
+  );
+  const bulkButton = h(
+    "button",
+    { type: "button", class: "btn btn--danger-ghost", onclick: () => bulkDelete() },
+    icon("trash"),
+    "Bulk Delete",
+  );
 
   // Filters.
   const filterInputs = {};
   const textFilter = (key, label, placeholder, extra = {}) => {
-    const input = h("input", { type: key === "q" ? "search" : "text", name: key, value: state[key], placeholder, autocomplete: "off", id: `filter-${key}`, ...extra });
-    input.addEventListener("input", debounce(() => update({ [key]: input.value.trim(), page: 1 }, false), 300));
+    const input = h("input", {
+      type: key === "q" ? "search" : "text",
+      name: key,
+      value: state[key],
+      placeholder,
+      autocomplete: "off",
+      id: `filter-${key}`,
+      ...extra,
+    });
+    input.addEventListener(
+      "input",
+      debounce(() => update({ [key]: input.value.trim(), page: 1 }, false), 300),
+    );
     filterInputs[key] = input;
     return textField({ label, input, className: `filter filter--${key}` }).wrap;
   };
@@ -82,7 +103,12 @@ export function mountProducts(card) {
     h("option", { value: "false" }, "Inactive"),
   );
   filterInputs.active = activeSelect;
-  const clearFilters = h("button", { type: "button", class: "btn btn--ghost btn--small", id: "filters-clear", onclick: () => resetFilters() }, icon("x", { size: 16 }), "Clear filters");
+  const clearFilters = h(
+    "button",
+    { type: "button", class: "btn btn--ghost btn--small", id: "filters-clear", onclick: () => resetFilters() },
+    icon("x", { size: 16 }),
+    "Clear filters",
+  );
   const searchWrap = textFilter("q", "Search", "SKU, name or description", { class: "input--search" });
   searchWrap.classList.add("field--search");
   searchWrap.querySelector("input").before(h("span", { class: "input-icon" }, icon("search", { size: 16 })));
@@ -113,7 +139,11 @@ export function mountProducts(card) {
   const tbody = h("tbody");
   const table = h(
     "table",
-    { class: "table table--stack table--products", "data-testid": "products-table", "aria-describedby": "products-count" },
+    {
+      class: "table table--stack table--products",
+      "data-testid": "products-table",
+      "aria-describedby": "products-count",
+    },
     h("caption", { class: "visually-hidden" }, "Products"),
     thead,
     tbody,
@@ -122,11 +152,35 @@ export function mountProducts(card) {
 
   // Pager.
   const pageLabel = h("span", { class: "pager__label", id: "products-page", "aria-live": "polite" });
-  const prev = h("button", { type: "button", class: "btn btn--small", "aria-label": "Previous page", onclick: () => update({ page: state.page - 1 }, true) }, icon("left", { size: 16 }), h("span", { class: "hide-sm" }, "Previous"));
-  const next = h("button", { type: "button", class: "btn btn--small", "aria-label": "Next page", onclick: () => update({ page: state.page + 1 }, true) }, h("span", { class: "hide-sm" }, "Next"), icon("right", { size: 16 }));
+  const prev = h(
+    "button",
+    {
+      type: "button",
+      class: "btn btn--small",
+      "aria-label": "Previous page",
+      onclick: () => update({ page: state.page - 1 }, true),
+    },
+    icon("left", { size: 16 }),
+    h("span", { class: "hide-sm" }, "Previous"),
+  );
+  const next = h(
+    "button",
+    {
+      type: "button",
+      class: "btn btn--small",
+      "aria-label": "Next page",
+      onclick: () => update({ page: state.page + 1 }, true),
+    },
+    h("span", { class: "hide-sm" }, "Next"),
+    icon("right", { size: 16 }),
+  );
   const sizeSelect = h(
     "select",
-    { id: "page-size", name: "page_size", onchange: () => update({ page_size: Number(sizeSelect.value), page: 1 }, true) },
+    {
+      id: "page-size",
+      name: "page_size",
+      onchange: () => update({ page_size: Number(sizeSelect.value), page: 1 }, true),
+    },
     PAGE_SIZES.map((size) => h("option", { value: String(size) }, String(size))),
   );
   const range = h("span", { class: "pager__range muted" });
@@ -141,7 +195,12 @@ export function mountProducts(card) {
     ),
     h(
       "form",
-      { class: "filters", role: "search", "aria-label": "Filter products", onsubmit: (event) => event.preventDefault() },
+      {
+        class: "filters",
+        role: "search",
+        "aria-label": "Filter products",
+        onsubmit: (event) => event.preventDefault(),
+      },
       searchWrap,
       moreToggle,
       h(
@@ -191,7 +250,12 @@ export function mountProducts(card) {
         "tr",
         {},
         COLUMNS.map((column) => {
-          if (!column.sort) return h("th", { scope: "col", class: column.className }, column.key === "actions" ? h("span", { class: "visually-hidden" }, column.label) : column.label);
+          if (!column.sort)
+            return h(
+              "th",
+              { scope: "col", class: column.className },
+              column.key === "actions" ? h("span", { class: "visually-hidden" }, column.label) : column.label,
+            );
           const active = column.sort === sortKey;
           const direction = active ? (descending ? "descending" : "ascending") : "none";
           const nextSort = active && !descending ? `-${column.sort}` : column.sort;
@@ -208,7 +272,13 @@ export function mountProducts(card) {
               },
               column.label,
               icon(active ? (descending ? "down" : "up") : "sort", { size: 14 }),
-              h("span", { class: "visually-hidden" }, active ? `, sorted ${direction}; activate to sort ${descending ? "ascending" : "descending"}` : ", activate to sort"),
+              h(
+                "span",
+                { class: "visually-hidden" },
+                active
+                  ? `, sorted ${direction}; activate to sort ${descending ? "ascending" : "descending"}`
+                  : ", activate to sort",
+              ),
             ),
           );
         }),
@@ -249,7 +319,10 @@ export function mountProducts(card) {
     } catch (error) {
       if (error.name === "AbortError") return;
       clear(tbody);
-      clear(tableState, h("div", { class: "notice notice--danger", role: "alert" }, `Could not load products: ${error.message}`));
+      clear(
+        tableState,
+        h("div", { class: "notice notice--danger", role: "alert" }, `Could not load products: ${error.message}`),
+      );
     } finally {
       if (loading === controller) {
         loading = null;
@@ -267,14 +340,30 @@ export function mountProducts(card) {
     const about = reply.total_exact === false ? "about " : "";
     const noun = total === 1 ? (filtered ? "product matches" : "product") : filtered ? "products match" : "products";
     count.textContent = `${about}${num(total)} ${noun}${filtered ? " the filters" : ""}`;
-    clear(tbody, items.map((product) => row(product)));
+    clear(
+      tbody,
+      items.map((product) => row(product)),
+    );
     clear(
       tableState,
       items.length
         ? null
         : filtered
-          ? emptyState("No products match these filters", "Try a shorter search or clear the filters.", h("button", { type: "button", class: "btn", onclick: () => resetFilters() }, "Clear filters"))
-          : emptyState("No products yet", "Import a CSV above or create one.", h("button", { type: "button", class: "btn btn--primary", onclick: () => editProduct(null) }, icon("plus"), "New product")),
+          ? emptyState(
+              "No products match these filters",
+              "Try a shorter search or clear the filters.",
+              h("button", { type: "button", class: "btn", onclick: () => resetFilters() }, "Clear filters"),
+            )
+          : emptyState(
+              "No products yet",
+              "Import a CSV above or create one.",
+              h(
+                "button",
+                { type: "button", class: "btn btn--primary", onclick: () => editProduct(null) },
+                icon("plus"),
+                "New product",
+              ),
+            ),
     );
     const first = total ? (state.page - 1) * state.page_size + 1 : 0;
     range.textContent = total ? `${num(first)}–${num(first + items.length - 1)} of ${about}${num(total)}` : "";
@@ -291,8 +380,18 @@ export function mountProducts(card) {
       h("td", { class: "num col-id", "data-label": "ID" }, String(product.id)),
       h("td", { class: "col-sku", "data-label": "SKU" }, h("code", { class: "sku" }, product.sku)),
       h("td", { class: "col-name", "data-label": "Name" }, product.name),
-      h("td", { class: "col-desc", "data-label": "Description" }, product.description ? h("span", { class: "clamp", title: product.description }, product.description) : h("span", { class: "muted" }, "–")),
-      h("td", { class: "col-active", "data-label": "Status" }, product.active ? badge("Active", "success") : badge("Inactive", "neutral")),
+      h(
+        "td",
+        { class: "col-desc", "data-label": "Description" },
+        product.description
+          ? h("span", { class: "clamp", title: product.description }, product.description)
+          : h("span", { class: "muted" }, "–"),
+      ),
+      h(
+        "td",
+        { class: "col-active", "data-label": "Status" },
+        product.active ? badge("Active", "success") : badge("Inactive", "neutral"),
+      ),
       h("td", { class: "col-updated", "data-label": "Updated" }, timeAgo(product.updated_at)),
       h(
         "td",
@@ -300,8 +399,28 @@ export function mountProducts(card) {
         h(
           "div",
           { class: "row-actions" },
-          h("button", { type: "button", class: "icon-btn", "aria-label": `Edit ${label}`, title: "Edit", onclick: () => editProduct(product) }, icon("edit")),
-          h("button", { type: "button", class: "icon-btn icon-btn--danger", "aria-label": `Delete ${label}`, title: "Delete", onclick: () => deleteProduct(product) }, icon("trash")),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "icon-btn",
+              "aria-label": `Edit ${label}`,
+              title: "Edit",
+              onclick: () => editProduct(product),
+            },
+            icon("edit"),
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "icon-btn icon-btn--danger",
+              "aria-label": `Delete ${label}`,
+              title: "Delete",
+              onclick: () => deleteProduct(product),
+            },
+            icon("trash"),
+          ),
         ),
       ),
     );
@@ -311,12 +430,34 @@ export function mountProducts(card) {
 
   function editProduct(product) {
     const editing = product !== null;
-    const sku = h("input", { type: "text", name: "sku", value: editing ? product.sku : "", maxlength: "100", autocomplete: "off", spellcheck: "false" });
-    const name = h("input", { type: "text", name: "name", value: editing ? product.name : "", maxlength: "255", autocomplete: "off" });
+    const sku = h("input", {
+      type: "text",
+      name: "sku",
+      value: editing ? product.sku : "",
+      maxlength: "100",
+      autocomplete: "off",
+      spellcheck: "false",
+    });
+    const name = h("input", {
+      type: "text",
+      name: "name",
+      value: editing ? product.name : "",
+      maxlength: "255",
+      autocomplete: "off",
+    });
     const description = h("textarea", { name: "description", rows: "4", maxlength: "10000" });
     description.value = editing ? product.description || "" : "";
-    const active = switchControl({ label: "Active", name: "active", checked: editing ? product.active : true, hint: "Inactive products stay in the catalogue but are marked as not for sale." });
-    const save = h("button", { type: "submit", class: "btn btn--primary" }, editing ? "Save changes" : "Create product");
+    const active = switchControl({
+      label: "Active",
+      name: "active",
+      checked: editing ? product.active : true,
+      hint: "Inactive products stay in the catalogue but are marked as not for sale.",
+    });
+    const save = h(
+      "button",
+      { type: "submit", class: "btn btn--primary" },
+      editing ? "Save changes" : "Create product",
+    );
     const modal = openModal({
       title: editing ? `Edit ${product.sku}` : "New product",
       description: editing ? `Product #${product.id}` : null,
@@ -334,17 +475,25 @@ export function mountProducts(card) {
       footer: [h("button", { type: "button", class: "btn", onclick: () => modal.close() }, "Cancel"), save],
       onSubmit: async (form) => {
         clearErrors(form);
-        const payload = { sku: sku.value, name: name.value, description: description.value.trim() ? description.value : null, active: active.input.checked };
+        const payload = {
+          sku: sku.value,
+          name: name.value,
+          description: description.value.trim() ? description.value : null,
+          active: active.input.checked,
+        };
         setBusy(save, true, "Saving…");
         try {
-          const saved = editing ? await put(`/api/products/${product.id}`, payload) : await post("/api/products", payload);
+          const saved = editing
+            ? await put(`/api/products/${product.id}`, payload)
+            : await post("/api/products", payload);
           modal.close();
           toast(editing ? `Saved ${saved.sku}.` : `Created ${saved.sku}.`);
           load();
         } catch (error) {
           setBusy(save, false, "Saving…");
           if (!(error instanceof ApiError)) throw error;
-          if (error.status === 409 && !Object.keys(error.fieldErrors()).length) error.details = [{ field: "sku", message: error.message }];
+          if (error.status === 409 && !Object.keys(error.fieldErrors()).length)
+            error.details = [{ field: "sku", message: error.message }];
           showErrors(form, error);
           if (error.status !== 422 && error.status !== 409) toastError(error);
         }
@@ -405,5 +554,10 @@ export function mountProducts(card) {
   });
   window.addEventListener("products:changed", () => load());
   load();
-  return { reload: load, get items() { return last.items; } };
+  return {
+    reload: load,
+    get items() {
+      return last.items;
+    },
+  };
 }

@@ -25,7 +25,11 @@ export function toast(message, kind = "success") {
     { class: `toast toast--${kind}`, role: kind === "error" ? "alert" : null },
     icon(kind === "error" ? "alert" : kind === "info" ? "info" : "check"),
     h("p", { class: "toast__text" }, message),
-    h("button", { type: "button", class: "icon-btn toast__close", "aria-label": "Dismiss", onclick: () => dismiss() }, icon("x", { size: 16 })),
+    h(
+      "button",
+      { type: "button", class: "icon-btn toast__close", "aria-label": "Dismiss", onclick: () => dismiss() },
+      icon("x", { size: 16 }),
+    ),
   );
   const timer = setTimeout(() => dismiss(), kind === "error" ? 9000 : 5000);
   function dismiss() {
@@ -49,7 +53,15 @@ export function toastError(error, prefix = "") {
  * the form. Focus goes to the first control (or `[autofocus]`), Tab cycles inside, Escape and
  * the close button close it, and focus returns to what had it before.
  */
-export function openModal({ title, description = null, content, footer = [], onSubmit = null, size = "md", onClose = null }) {
+export function openModal({
+  title,
+  description = null,
+  content,
+  footer = [],
+  onSubmit = null,
+  size = "md",
+  onClose = null,
+}) {
   const previous = document.activeElement;
   const titleId = uniqueId("modal-title");
   const descId = description ? uniqueId("modal-desc") : null;
@@ -60,7 +72,12 @@ export function openModal({ title, description = null, content, footer = [], onS
   );
   const inner = onSubmit ? h("form", { class: "modal__form", novalidate: true }) : h("div", { class: "modal__form" });
   inner.append(
-    h("div", { class: "modal__body" }, description ? h("p", { id: descId, class: "modal__desc" }, description) : null, content),
+    h(
+      "div",
+      { class: "modal__body" },
+      description ? h("p", { id: descId, class: "modal__desc" }, description) : null,
+      content,
+    ),
     footer.length ? h("div", { class: "modal__footer" }, footer) : null,
   );
   const dialog = h(
@@ -75,7 +92,7 @@ export function openModal({ title, description = null, content, footer = [], onS
     closed = true;
     dialog.close();
     dialog.remove();
-    if (previous && previous.isConnected && typeof previous.focus === "function") previous.focus();
+    if (previous?.isConnected && typeof previous.focus === "function") previous.focus();
     if (onClose) onClose(result);
   }
   dialog.addEventListener("cancel", (event) => {
@@ -113,7 +130,11 @@ export function openModal({ title, description = null, content, footer = [], onS
 export function confirmDialog({ title, message, detail = null, confirmLabel = "Delete", danger = true, typed = null }) {
   return new Promise((resolve) => {
     let answer = false;
-    const confirm = h("button", { type: "submit", class: danger ? "btn btn--danger" : "btn btn--primary" }, confirmLabel);
+    const confirm = h(
+      "button",
+      { type: "submit", class: danger ? "btn btn--danger" : "btn btn--primary" },
+      confirmLabel,
+    );
     const content = [h("p", { class: "confirm__message" }, message)];
     if (detail) content.push(h("p", { class: "muted" }, detail));
     if (typed) {
@@ -159,7 +180,12 @@ export function textField({ label, input, hint = null, required = false, classNa
   const wrap = h(
     "div",
     { class: `field ${className}`.trim() },
-    h("label", { for: id, class: "field__label" }, label, required ? h("span", { class: "field__req", "aria-hidden": "true" }, " *") : null),
+    h(
+      "label",
+      { for: id, class: "field__label" },
+      label,
+      required ? h("span", { class: "field__req", "aria-hidden": "true" }, " *") : null,
+    ),
     input,
     hint ? h("p", { id: hintId, class: "field__hint" }, hint) : null,
     h("p", { id: errorId, class: "field__error", hidden: true }),
@@ -237,5 +263,12 @@ export function badge(text, tone = "neutral") {
 }
 
 export function emptyState(title, text, action = null) {
-  return h("div", { class: "empty" }, icon("box", { size: 28 }), h("p", { class: "empty__title" }, title), text ? h("p", { class: "muted" }, text) : null, action);
+  return h(
+    "div",
+    { class: "empty" },
+    icon("box", { size: 28 }),
+    h("p", { class: "empty__title" }, title),
+    text ? h("p", { class: "muted" }, text) : null,
+    action,
+  );
 }

@@ -64,7 +64,12 @@ export function mountUpload(card, historyCard) {
     h(
       "div",
       { class: "card__head" },
-      h("div", {}, h("h2", { class: "card__title" }, "Upload CSV"), h("p", { class: "card__sub" }, "Up to 500,000 rows; progress updates live.")),
+      h(
+        "div",
+        {},
+        h("h2", { class: "card__title" }, "Upload CSV"),
+        h("p", { class: "card__sub" }, "Up to 500,000 rows; progress updates live."),
+      ),
     ),
     body,
     live,
@@ -96,11 +101,12 @@ export function mountUpload(card, historyCard) {
         drop.classList.add("dropzone--over");
       });
     }
-    for (const type of ["dragleave", "dragend"]) drop.addEventListener(type, () => drop.classList.remove("dropzone--over"));
+    for (const type of ["dragleave", "dragend"])
+      drop.addEventListener(type, () => drop.classList.remove("dropzone--over"));
     drop.addEventListener("drop", (event) => {
       event.preventDefault();
       drop.classList.remove("dropzone--over");
-      const dropped = event.dataTransfer && event.dataTransfer.files[0];
+      const dropped = event.dataTransfer?.files[0];
       if (dropped) choose(dropped);
     });
     const selected = file
@@ -108,13 +114,28 @@ export function mountUpload(card, historyCard) {
           "div",
           { class: "file-row" },
           icon("file"),
-          h("div", { class: "file-row__text" }, h("strong", {}, file.name), h("span", { class: "muted" }, bytes(file.size))),
-          h("button", { type: "button", class: "icon-btn", "aria-label": `Remove ${file.name}`, onclick: () => choose(null) }, icon("x")),
+          h(
+            "div",
+            { class: "file-row__text" },
+            h("strong", {}, file.name),
+            h("span", { class: "muted" }, bytes(file.size)),
+          ),
+          h(
+            "button",
+            { type: "button", class: "icon-btn", "aria-label": `Remove ${file.name}`, onclick: () => choose(null) },
+            icon("x"),
+          ),
         )
       : null;
     const start = h(
       "button",
-      { type: "button", class: "btn btn--primary btn--block", id: "upload-start", disabled: !file, onclick: () => upload() },
+      {
+        type: "button",
+        class: "btn btn--primary btn--block",
+        id: "upload-start",
+        disabled: !file,
+        onclick: () => upload(),
+      },
       icon("upload"),
       "Upload CSV",
     );
@@ -140,7 +161,12 @@ export function mountUpload(card, historyCard) {
 
   function buildPanel(title) {
     const bar = h("div", { class: "progress__fill" });
-    const cancel = h("button", { type: "button", class: "btn btn--small", id: "upload-cancel", onclick: () => cancelJob() }, icon("stop", { size: 16 }), "Cancel");
+    const cancel = h(
+      "button",
+      { type: "button", class: "btn btn--small", id: "upload-cancel", onclick: () => cancelJob() },
+      icon("stop", { size: 16 }),
+      "Cancel",
+    );
     panel = {
       root: h(
         "div",
@@ -159,7 +185,14 @@ export function mountUpload(card, historyCard) {
         ),
         h(
           "div",
-          { class: "progress", role: "progressbar", "aria-label": "Import progress", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" },
+          {
+            class: "progress",
+            role: "progressbar",
+            "aria-label": "Import progress",
+            "aria-valuemin": "0",
+            "aria-valuemax": "100",
+            "aria-valuenow": "0",
+          },
           bar,
         ),
         h("p", { class: "progress-panel__rows", "data-slot": "rows" }, "\u00a0"),
@@ -232,7 +265,12 @@ export function mountUpload(card, historyCard) {
     stopStream();
     localStorage.removeItem(ACTIVE_KEY);
     const foot = slot("foot");
-    const again = h("button", { type: "button", class: "btn", onclick: () => reset() }, icon("upload"), "Import another file");
+    const again = h(
+      "button",
+      { type: "button", class: "btn", onclick: () => reset() },
+      icon("upload"),
+      "Import another file",
+    );
     const took = duration(elapsed(snap));
     let message;
     if (snap.status === "completed" || snap.status === "completed_with_errors") {
@@ -242,14 +280,34 @@ export function mountUpload(card, historyCard) {
         h("strong", {}, snap.rejected ? "Import finished with rejected rows. " : "Import complete. "),
         summary,
         snap.rejected
-          ? h("a", { href: rejectsUrl(snap.job_id), class: "link", download: "", "data-testid": "rejects-link" }, icon("download", { size: 16 }), ` Download the ${num(snap.rejected)} rejected rows (CSV)`)
+          ? h(
+              "a",
+              { href: rejectsUrl(snap.job_id), class: "link", download: "", "data-testid": "rejects-link" },
+              icon("download", { size: 16 }),
+              ` Download the ${num(snap.rejected)} rejected rows (CSV)`,
+            )
           : null,
       );
-      toast(snap.rejected ? `Import finished: ${num(snap.rejected)} rows rejected.` : `Import complete: ${num(snap.rows_done)} rows.`, snap.rejected ? "info" : "success");
+      toast(
+        snap.rejected
+          ? `Import finished: ${num(snap.rejected)} rows rejected.`
+          : `Import complete: ${num(snap.rows_done)} rows.`,
+        snap.rejected ? "info" : "success",
+      );
     } else if (snap.status === "failed") {
       const retry = file
-        ? h("button", { type: "button", class: "btn btn--primary", onclick: () => upload() }, icon("refresh"), "Try again")
-        : h("button", { type: "button", class: "btn btn--primary", onclick: () => reset() }, icon("refresh"), "Try again");
+        ? h(
+            "button",
+            { type: "button", class: "btn btn--primary", onclick: () => upload() },
+            icon("refresh"),
+            "Try again",
+          )
+        : h(
+            "button",
+            { type: "button", class: "btn btn--primary", onclick: () => reset() },
+            icon("refresh"),
+            "Try again",
+          );
       message = notice("danger", h("strong", {}, "The import failed. "), snap.error || "No reason was given.");
       clear(foot, retry, again);
       foot.before(message);
@@ -259,7 +317,11 @@ export function mountUpload(card, historyCard) {
       window.dispatchEvent(new CustomEvent("products:changed"));
       return;
     } else {
-      message = notice("neutral", h("strong", {}, "Import cancelled. "), `${num(snap.rows_done)} rows were processed; what was committed stays.`);
+      message = notice(
+        "neutral",
+        h("strong", {}, "Import cancelled. "),
+        `${num(snap.rows_done)} rows were processed; what was committed stays.`,
+      );
     }
     clear(foot, again);
     foot.before(message);
@@ -292,8 +354,16 @@ export function mountUpload(card, historyCard) {
     stopStream();
     startOver();
     buildPanel(sending.name);
-    render({ status: "queued", phase: "uploading", bytes_total: sending.size, bytes_done: 0, rows_done: 0, rows_total: null, filename: sending.name });
-    panel.cancel.onclick = () => xhr && xhr.abort();
+    render({
+      status: "queued",
+      phase: "uploading",
+      bytes_total: sending.size,
+      bytes_done: 0,
+      rows_done: 0,
+      rows_total: null,
+      filename: sending.name,
+    });
+    panel.cancel.onclick = () => xhr?.abort();
     const form = new FormData();
     form.append("file", sending, sending.name);
     xhr = new XMLHttpRequest();
@@ -301,18 +371,25 @@ export function mountUpload(card, historyCard) {
     xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.onprogress = (event) => {
       if (!event.lengthComputable) return;
-      render({ status: "queued", phase: "uploading", bytes_total: event.total, bytes_done: event.loaded, rows_done: 0, rows_total: null });
+      render({
+        status: "queued",
+        phase: "uploading",
+        bytes_total: event.total,
+        bytes_done: event.loaded,
+        rows_done: 0,
+        rows_total: null,
+      });
     };
     xhr.onload = () => {
       const status = xhr.status;
       const reply = parseJson(xhr.responseText);
       xhr = null;
-      if (status >= 200 && status < 300 && reply && reply.job_id) {
+      if (status >= 200 && status < 300 && reply?.job_id) {
         panel.cancel.onclick = () => cancelJob();
         follow(reply.job_id, reply.stream_url);
         window.dispatchEvent(new CustomEvent("imports:changed"));
       } else {
-        failUpload((reply && reply.error && reply.error.message) || `The server answered ${status}.`);
+        failUpload(reply?.error?.message || `The server answered ${status}.`);
       }
     };
     xhr.onerror = () => {
@@ -336,7 +413,15 @@ export function mountUpload(card, historyCard) {
   }
 
   function failUpload(message) {
-    render({ status: "failed", phase: "upload failed", bytes_total: 0, bytes_done: 0, rows_done: 0, rows_total: null, error: message });
+    render({
+      status: "failed",
+      phase: "upload failed",
+      bytes_total: 0,
+      bytes_done: 0,
+      rows_done: 0,
+      rows_total: null,
+      error: message,
+    });
   }
 
   function follow(id, streamUrl = null) {
@@ -346,7 +431,7 @@ export function mountUpload(card, historyCard) {
     source = new EventSource(streamUrl || `/api/upload/${encodeURIComponent(id)}/stream`);
     const onSnapshot = (event) => {
       const snap = parseJson(event.data);
-      if (snap && snap.job_id) render(snap);
+      if (snap?.job_id) render(snap);
     };
     source.onmessage = onSnapshot;
     for (const name of ["progress", "snapshot", "status"]) source.addEventListener(name, onSnapshot);
@@ -384,7 +469,7 @@ export function mountUpload(card, historyCard) {
     setBusy(panel.cancel, true);
     try {
       const snap = await post(`/api/upload/${encodeURIComponent(jobId)}/cancel`);
-      if (snap && snap.job_id) render(snap);
+      if (snap?.job_id) render(snap);
       if (!finished) slot("phase").textContent = "Cancelling after the current batch";
     } catch (error) {
       setBusy(panel.cancel, false);
@@ -419,13 +504,17 @@ export function mountUpload(card, historyCard) {
     }
   }
 
-  const historyView = mountHistory(historyCard, () => (finished ? null : jobId), (job) => {
-    if ((jobId && !finished) || xhr) return;
-    stopStream();
-    startOver();
-    render(job);
-    follow(job.job_id || job.id);
-  });
+  const historyView = mountHistory(
+    historyCard,
+    () => (finished ? null : jobId),
+    (job) => {
+      if ((jobId && !finished) || xhr) return;
+      stopStream();
+      startOver();
+      render(job);
+      follow(job.job_id || job.id);
+    },
+  );
   showPicker();
   reattach();
 }
@@ -439,10 +528,24 @@ function notice(tone, ...children) {
 function mountHistory(card, trackedId, onWatch) {
   const tbody = h("tbody");
   const state = h("div", { class: "table-state" });
-  const refresh = h("button", { type: "button", class: "icon-btn", "aria-label": "Refresh import history", onclick: () => load() }, icon("refresh"));
+  const refresh = h(
+    "button",
+    { type: "button", class: "icon-btn", "aria-label": "Refresh import history", onclick: () => load() },
+    icon("refresh"),
+  );
   clear(
     card,
-    h("div", { class: "card__head" }, h("div", {}, h("h2", { class: "card__title" }, "Import history"), h("p", { class: "card__sub" }, "Recent imports, newest first.")), refresh),
+    h(
+      "div",
+      { class: "card__head" },
+      h(
+        "div",
+        {},
+        h("h2", { class: "card__title" }, "Import history"),
+        h("p", { class: "card__sub" }, "Recent imports, newest first."),
+      ),
+      refresh,
+    ),
     h(
       "div",
       { class: "table-wrap" },
@@ -453,7 +556,13 @@ function mountHistory(card, trackedId, onWatch) {
         h(
           "thead",
           {},
-          h("tr", {}, ["File", "Status", "Created", "Updated", "Unchanged", "Rejected"].map((label, i) => h("th", { scope: "col", class: i > 1 ? "num" : null }, label))),
+          h(
+            "tr",
+            {},
+            ["File", "Status", "Created", "Updated", "Unchanged", "Rejected"].map((label, i) =>
+              h("th", { scope: "col", class: i > 1 ? "num" : null }, label),
+            ),
+          ),
         ),
         tbody,
       ),
@@ -471,7 +580,10 @@ function mountHistory(card, trackedId, onWatch) {
       clear(state, h("p", { class: "muted" }, `Could not load the history: ${error.message}`));
       throw error;
     }
-    clear(tbody, jobs.slice(0, HISTORY_SIZE).map((job) => row(job)));
+    clear(
+      tbody,
+      jobs.slice(0, HISTORY_SIZE).map((job) => row(job)),
+    );
     clear(state, jobs.length ? null : emptyState("No imports yet", "Upload a CSV to see it here."));
     return jobs;
   }
@@ -489,7 +601,14 @@ function mountHistory(card, trackedId, onWatch) {
         h(
           "div",
           { class: "cell-stack" },
-          h("span", { class: "truncate cell-file__name", title: `${job.filename || id}, started ${dateTime(job.started_at || job.created_at)}` }, job.filename || id),
+          h(
+            "span",
+            {
+              class: "truncate cell-file__name",
+              title: `${job.filename || id}, started ${dateTime(job.started_at || job.created_at)}`,
+            },
+            job.filename || id,
+          ),
           h(
             "span",
             { class: "cell-sub" },
@@ -508,10 +627,25 @@ function mountHistory(card, trackedId, onWatch) {
             "span",
             {},
             statusBadge(job.status),
-            job.rejected && !running ? h("a", { href: rejectsUrl(id), class: "link link--small", download: "", title: `Rejected rows of ${job.filename || id}` }, "rejects") : null,
-                running && trackedId() !== id ? h("button", { type: "button", class: "link link--small", onclick: () => onWatch(job) }, "watch") : null,
+            job.rejected && !running
+              ? h(
+                  "a",
+                  {
+                    href: rejectsUrl(id),
+                    class: "link link--small",
+                    download: "",
+                    title: `Rejected rows of ${job.filename || id}`,
+                  },
+                  "rejects",
+                )
+              : null,
+            running && trackedId() !== id
+              ? h("button", { type: "button", class: "link link--small", onclick: () => onWatch(job) }, "watch")
+              : null,
           ),
-          job.status === "failed" && job.error ? h("span", { class: "cell-sub cell-error", title: job.error }, job.error) : null,
+          job.status === "failed" && job.error
+            ? h("span", { class: "cell-sub cell-error", title: job.error }, job.error)
+            : null,
         ),
       ),
       cell("Created", num(job.created)),
