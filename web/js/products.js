@@ -59,7 +59,6 @@ function writeState(state, push) {
 export function mountProducts(card) {
   let state = readState();
   let loading = null;
-  let last = { items: [], total: 0 };
 
   // Header and actions.
   const count = h("p", { class: "card__sub", id: "products-count", "aria-live": "polite" }, "\u00a0");
@@ -309,12 +308,11 @@ export function mountProducts(card) {
     try {
       const reply = await get("/api/products", params, controller.signal);
       if (loading !== controller) return;
-      const pages = Math.max(1, Math.ceil((reply.total || 0) / state.page_size));
+      const pages = Math.max(1, Math.ceil(reply.total / state.page_size));
       if (state.page > pages && reply.total > 0) {
         update({ page: pages }, false);
         return;
       }
-      last = reply;
       render(reply);
     } catch (error) {
       if (error.name === "AbortError") return;
@@ -333,11 +331,10 @@ export function mountProducts(card) {
   }
 
   function render(reply) {
-    const items = reply.items || [];
-    const total = reply.total ?? items.length;
+    const { items, total } = reply;
     const filtered = [...TEXT_FILTERS, "active"].some((key) => state[key]);
     const pages = Math.max(1, Math.ceil(total / state.page_size));
-    const about = reply.total_exact === false ? "about " : "";
+    const about = reply.total_exact ? "" : "about ";
     const noun = total === 1 ? (filtered ? "product matches" : "product") : filtered ? "products match" : "products";
     count.textContent = `${about}${num(total)} ${noun}${filtered ? " the filters" : ""}`;
     clear(
@@ -523,7 +520,7 @@ export function mountProducts(card) {
     let total = null;
     try {
       const reply = await get("/api/products", { page_size: 1 });
-      total = reply.total_exact === false ? null : reply.total;
+      total = reply.total_exact ? reply.total : null;
     } catch {
       // The dialog still works without the count.
     }
@@ -537,9 +534,8 @@ export function mountProducts(card) {
     if (!ok) return;
     setBusy(bulkButton, true);
     try {
-      const reply = await del("/api/products/bulk", { confirm: "true" });
-      const deleted = reply && (reply.deleted ?? reply.count);
-      toast(deleted === undefined || deleted === null ? "Deleted every product." : `Deleted ${num(deleted)} products.`);
+      const { deleted } = await del("/api/products/bulk", { confirm: "true" });
+      toast(`Deleted ${num(deleted)} products.`);
       update({ page: 1 }, false);
     } catch (error) {
       toastError(error, "Bulk delete failed");
@@ -554,10 +550,4 @@ export function mountProducts(card) {
   });
   window.addEventListener("products:changed", () => load());
   load();
-  return {
-    reload: load,
-    get items() {
-      return last.items;
-    },
-  };
 }

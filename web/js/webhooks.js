@@ -25,26 +25,28 @@ const EVENT_TYPES = [
   ["product.bulk_deleted", "All products are deleted (Bulk Delete)"],
   ["import.completed", "A CSV import finishes (one event with its counts)"],
 ];
-const DELIVERY_TONE = { delivered: "success", failed: "danger", pending: "info", blocked: "danger" };
+const DELIVERY_TONE = { delivered: "success", failed: "danger", pending: "info" };
 const DELIVERIES_PAGE = 20;
 
-/** The webhook's last delivery, whatever shape the list gives it in. */
-function lastDelivery(hook) {
-  if (hook.last_delivery) return hook.last_delivery;
-  if (hook.last_delivery_status) {
-    return {
-      status: hook.last_delivery_status,
-      last_status_code: hook.last_status_code ?? hook.last_delivery_status_code,
-      created_at: hook.last_delivery_at,
-    };
-  }
-  return null;
+/** What a delivery was about, in a few words, by its event type (a test event is about nothing). */
+const SUBJECTS = {
+  "product.created": (data) => data.sku,
+  "product.updated": (data) => data.sku,
+  "product.deleted": (data) => data.sku,
+  "product.bulk_deleted": (data) => `${num(data.count)} products`,
+  "import.completed": (data) => data.filename,
+};
+
+function subject(delivery) {
+  const describe = SUBJECTS[delivery.event_type];
+  return describe ? describe(delivery.payload.data) : null;
 }
 
+const milliseconds = (value) => `${num(Math.round(value))} ms`;
+
 function testSummary(result) {
-  const code = result.status_code != null ? String(result.status_code) : "no response";
-  const time = result.duration_ms != null ? `${num(Math.round(result.duration_ms))} ms` : "";
-  return [code, time].filter(Boolean).join(" · ");
+  const code = result.status_code === null ? "no response" : String(result.status_code);
+  return `${code} · ${milliseconds(result.duration_ms)}`;
 }
 
 export function mountWebhooks(card) {
@@ -104,7 +106,7 @@ export function mountWebhooks(card) {
   async function load() {
     try {
       const reply = await get("/api/webhooks", { page_size: 100 });
-      const hooks = Array.isArray(reply) ? reply : reply.items || [];
+      const hooks = reply.items;
       clear(
         tbody,
         hooks.map((hook) => row(hook)),
@@ -139,7 +141,6 @@ export function mountWebhooks(card) {
       checked: hook.enabled,
       onchange: () => toggle(hook, enabled.input),
     });
-    const last = lastDelivery(hook);
     const result = testResults.get(hook.id);
     const testButton = h(
       "button",
@@ -183,24 +184,19 @@ export function mountWebhooks(card) {
         h(
           "div",
           { class: "chips" },
-          (hook.event_types || []).map((type) => h("span", { class: "chip" }, type)),
+          hook.event_types.map((type) => h("span", { class: "chip" }, type)),
         ),
       ),
       h("td", { class: "cell-enabled", "data-label": "Enabled" }, enabled.wrap),
       h(
         "td",
         { class: "cell-last", "data-label": "Last delivery", "data-testid": "last-delivery" },
-        last
+        hook.last_delivery_status
           ? h(
               "div",
               { class: "stack-xs" },
-              h(
-                "span",
-                {},
-                badge(last.status, DELIVERY_TONE[last.status] || "neutral"),
-                last.last_status_code ? h("span", { class: "muted" }, ` ${last.last_status_code}`) : null,
-              ),
-              h("span", { class: "cell-sub" }, timeAgo(last.finished_at || last.created_at)),
+              h("span", {}, badge(hook.last_delivery_status, DELIVERY_TONE[hook.last_delivery_status])),
+              h("span", { class: "cell-sub" }, timeAgo(hook.last_delivery_at)),
             )
           : h("span", { class: "muted" }, "None yet"),
       ),
@@ -256,9 +252,9 @@ export function mountWebhooks(card) {
       const result = await post(`/api/webhooks/${hook.id}/test`);
       testResults.set(hook.id, result);
       clear(slot, testResultBadge(result));
-      slot.title = result.error || result.response_excerpt || "";
+      slot.title = result.error ?? result.response_excerpt;
       toast(
-        result.ok ? `Test delivered: ${testSummary(result)}.` : `Test failed: ${result.error || testSummary(result)}.`,
+        result.ok ? `Test delivered: ${testSummary(result)}.` : `Test failed: ${result.error ?? testSummary(result)}.`,
         result.ok ? "success" : "error",
       );
       setTimeout(load, 400);
@@ -455,12 +451,11 @@ export function mountWebhooks(card) {
       if (reset) page = 1;
       try {
         const reply = await get(`/api/webhooks/${hook.id}/deliveries`, { page, page_size: DELIVERIES_PAGE });
-        const items = Array.isArray(reply) ? reply : reply.items || [];
+        const { items, total } = reply;
         if (reset) clear(list);
         list.append(...items.map((delivery) => deliveryItem(delivery, () => fetchPage(true))));
         if (reset && !items.length)
           clear(list, emptyState("No deliveries yet", "Use 🧪 Test or change a product to send one."));
-        const total = reply.total ?? items.length;
         more.hidden = page * DELIVERIES_PAGE >= total;
       } catch (error) {
         clear(
@@ -486,7 +481,7 @@ export function mountWebhooks(card) {
   }
 
   function deliveryItem(delivery, reload) {
-    const attempts = delivery.attempts || [];
+    const { attempts } = delivery;
     const resend = h(
       "button",
       { type: "button", class: "btn btn--small", "aria-label": `Resend delivery ${delivery.id}` },
@@ -505,7 +500,7 @@ export function mountWebhooks(card) {
         setBusy(resend, false);
       }
     };
-    const code = delivery.last_status_code ?? (attempts.length ? attempts[attempts.length - 1].status_code : null);
+    const code = delivery.last_status_code;
     return h(
       "article",
       { class: "delivery", "data-testid": "delivery", "data-status": delivery.status },
@@ -516,9 +511,9 @@ export function mountWebhooks(card) {
           "div",
           { class: "delivery__what" },
           h("code", {}, delivery.event_type),
-          subject(delivery.payload) ? h("span", { class: "muted" }, subject(delivery.payload)) : null,
-          badge(delivery.status, DELIVERY_TONE[delivery.status] || "neutral"),
-          code != null ? h("span", { class: "muted" }, `HTTP ${code}`) : null,
+          subject(delivery) ? h("span", { class: "muted" }, subject(delivery)) : null,
+          badge(delivery.status, DELIVERY_TONE[delivery.status]),
+          code === null ? null : h("span", { class: "muted" }, `HTTP ${code}`),
         ),
         h(
           "div",
@@ -526,7 +521,7 @@ export function mountWebhooks(card) {
           h(
             "span",
             { class: "muted" },
-            `${num(delivery.attempt_count ?? attempts.length)} ${(delivery.attempt_count ?? attempts.length) === 1 ? "attempt" : "attempts"} · `,
+            `${num(delivery.attempt_count)} ${delivery.attempt_count === 1 ? "attempt" : "attempts"} · `,
             timeAgo(delivery.created_at),
           ),
           resend,
@@ -561,16 +556,16 @@ export function mountWebhooks(card) {
                     h(
                       "tr",
                       {},
-                      h("td", {}, String(attempt.attempt ?? index + 1)),
-                      h("td", {}, dateTime(attempt.at || attempt.started_at || attempt.time || attempt.created_at)),
-                      h("td", {}, attempt.status_code != null ? String(attempt.status_code) : "–"),
-                      h("td", {}, attempt.duration_ms != null ? `${num(Math.round(attempt.duration_ms))} ms` : "–"),
+                      h("td", {}, String(index + 1)),
+                      h("td", {}, dateTime(attempt.at)),
+                      h("td", {}, attempt.status_code === null ? "–" : String(attempt.status_code)),
+                      h("td", {}, milliseconds(attempt.duration_ms)),
                       h(
                         "td",
                         { class: "cell-excerpt" },
                         attempt.error
                           ? h("span", { class: "cell-error" }, attempt.error)
-                          : h("code", {}, attempt.response_excerpt || ""),
+                          : h("code", {}, attempt.response_excerpt),
                       ),
                     ),
                   ),
@@ -583,16 +578,6 @@ export function mountWebhooks(card) {
   }
 
   load();
-  return { reload: load };
-}
-
-/** What a delivery was about, in a few words: the product's SKU, or the import's file. */
-function subject(payload) {
-  const data = payload?.data || {};
-  if (data.sku) return data.sku;
-  if (data.filename) return data.filename;
-  if (typeof data.count === "number") return `${num(data.count)} products`;
-  return null;
 }
 
 function numberOrRaw(value) {
