@@ -7,8 +7,11 @@ import {
   badge,
   clearErrors,
   confirmDialog,
+  dataTable,
   emptyState,
   formBanner,
+  headerCell,
+  loadError,
   openModal,
   setBusy,
   showErrors,
@@ -30,7 +33,7 @@ const COLUMNS = [
   { key: "description", label: "Description", className: "col-desc" },
   { key: "active", label: "Status", className: "col-active" },
   { key: "updated_at", label: "Updated", sort: "updated_at", className: "col-updated" },
-  { key: "actions", label: "Actions", className: "col-actions" },
+  { key: "actions", label: "Actions", className: "col-actions", hidden: true },
 ];
 
 function readState() {
@@ -134,20 +137,17 @@ export function mountProducts(card) {
   );
 
   // Table.
-  const thead = h("thead");
-  const tbody = h("tbody");
-  const table = h(
-    "table",
-    {
-      class: "table table--stack table--products",
-      "data-testid": "products-table",
-      "aria-describedby": "products-count",
-    },
-    h("caption", { class: "visually-hidden" }, "Products"),
+  const {
+    wrap: tableWrap,
+    table,
     thead,
     tbody,
-  );
-  const tableState = h("div", { class: "table-state" });
+    state: tableState,
+  } = dataTable({
+    className: "table--stack table--products",
+    caption: "Products",
+    attrs: { "data-testid": "products-table", "aria-describedby": "products-count" },
+  });
 
   // Pager.
   const pageLabel = h("span", { class: "pager__label", id: "products-page", "aria-live": "polite" });
@@ -212,7 +212,7 @@ export function mountProducts(card) {
         h("div", { class: "filters__clear" }, clearFilters),
       ),
     ),
-    h("div", { class: "table-wrap" }, table),
+    tableWrap,
     tableState,
     h(
       "div",
@@ -249,12 +249,7 @@ export function mountProducts(card) {
         "tr",
         {},
         COLUMNS.map((column) => {
-          if (!column.sort)
-            return h(
-              "th",
-              { scope: "col", class: column.className },
-              column.key === "actions" ? h("span", { class: "visually-hidden" }, column.label) : column.label,
-            );
+          if (!column.sort) return headerCell(column);
           const active = column.sort === sortKey;
           const direction = active ? (descending ? "descending" : "ascending") : "none";
           const nextSort = active && !descending ? `-${column.sort}` : column.sort;
@@ -317,10 +312,7 @@ export function mountProducts(card) {
     } catch (error) {
       if (error.name === "AbortError") return;
       clear(tbody);
-      clear(
-        tableState,
-        h("div", { class: "notice notice--danger", role: "alert" }, `Could not load products: ${error.message}`),
-      );
+      clear(tableState, loadError("products", error));
     } finally {
       if (loading === controller) {
         loading = null;

@@ -1,5 +1,6 @@
 // Shared pieces of the interface: toasts, modal dialogs (focus kept inside, returned on close),
-// confirmations, form fields that can show the API's errors next to the right control.
+// confirmations, form fields that can show the API's errors next to the right control, notices,
+// and the tables with their empty and error states.
 
 import { h, icon, uniqueId } from "./dom.js";
 
@@ -271,4 +272,43 @@ export function emptyState(title, text, action = null) {
     text ? h("p", { class: "muted" }, text) : null,
     action,
   );
+}
+
+// Notices and tables --------------------------------------------------------------------------
+
+/** A message block in the flow of the page; a "danger" one is announced at once (role alert). */
+export function notice(tone, ...children) {
+  return h("div", { class: `notice notice--${tone}`, role: tone === "danger" ? "alert" : null }, ...children);
+}
+
+/** What a list shows when it could not be loaded. */
+export function loadError(what, error) {
+  return notice("danger", `Could not load ${what}: ${error.message}`);
+}
+
+/**
+ * A column heading: a label, or `{ label, className, hidden }` where `hidden` keeps the label for
+ * screen readers only (an actions column).
+ */
+export function headerCell(column) {
+  const { label, className = null, hidden = false } = typeof column === "string" ? { label: column } : column;
+  return h("th", { scope: "col", class: className }, hidden ? h("span", { class: "visually-hidden" }, label) : label);
+}
+
+/**
+ * A table in its scrolling wrapper, captioned for screen readers. Fill `tbody` (and `thead`, when
+ * no `columns` are given); show its empty or error state in `state`, the block under the table.
+ */
+export function dataTable({ className, caption, columns = null, rows = [], attrs = {} }) {
+  const thead = h("thead", {}, columns ? h("tr", {}, columns.map(headerCell)) : null);
+  const tbody = h("tbody", {}, rows);
+  const table = h(
+    "table",
+    { class: `table ${className}`, ...attrs },
+    h("caption", { class: "visually-hidden" }, caption),
+    thead,
+    tbody,
+  );
+  const state = h("div", { class: "table-state" });
+  return { wrap: h("div", { class: "table-wrap" }, table), table, thead, tbody, state };
 }

@@ -7,8 +7,10 @@ import {
   badge,
   clearErrors,
   confirmDialog,
+  dataTable,
   emptyState,
   formBanner,
+  loadError,
   openModal,
   setBusy,
   showErrors,
@@ -51,8 +53,18 @@ function testSummary(result) {
 
 export function mountWebhooks(card) {
   const testResults = new Map();
-  const tbody = h("tbody");
-  const state = h("div", { class: "table-state" });
+  const { wrap, tbody, state } = dataTable({
+    className: "table--stack table--webhooks",
+    caption: "Webhooks",
+    columns: [
+      "Endpoint",
+      "Events",
+      "Enabled",
+      "Last delivery",
+      { label: "Actions", className: "col-actions", hidden: true },
+    ],
+    attrs: { "data-testid": "webhooks-table" },
+  });
   const createButton = h(
     "button",
     { type: "button", class: "btn btn--primary", onclick: () => editWebhook(null) },
@@ -77,29 +89,7 @@ export function mountWebhooks(card) {
       ),
       h("div", { class: "card__actions" }, createButton),
     ),
-    h(
-      "div",
-      { class: "table-wrap" },
-      h(
-        "table",
-        { class: "table table--stack table--webhooks", "data-testid": "webhooks-table" },
-        h("caption", { class: "visually-hidden" }, "Webhooks"),
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", { scope: "col" }, "Endpoint"),
-            h("th", { scope: "col" }, "Events"),
-            h("th", { scope: "col" }, "Enabled"),
-            h("th", { scope: "col" }, "Last delivery"),
-            h("th", { scope: "col", class: "col-actions" }, h("span", { class: "visually-hidden" }, "Actions")),
-          ),
-        ),
-        tbody,
-      ),
-    ),
+    wrap,
     state,
   );
 
@@ -127,10 +117,7 @@ export function mountWebhooks(card) {
             ),
       );
     } catch (error) {
-      clear(
-        state,
-        h("div", { class: "notice notice--danger", role: "alert" }, `Could not load webhooks: ${error.message}`),
-      );
+      clear(state, loadError("webhooks", error));
     }
   }
 
@@ -458,10 +445,7 @@ export function mountWebhooks(card) {
           clear(list, emptyState("No deliveries yet", "Use 🧪 Test or change a product to send one."));
         more.hidden = page * DELIVERIES_PAGE >= total;
       } catch (error) {
-        clear(
-          list,
-          h("div", { class: "notice notice--danger", role: "alert" }, `Could not load deliveries: ${error.message}`),
-        );
+        clear(list, loadError("deliveries", error));
       }
     }
     more.onclick = () => {
@@ -481,7 +465,6 @@ export function mountWebhooks(card) {
   }
 
   function deliveryItem(delivery, reload) {
-    const { attempts } = delivery;
     const resend = h(
       "button",
       { type: "button", class: "btn btn--small", "aria-label": `Resend delivery ${delivery.id}` },
@@ -528,56 +511,38 @@ export function mountWebhooks(card) {
         ),
       ),
       delivery.last_error ? h("p", { class: "delivery__error" }, delivery.last_error) : null,
-      attempts.length
-        ? h(
-            "details",
-            { class: "delivery__attempts" },
-            h("summary", {}, "Attempts"),
-            h(
-              "div",
-              { class: "table-wrap" },
-              h(
-                "table",
-                { class: "table table--compact" },
-                h("caption", { class: "visually-hidden" }, `Attempts of delivery ${delivery.id}`),
-                h(
-                  "thead",
-                  {},
-                  h(
-                    "tr",
-                    {},
-                    ["#", "When", "Code", "Time", "Response or error"].map((label) => h("th", { scope: "col" }, label)),
-                  ),
-                ),
-                h(
-                  "tbody",
-                  {},
-                  attempts.map((attempt, index) =>
-                    h(
-                      "tr",
-                      {},
-                      h("td", {}, String(index + 1)),
-                      h("td", {}, dateTime(attempt.at)),
-                      h("td", {}, attempt.status_code === null ? "–" : String(attempt.status_code)),
-                      h("td", {}, milliseconds(attempt.duration_ms)),
-                      h(
-                        "td",
-                        { class: "cell-excerpt" },
-                        attempt.error
-                          ? h("span", { class: "cell-error" }, attempt.error)
-                          : h("code", {}, attempt.response_excerpt),
-                      ),
-                    ),
-                  ),
-                ),
-              ),
-            ),
-          )
+      delivery.attempts.length
+        ? h("details", { class: "delivery__attempts" }, h("summary", {}, "Attempts"), attemptsTable(delivery))
         : null,
     );
   }
 
   load();
+}
+
+const ATTEMPT_COLUMNS = ["#", "When", "Code", "Time", "Response or error"];
+
+function attemptsTable(delivery) {
+  return dataTable({
+    className: "table--compact",
+    caption: `Attempts of delivery ${delivery.id}`,
+    columns: ATTEMPT_COLUMNS,
+    rows: delivery.attempts.map((attempt, index) =>
+      h(
+        "tr",
+        {},
+        h("td", {}, String(index + 1)),
+        h("td", {}, dateTime(attempt.at)),
+        h("td", {}, attempt.status_code === null ? "–" : String(attempt.status_code)),
+        h("td", {}, milliseconds(attempt.duration_ms)),
+        h(
+          "td",
+          { class: "cell-excerpt" },
+          attempt.error ? h("span", { class: "cell-error" }, attempt.error) : h("code", {}, attempt.response_excerpt),
+        ),
+      ),
+    ),
+  }).wrap;
 }
 
 function numberOrRaw(value) {
