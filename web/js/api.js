@@ -14,7 +14,7 @@ export class ApiError extends Error {
   fieldErrors() {
     const errors = {};
     for (const detail of this.details) {
-      const field = String(detail.field || "")
+      const field = detail.field
         .split(".")
         .filter((part) => !/^\d+$/.test(part))
         .pop();

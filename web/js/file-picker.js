@@ -2,6 +2,7 @@
 // with a button to remove it, and the button that starts the upload.
 
 import { bytes, h, icon } from "./dom.js";
+import { iconButton } from "./ui.js";
 
 /**
  * The picker's nodes for `file` (null: none chosen yet), under an optional `message`. `onChoose`
@@ -53,11 +54,7 @@ export function filePicker(file, message, { onChoose, onStart }) {
           h("strong", {}, file.name),
           h("span", { class: "muted" }, bytes(file.size)),
         ),
-        h(
-          "button",
-          { type: "button", class: "icon-btn", "aria-label": `Remove ${file.name}`, onclick: () => onChoose(null) },
-          icon("x"),
-        ),
+        iconButton({ icon: "x", label: `Remove ${file.name}`, onclick: () => onChoose(null) }),
       )
     : null;
   const start = h(

@@ -2,9 +2,9 @@
 // a "watch" button that hands a running import to the upload card.
 
 import { get } from "./api.js";
-import { clear, dateTime, duration, h, icon, num, timeAgo } from "./dom.js";
+import { clear, dateTime, duration, h, num, timeAgo } from "./dom.js";
 import { elapsed, FINAL, jobUrl, statusBadge } from "./import-job.js";
-import { dataTable, emptyState, loadError } from "./ui.js";
+import { cardHead, dataTable, emptyState, iconButton, loadError } from "./ui.js";
 
 const HISTORY_SIZE = 8;
 const COLUMNS = [
@@ -24,27 +24,8 @@ export function mountHistory(card, { trackedId, onWatch }) {
     columns: COLUMNS,
     attrs: { "data-testid": "import-history" },
   });
-  const refresh = h(
-    "button",
-    { type: "button", class: "icon-btn", "aria-label": "Refresh import history", onclick: () => load() },
-    icon("refresh"),
-  );
-  clear(
-    card,
-    h(
-      "div",
-      { class: "card__head" },
-      h(
-        "div",
-        {},
-        h("h2", { class: "card__title" }, "Import history"),
-        h("p", { class: "card__sub" }, "Recent imports, newest first."),
-      ),
-      refresh,
-    ),
-    wrap,
-    state,
-  );
+  const refresh = iconButton({ icon: "refresh", label: "Refresh import history", onclick: () => load() });
+  clear(card, cardHead({ title: "Import history", sub: "Recent imports, newest first.", aside: refresh }), wrap, state);
 
   async function load() {
     let jobs;

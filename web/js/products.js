@@ -5,12 +5,14 @@ import { ApiError, del, get, post, put } from "./api.js";
 import { clear, debounce, h, icon, num, timeAgo } from "./dom.js";
 import {
   badge,
+  cardHead,
   clearErrors,
   confirmDialog,
   dataTable,
   emptyState,
   formBanner,
   headerCell,
+  iconButton,
   loadError,
   openModal,
   setBusy,
@@ -186,12 +188,13 @@ export function mountProducts(card) {
 
   clear(
     card,
-    h(
-      "div",
-      { class: "card__head" },
-      h("div", {}, h("h2", { id: "products-title", class: "card__title card__title--lg" }, "Products"), count),
-      h("div", { class: "card__actions" }, bulkButton, createButton),
-    ),
+    cardHead({
+      title: "Products",
+      titleId: "products-title",
+      large: true,
+      sub: count,
+      aside: h("div", { class: "card__actions" }, bulkButton, createButton),
+    }),
     h(
       "form",
       {
@@ -388,28 +391,14 @@ export function mountProducts(card) {
         h(
           "div",
           { class: "row-actions" },
-          h(
-            "button",
-            {
-              type: "button",
-              class: "icon-btn",
-              "aria-label": `Edit ${label}`,
-              title: "Edit",
-              onclick: () => editProduct(product),
-            },
-            icon("edit"),
-          ),
-          h(
-            "button",
-            {
-              type: "button",
-              class: "icon-btn icon-btn--danger",
-              "aria-label": `Delete ${label}`,
-              title: "Delete",
-              onclick: () => deleteProduct(product),
-            },
-            icon("trash"),
-          ),
+          iconButton({ icon: "edit", label: `Edit ${label}`, title: "Edit", onclick: () => editProduct(product) }),
+          iconButton({
+            icon: "trash",
+            label: `Delete ${label}`,
+            title: "Delete",
+            danger: true,
+            onclick: () => deleteProduct(product),
+          }),
         ),
       ),
     );

@@ -259,6 +259,33 @@ export function setBusy(button, busy, busyText = null) {
   }
 }
 
+/** A button that shows only an icon; `label` is what screen readers say, `title` the tooltip. */
+export function iconButton({ icon: name, label, title = null, danger = false, onclick }) {
+  return h(
+    "button",
+    { type: "button", class: danger ? "icon-btn icon-btn--danger" : "icon-btn", "aria-label": label, title, onclick },
+    icon(name),
+  );
+}
+
+/**
+ * A card's heading: the title (`large` for a page section's), the line under it (text, or an
+ * element to update later) and `aside` on the right (buttons, usually in a `.card__actions`).
+ */
+export function cardHead({ title, titleId = null, large = false, sub, aside = null }) {
+  return h(
+    "div",
+    { class: "card__head" },
+    h(
+      "div",
+      {},
+      h("h2", { id: titleId, class: large ? "card__title card__title--lg" : "card__title" }, title),
+      sub instanceof Node ? sub : h("p", { class: "card__sub" }, sub),
+    ),
+    aside,
+  );
+}
+
 export function badge(text, tone = "neutral") {
   return h("span", { class: `badge badge--${tone}` }, text);
 }

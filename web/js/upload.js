@@ -14,7 +14,7 @@ import { filePicker } from "./file-picker.js";
 import { mountHistory } from "./import-history.js";
 import { elapsed, FINAL, jobUrl, percentOf, phaseText } from "./import-job.js";
 import { progressPanel } from "./progress-panel.js";
-import { notice, setBusy, toast, toastError } from "./ui.js";
+import { cardHead, notice, setBusy, toast, toastError } from "./ui.js";
 
 const ACTIVE_KEY = "fulfil.import.job";
 const ANNOUNCE_EVERY_MS = 5000;
@@ -90,21 +90,7 @@ export function mountUpload(card, historyCard) {
 
   const body = h("div", { class: "upload__body" });
   const live = h("p", { class: "visually-hidden", "aria-live": "polite", id: "import-announcer" });
-  clear(
-    card,
-    h(
-      "div",
-      { class: "card__head" },
-      h(
-        "div",
-        {},
-        h("h2", { class: "card__title" }, "Upload CSV"),
-        h("p", { class: "card__sub" }, "Up to 500,000 rows; progress updates live."),
-      ),
-    ),
-    body,
-    live,
-  );
+  clear(card, cardHead({ title: "Upload CSV", sub: "Up to 500,000 rows; progress updates live." }), body, live);
 
   function go(next, ...args) {
     if (!MOVES[state].includes(next)) throw new Error(`The upload card cannot go from ${state} to ${next}.`);

@@ -5,11 +5,13 @@ import { ApiError, del, get, post, put } from "./api.js";
 import { clear, dateTime, h, icon, num, timeAgo } from "./dom.js";
 import {
   badge,
+  cardHead,
   clearErrors,
   confirmDialog,
   dataTable,
   emptyState,
   formBanner,
+  iconButton,
   loadError,
   openModal,
   setBusy,
@@ -74,21 +76,13 @@ export function mountWebhooks(card) {
 
   clear(
     card,
-    h(
-      "div",
-      { class: "card__head" },
-      h(
-        "div",
-        {},
-        h("h2", { id: "webhooks-title", class: "card__title card__title--lg" }, "Webhooks"),
-        h(
-          "p",
-          { class: "card__sub" },
-          "Signed POST requests to your endpoints when products change or an import finishes.",
-        ),
-      ),
-      h("div", { class: "card__actions" }, createButton),
-    ),
+    cardHead({
+      title: "Webhooks",
+      titleId: "webhooks-title",
+      large: true,
+      sub: "Signed POST requests to your endpoints when products change or an import finishes.",
+      aside: h("div", { class: "card__actions" }, createButton),
+    }),
     wrap,
     state,
   );
@@ -201,28 +195,14 @@ export function mountWebhooks(card) {
             icon("list", { size: 16 }),
             "Deliveries",
           ),
-          h(
-            "button",
-            {
-              type: "button",
-              class: "icon-btn",
-              "aria-label": `Edit ${hook.url}`,
-              title: "Edit",
-              onclick: () => editWebhook(hook),
-            },
-            icon("edit"),
-          ),
-          h(
-            "button",
-            {
-              type: "button",
-              class: "icon-btn icon-btn--danger",
-              "aria-label": `Delete ${hook.url}`,
-              title: "Delete",
-              onclick: () => remove(hook),
-            },
-            icon("trash"),
-          ),
+          iconButton({ icon: "edit", label: `Edit ${hook.url}`, title: "Edit", onclick: () => editWebhook(hook) }),
+          iconButton({
+            icon: "trash",
+            label: `Delete ${hook.url}`,
+            title: "Delete",
+            danger: true,
+            onclick: () => remove(hook),
+          }),
         ),
       ),
     );
