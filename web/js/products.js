@@ -505,10 +505,11 @@ export function mountProducts(card) {
     } catch {
       // The dialog still works without the count.
     }
+    const which = total === null ? "Every product" : `All ${num(total)} products`;
     const ok = await confirmDialog({
       title: "Bulk Delete: delete every product",
       message: "Are you sure? This cannot be undone.",
-      detail: `${total === null ? "Every product" : `All ${num(total)} products`} will be deleted, not only the ones on this page. Webhooks get one product.bulk_deleted event.`,
+      detail: `${which} will be deleted, not only the ones on this page. Webhooks get one product.bulk_deleted event.`,
       confirmLabel: "Delete all products",
       typed: BULK_CONFIRM_WORD,
     });
