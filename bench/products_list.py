@@ -221,7 +221,11 @@ def floor_statements(params: dict[str, Any]) -> tuple[queries.ListSql, list[list
     """The route's statements for these parameters, built once, as asyncpg arguments."""
     sql = queries.list_queries(ProductQuery.model_validate(params))
     return sql, [
-        [text, *values] for text, values in (positional(s, sql.params) for s in (sql.page, sql.count, sql.estimate))
+        [text, *values]
+        for text, values in (
+            positional(statement, params)
+            for statement, params in ((sql.page, sql.page_params), (sql.count, sql.params), (sql.estimate, sql.params))
+        )
     ]
 
 

@@ -3,12 +3,13 @@
 A local aiohttp receiver runs in its own process and counts what arrives. The service runs as
 `python -m fulfil serve` (API plus in-process worker) on a fresh database of its own. Two runs:
 
-- live: the bench makes N product updates the way the products API does (UPDATE and
-  `record_event` in one transaction, then `relay_soon`) from a few concurrent connections;
+- live: N product updates through the products service (`fulfil.products.service.update_product`:
+  the change and its event in one transaction, then the nudge) from a few concurrent connections;
   deliveries per second from the first change to the last receipt. This is bounded by how fast
   the changes themselves can be written, so the lag of the last receipt is printed too.
-- backlog: N updates committed in one transaction, then one nudge; deliveries per second from
-  the commit to the last receipt: what the relay and delivery jobs can do on their own.
+- backlog: N updates (`service.record_update`) committed in one transaction, then one nudge;
+  deliveries per second from the commit to the last receipt: what the relay and delivery jobs
+  can do on their own.
 
 The floor is one aiohttp session posting the same bodies to the same receiver in a plain loop.
 
@@ -32,19 +33,16 @@ from aiohttp import web
 
 from common import drop_database, free_port, fresh_database, fresh_redis, serve, wait_for_http
 from fulfil.db import connect_raw
+from fulfil.products import service
+from fulfil.products.schemas import ProductUpdate
 from fulfil.resources import Resources, open_resources
 from fulfil.settings import load_settings
-from fulfil.webhooks.outbox import record_event, relay_soon
+from fulfil.webhooks.outbox import relay_soon
 
 DB_NAME = "fulfil_bench_webhooks"
 REDIS_DB = 12
 WRITERS = 8
 SECRET = "bench-secret"
-
-UPDATE = """
-UPDATE product SET name = :name, updated_at = now() WHERE id = :id
-RETURNING id, sku, name, description, active, created_at, updated_at
-"""
 
 
 # --- the receiver (its own process: `bench/webhooks.py --receiver PORT`) ---------------------
@@ -110,10 +108,7 @@ async def live_updates(resources: Resources, ids: list[int]) -> float:
 
     async def writer(mine: list[int]) -> None:
         for product_id in mine:
-            async with resources.db.transaction():
-                row = await resources.db.fetch_one(UPDATE, {"id": product_id, "name": f"Renamed {product_id}"})
-                await record_event(resources.db, "product.updated", dict(row._mapping))
-            await relay_soon(resources)
+            await service.update_product(resources, product_id, ProductUpdate(name=f"Renamed {product_id}"))
 
     started = time.time()
     await asyncio.gather(*(writer(ids[n::WRITERS]) for n in range(WRITERS)))
@@ -125,8 +120,7 @@ async def backlog_updates(resources: Resources, ids: list[int]) -> float:
     the commit time."""
     async with resources.db.transaction():
         for product_id in ids:
-            row = await resources.db.fetch_one(UPDATE, {"id": product_id, "name": f"Again {product_id}"})
-            await record_event(resources.db, "product.updated", dict(row._mapping))
+            await service.record_update(resources.db, product_id, ProductUpdate(name=f"Again {product_id}"))
     committed = time.time()
     await relay_soon(resources)
     return committed

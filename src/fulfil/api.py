@@ -124,11 +124,6 @@ def app_resources(request: Request) -> Resources:
     return request.app.state.resources  # type: ignore[no-any-return]
 
 
-def page_window(page: int, page_size: int) -> dict[str, int]:
-    """The `:limit` and `:offset` parameters of page `page` (from 1) of a list."""
-    return {"limit": page_size, "offset": (page - 1) * page_size}
-
-
 def path_int(request: Request) -> int:
     """The path's numeric `{id}`; anything else is a 404, as no such resource can exist."""
     raw = request.path_params["id"]

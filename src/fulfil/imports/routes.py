@@ -18,13 +18,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute
 
-from fulfil.api import ApiRoute, app_resources, json_response, page_window, read_query
-from fulfil.errors import ApiError
-from fulfil.imports import jobs, queries
-from fulfil.imports.progress import HEARTBEAT_SECONDS, ProgressHub, event_stream, load_snapshot, publish, snapshot_of
+from fulfil.api import ApiRoute, app_resources, json_response, read_query
+from fulfil.imports import jobs, queries, service
+from fulfil.imports.progress import HEARTBEAT_SECONDS, ProgressHub, event_stream, publish, snapshot_of
 from fulfil.imports.rejects import FIXED_COLUMNS, rejects_path
 from fulfil.imports.schemas import (
-    FINAL_STATUSES,
     HistoryQuery,
     ImportHistory,
     ImportSnapshot,
@@ -33,7 +31,6 @@ from fulfil.imports.schemas import (
 )
 from fulfil.imports.upload import receive_upload
 from fulfil.queue import enqueue
-from fulfil.resources import Resources
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +52,7 @@ def _job_id(request: Request) -> UUID:
     try:
         return UUID(raw)
     except ValueError:
-        raise ApiError(404, f"No import job with id {raw!r}") from None
+        raise service.not_found(raw) from None
 
 
 async def upload_csv(request: Request) -> Response:
@@ -101,16 +98,9 @@ async def upload_csv(request: Request) -> Response:
     return json_response(reply, status=202)
 
 
-async def _snapshot_or_404(resources: Resources, job_id: UUID, *, fresh: bool = True) -> ImportSnapshot:
-    snapshot = await load_snapshot(resources, job_id, fresh=fresh)
-    if snapshot is None:
-        raise ApiError(404, f"No import job with id {str(job_id)!r}")
-    return snapshot
-
-
 async def import_progress(request: Request) -> Response:
     """The snapshot, from the job row."""
-    return json_response(await _snapshot_or_404(app_resources(request), _job_id(request)))
+    return json_response(await service.get_snapshot(app_resources(request), _job_id(request)))
 
 
 async def import_stream(request: Request) -> Response:
@@ -121,7 +111,7 @@ async def import_stream(request: Request) -> Response:
     """
     resources = app_resources(request)
     job_id = _job_id(request)
-    snapshot = await _snapshot_or_404(resources, job_id, fresh=False)
+    snapshot = await service.get_snapshot(resources, job_id, fresh=False)
     last = request.headers.get("last-event-id", "").strip()
     last_event_id = int(last) if last.isdigit() else -1
     if snapshot.final and last_event_id >= snapshot.version:
@@ -139,11 +129,7 @@ async def import_stream(request: Request) -> Response:
 async def list_imports(request: Request) -> Response:
     """Every import, newest first, as snapshots."""
     query = read_query(request, HistoryQuery)
-    db = app_resources(request).db
-    rows = await db.fetch_all(queries.LIST_SNAPSHOTS, page_window(query.page, query.page_size))
-    total = await db.fetch_val(queries.COUNT_JOBS)
-    items = [snapshot_of(row._mapping) for row in rows]
-    return json_response(ImportHistory(items=items, page=query.page, page_size=query.page_size, total=total))
+    return json_response(await service.list_imports(app_resources(request).db, query))
 
 
 async def import_rejects(request: Request) -> Response:
@@ -152,7 +138,7 @@ async def import_rejects(request: Request) -> Response:
     job_id = _job_id(request)
     row = await resources.db.fetch_one(queries.GET_JOB, {"id": str(job_id)})
     if row is None:
-        raise ApiError(404, f"No import job with id {str(job_id)!r}")
+        raise service.not_found(job_id)
     job = row._mapping
     stem = Path(job["filename"]).stem or "import"
     ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("_") or "import"
@@ -166,18 +152,7 @@ async def import_rejects(request: Request) -> Response:
 
 async def cancel_import(request: Request) -> Response:
     """A queued job is cancelled at once; a running one stops after the batch it is writing."""
-    resources = app_resources(request)
-    job_id = _job_id(request)
-    snapshot = await jobs.finish_job(resources, job_id, "cancelled", None, queries.FINISH_QUEUED)
-    if snapshot is None:
-        row = await resources.db.fetch_one(queries.REQUEST_CANCEL, {"id": str(job_id)})
-        if row is None:
-            current = await _snapshot_or_404(resources, job_id)
-            if current.status in FINAL_STATUSES:
-                raise ApiError(409, f"Import {job_id} has already ended (status {current.status}); nothing to cancel.")
-            raise ApiError(409, f"Import {job_id} is starting; try again in a moment.")
-        snapshot = snapshot_of(row._mapping)
-    return json_response(snapshot, status=202)
+    return json_response(await service.cancel_import(app_resources(request), _job_id(request)), status=202)
 
 
 routes: list[BaseRoute] = [

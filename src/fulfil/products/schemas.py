@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from fulfil.api import not_null
+from fulfil.pagination import Page, PageQuery, page_size_field
 from fulfil.products.fields import (
     DESCRIPTION_MAX,
     NAME_MAX,
@@ -22,10 +23,6 @@ from fulfil.products.fields import (
     clean_search,
     clean_sku,
 )
-
-PAGE_SIZE_DEFAULT = 50
-PAGE_SIZE_MAX = 500
-PAGE_MAX = 10_000_000
 
 Sku = Annotated[
     str,
@@ -115,7 +112,7 @@ class Product(BaseModel):
         return self.model_dump(mode="json")
 
 
-class ProductList(BaseModel):
+class ProductList(Page[Product]):
     """One page of products.
 
     `total` is exact while few enough products match (`total_exact: true`): up to 10,000, or
@@ -125,14 +122,10 @@ class ProductList(BaseModel):
     `total_exact` is false: enough for "about 16,800 products" and a pager.
     """
 
-    items: list[Product]
-    page: int
-    page_size: int
-    total: int
     total_exact: bool
 
 
-class ProductQuery(BaseModel):
+class ProductQuery(PageQuery):
     """`GET /api/products` parameters. Text filters are case-insensitive "contains" matches."""
 
     sku: SkuFilter = None
@@ -141,8 +134,7 @@ class ProductQuery(BaseModel):
     q: AnyFilter = None
     active: bool | None = Field(None, description="true or false; blank or left out: both")
     sort: SortKey = Field("id", description="A field, `-` in front for descending")
-    page: int = Field(1, ge=1, le=PAGE_MAX)
-    page_size: int = Field(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX)
+    page_size: int = page_size_field(50, 500)
 
     @field_validator("active", mode="before")
     @classmethod

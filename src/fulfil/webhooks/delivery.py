@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import aiohttp
 import anyio
@@ -50,6 +50,15 @@ def delivery_job_id(first_id: int, message_id: str, attempt_count: int, count: i
     the id, is what guarantees a delivery is not sent twice.
     """
     return f"webhooks:deliver:{first_id}:{message_id}:{attempt_count}+{count}"
+
+
+class Target(TypedDict):
+    """Where a test event goes: the webhook's id, URL, secret and timeout."""
+
+    id: int
+    url: str
+    secret: str | None
+    timeout: int
 
 
 @dataclass
@@ -264,7 +273,7 @@ async def schedule(resources: Resources, result: Result) -> None:
         log.warning("could not queue the retry of delivery %s (the sweep will): %r", row["id"], exc)
 
 
-async def send_test(resources: Resources, webhook: Any, body: str) -> tuple[int, Outcome]:
+async def send_test(resources: Resources, webhook: Target, body: str) -> tuple[int, Outcome]:
     """Send one `webhook.test` event right away (no retries), logged as a delivery; returns (id, outcome)."""
     db = resources.db
     created = await db.fetch_one(
@@ -272,7 +281,7 @@ async def send_test(resources: Resources, webhook: Any, body: str) -> tuple[int,
     )
     assert created is not None  # INSERT ... RETURNING always returns its row
     row = {
-        **dict(webhook),
+        **webhook,
         "id": created["id"],
         "webhook_id": webhook["id"],
         "message_id": created["message_id"],

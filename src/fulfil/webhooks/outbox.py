@@ -16,14 +16,9 @@ from databases.core import Connection, Database
 
 from fulfil.queue import enqueue
 from fulfil.resources import Resources
+from fulfil.webhooks import queries
 
 RELAY_JOB_ID = "webhooks:relay"
-
-INSERT_EVENT = """
-INSERT INTO webhook_event (event_type, payload)
-VALUES (:event_type, CAST(:payload AS json))
-RETURNING id
-"""
 
 
 def event_payload(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +29,7 @@ def event_payload(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
 async def record_event(db: Database | Connection, event_type: str, data: dict[str, Any]) -> int:
     """Write one outbox event; run it inside the transaction of the change it announces."""
     payload = json.dumps(event_payload(event_type, data), default=str)
-    event_id = await db.fetch_val(INSERT_EVENT, {"event_type": event_type, "payload": payload})
+    event_id = await db.fetch_val(queries.INSERT_EVENT, {"event_type": event_type, "payload": payload})
     return int(event_id)
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from fulfil.api import not_null
+from fulfil.pagination import Page, PageQuery, page_size_field
 from fulfil.products.fields import no_control
 
 TEST_EVENT = "webhook.test"
@@ -20,8 +21,6 @@ URL_MAX = 2048
 SECRET_MAX = 512
 TIMEOUT_DEFAULT = 30
 RETRY_COUNT_DEFAULT = 3
-PAGE_SIZE_DEFAULT = 20
-PAGE_SIZE_MAX = 200
 
 EventType = Literal["product.created", "product.updated", "product.deleted", "product.bulk_deleted", "import.completed"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
@@ -130,21 +129,16 @@ class Webhook(BaseModel):
     last_delivery_at: datetime | None = None
 
 
-class WebhookList(BaseModel):
-    items: list[Webhook]
-    page: int
-    page_size: int
-    total: int
+class WebhookList(Page[Webhook]):
+    """One page of webhooks, by id."""
 
 
-class WebhookQuery(BaseModel):
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(50, ge=1, le=PAGE_SIZE_MAX)
+class WebhookQuery(PageQuery):
+    page_size: int = page_size_field(50, 200)
 
 
-class DeliveryQuery(BaseModel):
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX)
+class DeliveryQuery(PageQuery):
+    page_size: int = page_size_field(20, 200)
     status: DeliveryStatus | None = None
 
 
@@ -176,11 +170,8 @@ class Delivery(BaseModel):
     payload: dict[str, Any]
 
 
-class DeliveryList(BaseModel):
-    items: list[Delivery]
-    page: int
-    page_size: int
-    total: int
+class DeliveryList(Page[Delivery]):
+    """One page of a webhook's deliveries, newest first."""
 
 
 class TestResult(BaseModel):
