@@ -22,7 +22,7 @@ test: lint test-api test-e2e
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests bench scripts
 
 test-api: $(STAMP)
 	$(BIN)/pytest tests --ignore=tests/e2e
