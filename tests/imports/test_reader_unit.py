@@ -36,14 +36,14 @@ def read(path: Path, content: bytes, batch_rows: int = 1000) -> Read:
     path.write_bytes(content)
     has_nul = check_file(path)
     header = read_header(path)
+    return read_from(path, header.end_byte, header.end_line, batch_rows, has_nul)
+
+
+def read_from(path: Path, byte: int, line: int, batch_rows: int = 1000, has_nul: bool = False) -> Read:
+    """Read the rows after byte `byte`, the end of physical line `line`: where a resumed job starts."""
+    stop = threading.Event()  # set by a job being cancelled: the reader stops after the current batch
     batches = read_batches(
-        path,
-        header,
-        start_byte=header.end_byte,
-        start_line=header.end_line,
-        batch_rows=batch_rows,
-        has_nul=has_nul,
-        stop=threading.Event(),
+        path, read_header(path), start_byte=byte, start_line=line, batch_rows=batch_rows, has_nul=has_nul, stop=stop
     )
     return Read(list(batches))
 
@@ -134,17 +134,8 @@ def test_rows_come_in_batches_each_ending_where_the_next_can_resume(csv_path: Pa
     assert [batch.last for batch in got.batches] == [False, False, True]
 
     first = got.batches[0]
-    header = read_header(csv_path)
-    resumed = read_batches(
-        csv_path,
-        header,
-        start_byte=first.end_byte,
-        start_line=first.end_line,
-        batch_rows=10,
-        has_nul=False,
-        stop=threading.Event(),
-    )
-    assert [record[:2] for batch in resumed for record in batch.records] == [(4, "S-2"), (5, "S-3"), (6, "S-4")]
+    resumed = read_from(csv_path, first.end_byte, first.end_line)
+    assert [record[:2] for record in resumed.records] == [(4, "S-2"), (5, "S-3"), (6, "S-4")]
 
 
 def test_a_file_without_sku_or_name_fails_naming_what_it_found(csv_path: Path) -> None:
