@@ -28,7 +28,7 @@ test: lint test-api test-e2e
 lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests bench scripts
 	npx biome check web
 
 test-api: $(STAMP)

@@ -38,8 +38,10 @@ from typing import Any
 import httpx
 import psutil
 
-from common import admin, drop_database, free_port, fresh_database, fresh_redis, percentile, serve, wait_for_http
+from common import ADMIN_URL, fresh_redis, percentile
 from fulfil.db import connect_raw
+from tests.support.databases import admin_execute, drop_database, fresh_database
+from tests.support.processes import serve, service_env
 
 DB_NAME = "fulfil_bench_import"
 REDIS_DB = 14
@@ -152,14 +154,14 @@ async def measure(url: str, pid: int, database_url: str, path: Path) -> dict[str
     sampler = Sampler(url, pid, [r["id"] for r in probes])
     sampler.start()
     # Each run starts after a CHECKPOINT, so none pays for flushing the previous one's writes.
-    await admin("CHECKPOINT")
+    await admin_execute(ADMIN_URL, "CHECKPOINT")
     result: dict[str, Any] = {"floor_first": await floor(database_url, path)}
-    await admin("CHECKPOINT")
+    await admin_execute(ADMIN_URL, "CHECKPOINT")
     result["service_first"], result["upload_first"], result["first"] = await service_import(url, path, sampler)
     result["latencies_first"], sampler.latencies = sampler.latencies, []
-    await admin("CHECKPOINT")
+    await admin_execute(ADMIN_URL, "CHECKPOINT")
     result["floor_again"] = await floor(database_url, path)
-    await admin("CHECKPOINT")
+    await admin_execute(ADMIN_URL, "CHECKPOINT")
     result["service_again"], result["upload_again"], result["again"] = await service_import(url, path, sampler)
     result["latencies_again"] = sampler.latencies
     sampler.stop.set()
@@ -210,22 +212,19 @@ def main() -> None:
     write_csv(path, args.rows)
     print(f"wrote {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s")
 
-    database_url = asyncio.run(fresh_database(DB_NAME, migrate=False))  # the service migrates it at start
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": asyncio.run(fresh_redis(REDIS_DB)),
-        "UPLOAD_DIR": str(work / "uploads"),
-        "DATA_DIR": str(work / "data"),
-        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
-    }
+    database_url = asyncio.run(fresh_database(ADMIN_URL, DB_NAME))  # the service migrates it at start
+    env = service_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=asyncio.run(fresh_redis(REDIS_DB)),
+        UPLOAD_DIR=work / "uploads",
+        DATA_DIR=work / "data",
+        LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "warning"),
+    )
     try:
-        with serve(port, **env) as proc:
-            asyncio.run(wait_for_http(f"{url}/healthz", proc))
-            result = asyncio.run(measure(url, proc.pid, database_url, path))
+        with serve(env) as served:
+            result = asyncio.run(measure(served.url, served.proc.pid, database_url, path))
     finally:
-        asyncio.run(drop_database(DB_NAME))
+        asyncio.run(drop_database(ADMIN_URL, DB_NAME))
         shutil.rmtree(work, ignore_errors=True)
     report(args.rows, result)
 

@@ -16,8 +16,9 @@ from redis.asyncio import Redis
 
 from fulfil.imports import routes
 from fulfil.imports.progress import CHANNEL
-from tests.conftest import LiveServer, eventually
-from tests.imports.helpers import SNAPSHOT_FIELDS, csv_bytes, upload, wait_final, wait_rows_done
+from tests.support.imports import SNAPSHOT_FIELDS, csv_bytes, upload, wait_final, wait_rows_done
+from tests.support.live import LiveServer
+from tests.support.waiting import eventually
 
 Event = tuple[int, dict[str, Any]]
 

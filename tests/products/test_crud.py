@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.products.conftest import create, events
+from tests.support.products import create, events
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 

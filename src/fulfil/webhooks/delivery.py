@@ -77,6 +77,11 @@ class Outcome:
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
 
+    @property
+    def gone(self) -> bool:
+        """410 Gone: the receiver says the endpoint is gone for good, so the webhook is disabled."""
+        return self.status_code == 410
+
     def as_attempt(self, retry_in: float | None) -> dict[str, Any]:
         """The attempt as stored in the delivery's `attempts` list."""
         return {
@@ -196,7 +201,7 @@ def decide(row: Any, outcome: Outcome, settings: Settings) -> Result:
     if outcome.ok:
         return Result(row, outcome, "delivered")
     retry = row["round_attempts"] + 1  # the retry this failure would lead to
-    if outcome.status_code == 410 or outcome.blocked or retry > row["retry_count"]:
+    if outcome.gone or outcome.blocked or retry > row["retry_count"]:
         return Result(row, outcome, "failed")
     base, cap = settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
     return Result(row, outcome, "pending", retry_delay(retry, base, cap, outcome.retry_after))
@@ -233,7 +238,7 @@ async def deliver_batch(resources: Resources, ids: list[int]) -> str:
     for result in results:
         if result.row["id"] not in stored:
             continue
-        if result.outcome.status_code == 410:
+        if result.outcome.gone:
             await disable_gone(resources, result)
         elif result.retry_in is not None:
             await schedule(resources, result)
