@@ -27,13 +27,13 @@ from fulfil.imports.progress import publish, snapshot_of
 from fulfil.imports.reader import Batch, Header, ImportFailed, check_file, read_batches, read_header
 from fulfil.imports.rejects import RejectsFile, rejects_path
 from fulfil.imports.schemas import ImportSnapshot
-from fulfil.queue import IN_PROGRESS_PREFIX, enqueue, forget_job
+from fulfil.queue import JobName, enqueue, forget_job, in_progress
 from fulfil.resources import Resources
 from fulfil.webhooks.outbox import record_event, relay_soon
 
 log = logging.getLogger(__name__)
 
-JOB_NAME = "import_csv"
+IMPORT_JOB = JobName("import_csv")
 QUEUE_DEPTH = 2  # parsed batches waiting for the database; bounds memory
 MAX_ATTEMPTS = 5  # a file that kills its process this often is failed, not retried forever
 SWEEP_SECONDS = 10
@@ -272,9 +272,9 @@ async def resume_imports(ctx: dict[str, Any]) -> int:
     queued = 0
     for row in rows:
         job_id = str(row["id"])
-        if row["status"] == "running" or await resources.queue.exists(IN_PROGRESS_PREFIX + job_id):
+        if row["status"] == "running" or await in_progress(resources.queue, job_id):
             await forget_job(resources.queue, job_id)
-        if await enqueue(resources.queue, JOB_NAME, job_id, job_id=job_id):
+        if await enqueue(resources.queue, IMPORT_JOB, job_id, job_id=job_id):
             log.info("import %s (%s) had no live process; queued it to resume", job_id, row["status"])
             queued += 1
     return queued

@@ -85,7 +85,7 @@ async def upload_csv(request: Request) -> Response:
     snapshot = snapshot_of(row._mapping)
     await publish(resources.redis, snapshot)
     try:
-        await enqueue(resources.queue, jobs.JOB_NAME, str(job_id), job_id=str(job_id))
+        await enqueue(resources.queue, jobs.IMPORT_JOB, str(job_id), job_id=str(job_id))
     except Exception as exc:  # the recovery sweep queues it once Redis is back
         log.warning("import %s saved but not queued yet: %r", job_id, exc)
     base = f"/api/upload/{job_id}"

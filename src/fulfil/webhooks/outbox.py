@@ -14,9 +14,10 @@ from typing import Any
 
 from databases.core import Connection, Database
 
-from fulfil.queue import enqueue
+from fulfil.queue import JobName, enqueue
 from fulfil.resources import Resources
 
+RELAY_JOB = JobName("relay_events")
 RELAY_JOB_ID = "webhooks:relay"
 
 INSERT_EVENT = """
@@ -44,7 +45,7 @@ _nudges: set[asyncio.Task[None]] = set()
 
 async def _nudge(resources: Resources) -> None:
     with contextlib.suppress(Exception):
-        await enqueue(resources.queue, "relay_events", job_id=RELAY_JOB_ID)
+        await enqueue(resources.queue, RELAY_JOB, job_id=RELAY_JOB_ID)
 
 
 async def relay_soon(resources: Resources) -> None:
