@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError, ValidationInfo
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -107,16 +107,6 @@ def read_query(request: Request, model: type[Model]) -> Model:
         return model.model_validate(params)
     except ValidationError as exc:
         raise validation_error(exc, "query") from None
-
-
-def not_null(value: Any, info: ValidationInfo) -> Any:
-    """A `PUT` body's field may be left out (it keeps its value) but never sent as null.
-
-    Use as `field_validator(*names, mode="before")(not_null)`.
-    """
-    if value is None:
-        raise ValueError(f"{info.field_name} cannot be null; leave it out to keep the current value")
-    return value
 
 
 def app_resources(request: Request) -> Resources:
