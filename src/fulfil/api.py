@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from fulfil.errors import ApiError, validation_error
 from fulfil.resources import Resources
+from fulfil.state import app_state
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -111,7 +112,7 @@ def read_query(request: Request, model: type[Model]) -> Model:
 
 def app_resources(request: Request) -> Resources:
     """The process's connections, opened by the app's lifespan."""
-    return request.app.state.resources  # type: ignore[no-any-return]
+    return app_state(request.app).opened
 
 
 def page_window(page: int, page_size: int) -> dict[str, int]:

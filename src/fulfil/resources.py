@@ -1,7 +1,7 @@
 """What a running process holds open: settings, the database pool, Redis and the job queue.
 
 The web app's lifespan and the standalone worker both open one `Resources`; routes reach it as
-`request.app.state.resources`, jobs as `ctx["resources"]`.
+`api.app_resources(request)` (from `fulfil.state`), jobs as `ctx["resources"]`.
 """
 
 from __future__ import annotations

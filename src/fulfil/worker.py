@@ -25,12 +25,11 @@ from fulfil.queue import (
 )
 from fulfil.resources import Resources, open_resources
 from fulfil.settings import Settings
+from fulfil.shutdown import JOB_DRAIN_SECONDS
 from fulfil.webhooks import delivery, outbox
 from fulfil.webhooks import jobs as webhook_jobs
 
 log = logging.getLogger(__name__)
-
-SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 PING_JOB = JobName("ping")
@@ -87,7 +86,7 @@ async def run_standalone(settings: Settings) -> None:
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait([stopping, worker.task], return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
-        await worker.drain(SHUTDOWN_GRACE_SECONDS)
+        await worker.drain(JOB_DRAIN_SECONDS)
     finally:
         await resources.close()
     if not stop.is_set():

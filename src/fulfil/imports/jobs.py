@@ -247,8 +247,12 @@ async def import_csv(ctx: dict[str, Any], job_id: str) -> str:
     resources: Resources = ctx["resources"]
     uid = UUID(job_id)
     async with resources.db.connection() as connection:
+        # The lock is a session lock on `conn`: the one pool connection this run holds until the end
+        # of this block (`resources.db` calls inside it use the same connection, and the batches
+        # are written on it). It is released below before the connection returns to the pool, or
+        # by PostgreSQL when the process dies and the connection with it.
         conn: asyncpg.Connection = connection.raw_connection
-        if not await resources.db.fetch_val(queries.TRY_LOCK, {"id": job_id}):
+        if not await conn.fetchval(queries.TRY_LOCK, job_id):
             return "already running elsewhere"
         try:
             return await ImportRun(resources, conn, uid).run()

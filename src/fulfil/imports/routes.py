@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute
 from fulfil.api import ApiRoute, app_resources, json_response, page_window, read_query
 from fulfil.errors import ApiError
 from fulfil.imports import jobs, queries
-from fulfil.imports.progress import HEARTBEAT_SECONDS, ProgressHub, event_stream, load_snapshot, publish, snapshot_of
+from fulfil.imports.progress import HEARTBEAT_SECONDS, event_stream, load_snapshot, publish, snapshot_of
 from fulfil.imports.rejects import FIXED_COLUMNS, rejects_path
 from fulfil.imports.schemas import (
     FINAL_STATUSES,
@@ -34,12 +34,13 @@ from fulfil.imports.schemas import (
 from fulfil.imports.upload import receive_upload
 from fulfil.queue import enqueue
 from fulfil.resources import Resources
+from fulfil.shutdown import STREAM_END_SECONDS
+from fulfil.state import app_state
 
 log = logging.getLogger(__name__)
 
 TAG = "imports"
 DEFAULT_FILENAME = "upload.csv"
-SHUTDOWN_GRACE_SECONDS = 1.0  # for a stream to end itself when the server stops (uvicorn allows 3)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -126,13 +127,13 @@ async def import_stream(request: Request) -> Response:
     last_event_id = int(last) if last.isdigit() else -1
     if snapshot.final and last_event_id >= snapshot.version:
         return Response(status_code=204)  # the client has the final event; 204 stops EventSource reconnecting
-    hub: ProgressHub = request.app.state.import_hub
+    hub = app_state(request.app).hub
     shutdown = anyio.Event()  # set by sse-starlette when the server stops; the stream then ends cleanly
     return EventSourceResponse(
         event_stream(hub, resources, job_id, last_event_id, shutdown),
         ping=HEARTBEAT_SECONDS,
         shutdown_event=shutdown,
-        shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
+        shutdown_grace_period=STREAM_END_SECONDS,
     )
 
 
