@@ -9,13 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from fulfil import health, openapi
+from fulfil import health, openapi, shipped
 from fulfil.errors import EXCEPTION_HANDLERS
 from fulfil.imports import routes as imports_routes
 from fulfil.imports.progress import ProgressHub
@@ -28,8 +27,6 @@ from fulfil.webhooks import routes as webhooks_routes
 from fulfil.worker import start_in_process
 
 log = logging.getLogger(__name__)
-
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
 def api_routes() -> list[BaseRoute]:
@@ -66,7 +63,7 @@ def create_app(settings: Settings) -> Starlette:
             log.info("ready; job worker %s", "in this process" if state.worker else "external (fulfil worker)")
             yield
 
-    routes = [*api_routes(), Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")]
+    routes = [*api_routes(), Mount("/", StaticFiles(directory=shipped.web_dir(), html=True), name="web")]
     app = Starlette(
         debug=False,
         routes=routes,
