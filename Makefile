@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test test-api test-e2e lint bench-import bench-products bench-webhooks bench-sse screenshots clean
+.PHONY: run test test-api test-e2e check-wheel lint bench-import bench-products bench-webhooks bench-sse screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test-api: $(STAMP)
 
 test-e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e -p no:asyncio -W ignore::pytest.PytestConfigWarning
+
+## The built wheel in a fresh venv: `fulfil migrate` and `fulfil serve` work without the checkout.
+check-wheel:
+	.ci/wheel-check
 
 # Benchmarks print their figures beside the floor they measure; the lock keeps two from overlapping.
 BENCH := flock /tmp/fulfil-bench.lock $(BIN)/python

@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from fulfil.imports.jobs import JOB_NAME, resume_imports
+from fulfil.imports.jobs import IMPORT_JOB, resume_imports
 from fulfil.queue import enqueue
 from fulfil.settings import Settings
 from tests.support.imports import csv_bytes, upload, wait_final, wait_rows_done
@@ -121,7 +121,7 @@ async def test_a_job_whose_file_is_gone_fails_saying_so(
         "INSERT INTO import_job (id, filename, file_path) VALUES ($1, 'gone.csv', '/nonexistent/gone.csv')",
         uuid.UUID(job_id),
     )
-    await enqueue(live_server.resources.queue, JOB_NAME, job_id, job_id=job_id)
+    await enqueue(live_server.resources.queue, IMPORT_JOB, job_id, job_id=job_id)
     final = await wait_final(client, job_id)
     assert final["status"] == "failed"
     assert final["error"] == "The uploaded file (gone.csv) is no longer on disk; upload it again."

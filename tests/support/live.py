@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from fulfil.app import create_app
 from fulfil.resources import Resources
 from fulfil.settings import Settings
+from fulfil.state import app_state
 from fulfil.worker import start_in_process
 from tests.support.ports import bound_socket
 from tests.support.waiting import eventually
@@ -27,14 +28,16 @@ class LiveServer:
 
     @property
     def resources(self) -> Resources:
-        return self.app.state.resources  # type: ignore[no-any-return]
+        return app_state(self.app).opened
 
     async def stop_worker(self) -> None:
         """Stop the in-process worker at once: no job runs and no periodic sweep fires until start_worker."""
-        await self.app.state.worker.drain(0)
+        worker = app_state(self.app).worker
+        assert worker is not None
+        await worker.drain(0)
 
     def start_worker(self) -> None:
-        self.app.state.worker = start_in_process(self.resources)
+        app_state(self.app).worker = start_in_process(self.resources)
 
     async def stop(self) -> None:
         self.server.should_exit = True

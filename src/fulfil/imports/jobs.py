@@ -28,12 +28,12 @@ from fulfil.imports.reader import Batch, Header, ImportFailed, check_file, read_
 from fulfil.imports.rejects import RejectsFile, rejects_path
 from fulfil.imports.schemas import ImportSnapshot
 from fulfil.imports.service import finish_import
-from fulfil.queue import IN_PROGRESS_PREFIX, enqueue, forget_job
+from fulfil.queue import JobName, enqueue, forget_job, in_progress
 from fulfil.resources import Resources
 
 log = logging.getLogger(__name__)
 
-JOB_NAME = "import_csv"
+IMPORT_JOB = JobName("import_csv")
 QUEUE_DEPTH = 2  # parsed batches waiting for the database; bounds memory
 MAX_ATTEMPTS = 5  # a file that kills its process this often is failed, not retried forever
 SWEEP_SECONDS = 10
@@ -202,8 +202,12 @@ async def import_csv(ctx: dict[str, Any], job_id: str) -> str:
     resources: Resources = ctx["resources"]
     uid = UUID(job_id)
     async with resources.db.connection() as connection:
+        # The lock is a session lock on `conn`: the one pool connection this run holds until the end
+        # of this block (`resources.db` calls inside it use the same connection, and the batches
+        # are written on it). It is released below before the connection returns to the pool, or
+        # by PostgreSQL when the process dies and the connection with it.
         conn: asyncpg.Connection = connection.raw_connection
-        if not await resources.db.fetch_val(queries.TRY_LOCK, {"id": job_id}):
+        if not await conn.fetchval(queries.TRY_LOCK, job_id):
             return "already running elsewhere"
         try:
             return await ImportRun(resources, conn, uid).run()
@@ -227,9 +231,9 @@ async def resume_imports(ctx: dict[str, Any]) -> int:
     queued = 0
     for row in rows:
         job_id = str(row["id"])
-        if row["status"] == "running" or await resources.queue.exists(IN_PROGRESS_PREFIX + job_id):
+        if row["status"] == "running" or await in_progress(resources.queue, job_id):
             await forget_job(resources.queue, job_id)
-        if await enqueue(resources.queue, JOB_NAME, job_id, job_id=job_id):
+        if await enqueue(resources.queue, IMPORT_JOB, job_id, job_id=job_id):
             log.info("import %s (%s) had no live process; queued it to resume", job_id, row["status"])
             queued += 1
     return queued

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute
 
 from fulfil.api import ApiRoute, app_resources, json_response, read_query
 from fulfil.imports import jobs, queries, service
-from fulfil.imports.progress import HEARTBEAT_SECONDS, ProgressHub, event_stream, publish, snapshot_of
+from fulfil.imports.progress import HEARTBEAT_SECONDS, event_stream, publish, snapshot_of
 from fulfil.imports.rejects import FIXED_COLUMNS, rejects_path
 from fulfil.imports.schemas import (
     HistoryQuery,
@@ -31,12 +31,13 @@ from fulfil.imports.schemas import (
 )
 from fulfil.imports.upload import receive_upload
 from fulfil.queue import enqueue
+from fulfil.shutdown import STREAM_END_SECONDS
+from fulfil.state import app_state
 
 log = logging.getLogger(__name__)
 
 TAG = "imports"
 DEFAULT_FILENAME = "upload.csv"
-SHUTDOWN_GRACE_SECONDS = 1.0  # for a stream to end itself when the server stops (uvicorn allows 3)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -82,7 +83,7 @@ async def upload_csv(request: Request) -> Response:
     snapshot = snapshot_of(row._mapping)
     await publish(resources.redis, snapshot)
     try:
-        await enqueue(resources.queue, jobs.JOB_NAME, str(job_id), job_id=str(job_id))
+        await enqueue(resources.queue, jobs.IMPORT_JOB, str(job_id), job_id=str(job_id))
     except Exception as exc:  # the recovery sweep queues it once Redis is back
         log.warning("import %s saved but not queued yet: %r", job_id, exc)
     base = f"/api/upload/{job_id}"
@@ -116,13 +117,13 @@ async def import_stream(request: Request) -> Response:
     last_event_id = int(last) if last.isdigit() else -1
     if snapshot.final and last_event_id >= snapshot.version:
         return Response(status_code=204)  # the client has the final event; 204 stops EventSource reconnecting
-    hub: ProgressHub = request.app.state.import_hub
+    hub = app_state(request.app).hub
     shutdown = anyio.Event()  # set by sse-starlette when the server stops; the stream then ends cleanly
     return EventSourceResponse(
         event_stream(hub, resources, job_id, last_event_id, shutdown),
         ping=HEARTBEAT_SECONDS,
         shutdown_event=shutdown,
-        shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
+        shutdown_grace_period=STREAM_END_SECONDS,
     )
 
 

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from fulfil.api import not_null
 from fulfil.pagination import Page, PageQuery, page_size_field
 from fulfil.products.fields import (
     DESCRIPTION_MAX,
@@ -23,6 +22,7 @@ from fulfil.products.fields import (
     clean_search,
     clean_sku,
 )
+from fulfil.validation import StrictModel, not_null
 
 Sku = Annotated[
     str,
@@ -57,10 +57,8 @@ AnyFilter = Annotated[
 ]
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(StrictModel):
     """`POST /api/products`: sku and name required; description optional; active defaults to true."""
-
-    model_config = ConfigDict(extra="forbid")
 
     sku: Sku
     name: Name
@@ -77,10 +75,10 @@ def _not_nullable(schema: dict[str, Any]) -> None:
         prop.update(options[0])
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(StrictModel):
     """`PUT /api/products/{id}`: the fields sent are changed, the ones left out stay as they are."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_not_nullable)
+    model_config = ConfigDict(json_schema_extra=_not_nullable)
 
     sku: Sku | None = None
     name: Name | None = None

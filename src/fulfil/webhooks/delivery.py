@@ -23,7 +23,7 @@ from typing import Any, TypedDict
 import aiohttp
 import anyio
 
-from fulfil.queue import enqueue
+from fulfil.queue import JobName, enqueue
 from fulfil.resources import Resources
 from fulfil.settings import Settings
 from fulfil.webhooks import outbound, queries
@@ -32,7 +32,7 @@ from fulfil.webhooks.signing import delivery_headers
 
 log = logging.getLogger(__name__)
 
-DELIVER_JOB = "deliver_webhooks"
+DELIVER_JOB = JobName("deliver_webhooks")
 EXCERPT_BYTES = 2048
 JITTER = 0.2
 # A claim holds a delivery this long and is renewed while its job runs; if the process dies, the

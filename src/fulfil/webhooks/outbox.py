@@ -14,10 +14,11 @@ from typing import Any
 
 from databases.core import Connection, Database
 
-from fulfil.queue import enqueue
+from fulfil.queue import JobName, enqueue
 from fulfil.resources import Resources
 from fulfil.webhooks import queries
 
+RELAY_JOB = JobName("relay_events")
 RELAY_JOB_ID = "webhooks:relay"
 
 
@@ -39,7 +40,7 @@ _nudges: set[asyncio.Task[None]] = set()
 
 async def _nudge(resources: Resources) -> None:
     with contextlib.suppress(Exception):
-        await enqueue(resources.queue, "relay_events", job_id=RELAY_JOB_ID)
+        await enqueue(resources.queue, RELAY_JOB, job_id=RELAY_JOB_ID)
 
 
 async def relay_soon(resources: Resources) -> None:

@@ -1,6 +1,6 @@
 """The relay: outbox events become deliveries, queued as jobs in batches per webhook.
 
-The nudge (`outbox.relay_soon`, job `relay_events`) runs it right after a change commits; the
+The nudge (`outbox.relay_soon`, job `outbox.RELAY_JOB`) runs it right after a change commits; the
 sweep (`sweep_webhooks`, every few seconds) runs it again and re-queues due deliveries, so an
 event written while Redis was down, or whose process died before queueing, is still delivered.
 A job claims its deliveries in the database before sending, so a duplicate job (a sweep racing

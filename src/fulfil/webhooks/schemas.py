@@ -10,11 +10,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, field_validator
 
-from fulfil.api import not_null
 from fulfil.pagination import Page, PageQuery, page_size_field
-from fulfil.products.fields import no_control
+from fulfil.validation import StrictModel, no_control, not_null
 
 TEST_EVENT = "webhook.test"
 URL_MAX = 2048
@@ -84,10 +83,8 @@ Timeout = Annotated[int, Field(ge=1, le=300, description="Seconds to wait for th
 RetryCount = Annotated[int, Field(ge=0, le=20, description="Retries after the first attempt fails")]
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(StrictModel):
     """`POST /api/webhooks`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     url: Url
     event_types: EventTypes
@@ -97,10 +94,8 @@ class WebhookCreate(BaseModel):
     retry_count: RetryCount = RETRY_COUNT_DEFAULT
 
 
-class WebhookUpdate(BaseModel):
+class WebhookUpdate(StrictModel):
     """`PUT /api/webhooks/{id}`: fields sent are changed; `secret` left out keeps the current one."""
-
-    model_config = ConfigDict(extra="forbid")
 
     url: Url | None = None
     event_types: EventTypes | None = None
