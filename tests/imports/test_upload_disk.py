@@ -10,7 +10,7 @@ from typing import IO, Any
 import httpx
 import pytest
 
-from tests.imports.helpers import csv_bytes, upload, wait_final
+from tests.support.imports import csv_bytes, upload, wait_final
 from tests.support.waiting import eventually
 
 STALL_SECONDS = 10  # how long the stalled write waits at most if nobody lets it go
