@@ -3,14 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
 
-.PHONY: run test test-api test-e2e lint bench-import bench-products bench-webhooks bench-sse screenshots clean
+.PHONY: run test test-api test-e2e check-wheel lint bench-import bench-products bench-webhooks bench-sse screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Biome, the dashboard's JavaScript linter and formatter, at the version package-lock.json pins.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
 
 ## Set up and start the service (embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set).
 run: $(STAMP)
@@ -19,16 +25,21 @@ run: $(STAMP)
 ## Set up and run every test: lint, the API suite, then the browser suite.
 test: lint test-api test-e2e
 
-lint: $(STAMP)
+lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests bench scripts
+	npx biome check web
 
 test-api: $(STAMP)
 	$(BIN)/pytest tests --ignore=tests/e2e
 
 test-e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e -p no:asyncio -W ignore::pytest.PytestConfigWarning
+
+## The built wheel in a fresh venv: `fulfil migrate` and `fulfil serve` work without the checkout.
+check-wheel:
+	.ci/wheel-check
 
 # Benchmarks print their figures beside the floor they measure; the lock keeps two from overlapping.
 BENCH := flock /tmp/fulfil-bench.lock $(BIN)/python
@@ -50,4 +61,4 @@ screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshot.py
 
 clean:
-	rm -rf $(VENV) .pytest-data .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest-data .pytest_cache .ruff_cache

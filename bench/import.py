@@ -38,8 +38,11 @@ from typing import Any
 import httpx
 import psutil
 
-from common import admin, drop_database, free_port, fresh_database, fresh_redis, percentile, serve, wait_for_http
+from common import ADMIN_URL, fresh_redis, percentile
 from fulfil.db import connect_raw
+from tests.support.access import token_headers
+from tests.support.databases import admin_execute, drop_database, fresh_database
+from tests.support.processes import serve, service_env
 
 DB_NAME = "fulfil_bench_import"
 REDIS_DB = 14
@@ -92,9 +95,9 @@ async def floor(database_url: str, path: Path) -> float:
 class Sampler(threading.Thread):
     """Peak RSS of the service and GET /api/products/{id} latencies, while an import runs."""
 
-    def __init__(self, url: str, pid: int, ids: list[int]) -> None:
+    def __init__(self, url: str, headers: dict[str, str], pid: int, ids: list[int]) -> None:
         super().__init__(daemon=True)
-        self.url, self.process, self.ids = url, psutil.Process(pid), ids
+        self.url, self.headers, self.process, self.ids = url, headers, psutil.Process(pid), ids
         self.running = threading.Event()
         self.stop = threading.Event()
         self.peak_rss = 0
@@ -102,7 +105,7 @@ class Sampler(threading.Thread):
         self.statuses: dict[int, int] = {}
 
     def run(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=10) as http:
+        with httpx.Client(base_url=self.url, timeout=10, headers=self.headers) as http:
             while not self.stop.is_set():
                 self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
                 if self.running.is_set():
@@ -115,7 +118,7 @@ class Sampler(threading.Thread):
 
 async def service_import(url: str, path: Path, sampler: Sampler) -> tuple[float, float, dict[str, Any]]:
     """Upload (raw text/csv, streamed from disk) and follow the SSE stream to the final event."""
-    async with httpx.AsyncClient(base_url=url, timeout=600) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=600, headers=sampler.headers) as http:
         sampler.running.set()
         started = time.perf_counter()
         response = await http.post(
@@ -149,17 +152,18 @@ async def measure(url: str, pid: int, database_url: str, path: Path) -> dict[str
         PROBE_PRODUCTS,
     )
     await conn.close()
-    sampler = Sampler(url, pid, [r["id"] for r in probes])
+    headers = await token_headers(database_url)  # as a script would call it: with an API token
+    sampler = Sampler(url, headers, pid, [r["id"] for r in probes])
     sampler.start()
     # Each run starts after a CHECKPOINT, so none pays for flushing the previous one's writes.
-    await admin("CHECKPOINT")
+    await admin_execute(ADMIN_URL, "CHECKPOINT")
     result: dict[str, Any] = {"floor_first": await floor(database_url, path)}
-    await admin("CHECKPOINT")
+    await admin_execute(ADMIN_URL, "CHECKPOINT")
     result["service_first"], result["upload_first"], result["first"] = await service_import(url, path, sampler)
     result["latencies_first"], sampler.latencies = sampler.latencies, []
-    await admin("CHECKPOINT")
+    await admin_execute(ADMIN_URL, "CHECKPOINT")
     result["floor_again"] = await floor(database_url, path)
-    await admin("CHECKPOINT")
+    await admin_execute(ADMIN_URL, "CHECKPOINT")
     result["service_again"], result["upload_again"], result["again"] = await service_import(url, path, sampler)
     result["latencies_again"] = sampler.latencies
     sampler.stop.set()
@@ -210,22 +214,19 @@ def main() -> None:
     write_csv(path, args.rows)
     print(f"wrote {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s")
 
-    database_url = asyncio.run(fresh_database(DB_NAME, migrate=False))  # the service migrates it at start
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": asyncio.run(fresh_redis(REDIS_DB)),
-        "UPLOAD_DIR": str(work / "uploads"),
-        "DATA_DIR": str(work / "data"),
-        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
-    }
+    database_url = asyncio.run(fresh_database(ADMIN_URL, DB_NAME))  # the service migrates it at start
+    env = service_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=asyncio.run(fresh_redis(REDIS_DB)),
+        UPLOAD_DIR=work / "uploads",
+        DATA_DIR=work / "data",
+        LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "warning"),
+    )
     try:
-        with serve(port, **env) as proc:
-            asyncio.run(wait_for_http(f"{url}/healthz", proc))
-            result = asyncio.run(measure(url, proc.pid, database_url, path))
+        with serve(env) as served:
+            result = asyncio.run(measure(served.url, served.proc.pid, database_url, path))
     finally:
-        asyncio.run(drop_database(DB_NAME))
+        asyncio.run(drop_database(ADMIN_URL, DB_NAME))
         shutil.rmtree(work, ignore_errors=True)
     report(args.rows, result)
 

@@ -23,18 +23,20 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
 import httpx
-import uvicorn
 
-from common import admin_token, database_url, drop_database, free_port, fresh_database, fresh_redis, percentile
-from fulfil.app import create_app
+from common import ADMIN_URL, fresh_redis, percentile
 from fulfil.db import connect_raw
 from fulfil.products import queries
 from fulfil.products.schemas import ProductQuery
 from fulfil.settings import load_settings
+from tests.support.access import token_headers
+from tests.support.databases import drop_database, fresh_database, with_database
+from tests.support.live import start_live_server
 
 DB_NAME = "fulfil_bench_products"
 REDIS_DB = 11
@@ -185,7 +187,7 @@ def positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
 
 async def load(rows: int) -> dict[str, float]:
     """A fresh database: migrations, then COPY with the product indexes dropped and rebuilt after."""
-    conn = await connect_raw(await fresh_database(DB_NAME))
+    conn = await connect_raw(await fresh_database(ADMIN_URL, DB_NAME, migrate=True))
     timings = {}
     try:
         indexes = await conn.fetch(
@@ -221,7 +223,11 @@ def floor_statements(params: dict[str, Any]) -> tuple[queries.ListSql, list[list
     """The route's statements for these parameters, built once, as asyncpg arguments."""
     sql = queries.list_queries(ProductQuery.model_validate(params))
     return sql, [
-        [text, *values] for text, values in (positional(s, sql.params) for s in (sql.page, sql.count, sql.estimate))
+        [text, *values]
+        for text, values in (
+            positional(statement, params)
+            for statement, params in ((sql.page, sql.page_params), (sql.count, sql.params), (sql.estimate, sql.params))
+        )
     ]
 
 
@@ -241,26 +247,19 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
 
 async def measure(repeat: int, warmup: int, bulk_delete: bool) -> list[dict[str, Any]]:
     settings = load_settings(
-        database_url=database_url(DB_NAME),
+        database_url=with_database(ADMIN_URL, DB_NAME),
         redis_url=await fresh_redis(REDIS_DB),
         worker_in_process=False,
         migrate_on_start=False,
         log_level="warning",
         _env_file=None,
     )
-    app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    conn = await connect_raw(database_url(DB_NAME))
+    live = await start_live_server(settings)
+    conn = await connect_raw(with_database(ADMIN_URL, DB_NAME))
     results = []
     try:
-        headers = await admin_token(database_url(DB_NAME))  # as a script would call it: with an API token
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=headers) as http:
+        headers = await token_headers(live.resources.db)  # as a script would call it: with an API token
+        async with httpx.AsyncClient(base_url=live.url, timeout=30, headers=headers) as http:
             for label, params in QUERIES:
                 response = await http.get("/api/products", params=params)
                 response.raise_for_status()
@@ -268,8 +267,8 @@ async def measure(repeat: int, warmup: int, bulk_delete: bool) -> list[dict[str,
                 floor, over_http = [], []
                 sql, statements = floor_statements(params)
                 for i in range(warmup + repeat):
-                    f = await timed(lambda sql=sql, statements=statements: floor_request(conn, sql, statements))
-                    h = await timed(lambda params=params: http.get("/api/products", params=params))
+                    f = await timed(partial(floor_request, conn, sql, statements))
+                    h = await timed(partial(http.get, "/api/products", params=params))
                     if i >= warmup:
                         floor.append(f)
                         over_http.append(h)
@@ -282,8 +281,7 @@ async def measure(repeat: int, warmup: int, bulk_delete: bool) -> list[dict[str,
                 results.append({"label": "bulk delete", "deleted": response.json()["deleted"], "ms": elapsed})
     finally:
         await conn.close()
-        server.should_exit = True
-        await task
+        await live.stop()
     return results
 
 
@@ -335,7 +333,7 @@ async def main() -> int:
         results = await measure(args.repeat, args.warmup, bulk_delete=not args.keep)
     finally:
         if not args.keep:
-            await drop_database(DB_NAME)
+            await drop_database(ADMIN_URL, DB_NAME)
     return 0 if report(args.rows, timings, results, args.repeat) else 1
 
 

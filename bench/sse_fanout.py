@@ -25,10 +25,13 @@ import aiohttp
 import asyncpg
 from redis.asyncio import Redis
 
-from common import drop_database, free_port, fresh_database, fresh_redis, percentile, serve, wait_for_http
+from common import ADMIN_URL, fresh_redis, percentile
 from fulfil.db import connect_raw
 from fulfil.imports import queries
 from fulfil.imports.progress import CHANNEL, publish, snapshot_of
+from tests.support.access import token_headers
+from tests.support.databases import drop_database, fresh_database
+from tests.support.processes import serve, service_env
 
 DB_NAME = "fulfil_bench_sse"
 REDIS_DB = 13
@@ -86,7 +89,8 @@ async def measure(url: str, count: int, database_url: str, redis_url: str) -> di
 
     clients = [Client() for _ in range(count)]
     connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as http:
+    headers = await token_headers(database_url)  # each stream is opened with an API token, as a script would
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
         started = time.perf_counter()
         tasks = [asyncio.create_task(c.run(http, f"{url}/api/upload/{job_id}/stream")) for c in clients]
         await asyncio.wait_for(asyncio.gather(*(c.connected.wait() for c in clients)), 120)
@@ -122,16 +126,13 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.clients + 256)), hard))
 
-    database_url = asyncio.run(fresh_database(DB_NAME, migrate=False))  # the service migrates it at start
+    database_url = asyncio.run(fresh_database(ADMIN_URL, DB_NAME))  # the service migrates it at start
     redis_url = asyncio.run(fresh_redis(REDIS_DB))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     try:
-        with serve(port, DATABASE_URL=database_url, REDIS_URL=redis_url, LOG_LEVEL="warning") as proc:
-            asyncio.run(wait_for_http(f"{url}/healthz", proc))
-            r = asyncio.run(measure(url, args.clients, database_url, redis_url))
+        with serve(service_env(DATABASE_URL=database_url, REDIS_URL=redis_url, LOG_LEVEL="warning")) as served:
+            r = asyncio.run(measure(served.url, args.clients, database_url, redis_url))
     finally:
-        asyncio.run(drop_database(DB_NAME))
+        asyncio.run(drop_database(ADMIN_URL, DB_NAME))
 
     connected = f"all {args.clients:,} connected in {r['connect']:.2f} s"
     print(f"\nSSE fan-out: {r['clients']:,} clients on one import ({connected})\n")

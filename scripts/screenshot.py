@@ -2,39 +2,41 @@
 
     .venv/bin/python scripts/screenshot.py
 
-starts `fulfil serve` on the embedded PostgreSQL and Redis in a temporary directory (nothing
-configured is touched), loads sample data through the API (two CSV imports, a few products,
-three webhooks and a local receiver for them), uploads one more file through the page, presses
-🧪 Test, and saves `docs/dashboard-1440.png` and `docs/dashboard-375.png` (full pages). It drives
-Debian's chromium (`apt-get install chromium`).
+creates an admin with `fulfil users create` and an API token with `fulfil tokens create`, starts
+`fulfil serve` on the embedded PostgreSQL and Redis in a temporary directory (nothing configured
+is touched), loads sample data through the API with the token (two CSV imports, a few products,
+three webhooks and a local receiver for them), signs in through the /login page, uploads one more
+file through the page, presses 🧪 Test, and saves `docs/dashboard-1440.png` and
+`docs/dashboard-375.png` (full pages). It drives Debian's chromium (`apt-get install chromium`).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, FilePayload, Page, sync_playwright
 
 from fulfil.imports.schemas import FINAL_STATUSES
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the script shares the browser set-up of the e2e tests
-from tests.conftest import free_port, service_env  # noqa: E402
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, wait_for_health  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the script shares the test helpers (tests/support)
+from tests.support.access import bearer, create_admin  # noqa: E402
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, sign_in  # noqa: E402
+from tests.support.processes import serve, service_env  # noqa: E402
+from tests.support.receivers import threaded_receiver  # noqa: E402
+from tests.support.waiting import eventually_blocking  # noqa: E402
 
 DOCS = ROOT / "docs"
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "a screenshot admin password"
 
 ITEMS = [
     ("Tea Towel", "HOM"),
@@ -69,77 +71,41 @@ def catalogue_csv(rows: int, seed: int, start: int = 10_000, bad_rows: int = 0) 
     return "\n".join(lines) + "\n"
 
 
-@contextmanager
-def receiver() -> Iterator[str]:
-    """A local webhook receiver: `/ok` answers 200, anything else 503."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            ok = self.path.startswith("/ok")
-            reply = b'{"received": true}' if ok else b"maintenance"
-            self.send_response(200 if ok else 503)
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # port 0: it keeps the free port it got
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+def answer_by_path(path: str) -> tuple[int, bytes]:
+    """The sample receiver: `/ok...` answers 200, anything else 503."""
+    return (200, b'{"received": true}') if path.startswith("/ok") else (503, b"maintenance")
 
 
 @contextmanager
-def service(workdir: Path) -> Iterator[str]:
-    """`fulfil serve` on the embedded servers under `workdir`; stopped on exit."""
-    port = free_port()
+def service(workdir: Path) -> Iterator[tuple[str, str]]:
+    """`fulfil serve` on the embedded servers under `workdir`, with an admin made first; its URL and
+    the admin's API token. Stopped on exit."""
     env = service_env(
         DATA_DIR=workdir / "data", WORKER_IN_PROCESS="true", LOG_LEVEL="warning", ENVIRONMENT="development"
     )
-    log = (workdir / "service.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fulfil", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with (workdir / "service.log").open("w") as log:
         try:
-            wait_for_health(url, proc, within=180)
-        except (RuntimeError, TimeoutError) as exc:
+            token = create_admin(env, ADMIN_EMAIL, ADMIN_PASSWORD)  # before serve: the embedded servers are its own
+            with serve(env, stdout=log, within=180, grace=20) as served:
+                yield served.url, token
+        except (RuntimeError, AssertionError) as exc:
             raise SystemExit(f"{exc}; see {workdir / 'service.log'}") from None
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def import_csv(api: httpx.Client, name: str, text: str) -> dict[str, Any]:
     reply = api.post("/api/upload", files={"file": (name, text.encode(), "text/csv")})
     reply.raise_for_status()
     progress_url = reply.json()["progress_url"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        snapshot = api.get(progress_url).json()
-        if snapshot["status"] in FINAL_STATUSES:
-            return snapshot  # type: ignore[no-any-return]
-        time.sleep(0.2)
-    raise SystemExit(f"the import of {name} did not finish within 120 s")
+
+    def final() -> dict[str, Any] | None:
+        snapshot: dict[str, Any] = api.get(progress_url).json()
+        return snapshot if snapshot["status"] in FINAL_STATUSES else None
+
+    return eventually_blocking(final, within=120, every=0.2, what=f"the import of {name} finished")  # type: ignore[no-any-return]
 
 
 def load_sample_data(api: httpx.Client, hooks: str) -> None:
-    webhooks = [
+    webhooks: list[dict[str, Any]] = [
         {
             "url": f"{hooks}/ok/storefront",
             "event_types": ["product.created", "product.updated", "product.deleted"],
@@ -173,13 +139,12 @@ def load_sample_data(api: httpx.Client, hooks: str) -> None:
 
 def wait_for_last_deliveries(api: httpx.Client, urls: list[str]) -> None:
     """Wait until each of these webhooks has a last delivery, so the "Last delivery" column is filled in."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def delivered() -> bool:
         hooks = api.get("/api/webhooks").json()["items"]
-        if all(hook["last_delivery_status"] not in (None, "pending") for hook in hooks if hook["url"] in urls):
-            return
-        time.sleep(0.2)
-    raise SystemExit("the sample webhooks got no delivery within 60 s")
+        return all(hook["last_delivery_status"] not in (None, "pending") for hook in hooks if hook["url"] in urls)
+
+    eventually_blocking(delivered, within=60, every=0.2, what="a delivery to each sample webhook")
 
 
 def shoot(page: Page, url: str, path: Path, *, upload: bool) -> None:
@@ -187,10 +152,12 @@ def shoot(page: Page, url: str, path: Path, *, upload: bool) -> None:
     page.get_by_test_id("import-history").locator("tbody tr").first.wait_for()
     page.get_by_test_id("products-table").locator("tbody tr").first.wait_for()
     if upload:
-        arrivals = catalogue_csv(900, seed=3, start=20_000).encode()
-        page.locator("#csv-file").set_input_files(
-            files=[{"name": "new-arrivals.csv", "mimeType": "text/csv", "buffer": arrivals}]
-        )
+        arrivals: FilePayload = {
+            "name": "new-arrivals.csv",
+            "mimeType": "text/csv",
+            "buffer": catalogue_csv(900, seed=3, start=20_000).encode(),
+        }
+        page.locator("#csv-file").set_input_files(files=[arrivals])
         page.get_by_role("button", name="Upload CSV").click()
         page.get_by_test_id("import-progress").locator(".badge", has_text="Completed").wait_for(timeout=60_000)
         storefront = page.get_by_test_id("webhooks-table").locator("tbody tr").first
@@ -202,6 +169,11 @@ def shoot(page: Page, url: str, path: Path, *, upload: bool) -> None:
     print(f"saved {path}")
 
 
+def signed_in_page(browser: Browser, state: Any, **options: Any) -> Page:
+    """A page in a new context that starts with the signed-in browser state `state`."""
+    return browser.new_context(storage_state=state, **options).new_page()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DOCS, help="folder for the PNGs (default: docs/)")
@@ -209,14 +181,21 @@ def main() -> None:
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium")
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="fulfil-shots-") as tmp, receiver() as hooks, service(Path(tmp)) as url:
-        with httpx.Client(base_url=url, timeout=60) as api:
-            load_sample_data(api, hooks)
+    with (
+        tempfile.TemporaryDirectory(prefix="fulfil-shots-") as tmp,
+        threaded_receiver(answer_by_path) as hooks,
+        service(Path(tmp)) as (url, token),
+    ):
+        with httpx.Client(base_url=url, timeout=60, headers=bearer(token)) as api:
+            load_sample_data(api, hooks.root)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--font-render-hinting=none"])
-            wide = browser.new_page(viewport={"width": 1440, "height": 900})
+            state = sign_in(browser, url, ADMIN_EMAIL, ADMIN_PASSWORD)
+            wide = signed_in_page(browser, state, viewport={"width": 1440, "height": 900})
             shoot(wide, url, args.out / "dashboard-1440.png", upload=True)
-            narrow = browser.new_page(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+            narrow = signed_in_page(
+                browser, state, viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
+            )
             shoot(narrow, url, args.out / "dashboard-375.png", upload=False)
             browser.close()
 

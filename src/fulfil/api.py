@@ -10,13 +10,14 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError, ValidationInfo
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from fulfil.errors import ApiError, validation_error
 from fulfil.resources import Resources
+from fulfil.state import app_state
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -109,24 +110,9 @@ def read_query(request: Request, model: type[Model]) -> Model:
         raise validation_error(exc, "query") from None
 
 
-def not_null(value: Any, info: ValidationInfo) -> Any:
-    """A `PUT` body's field may be left out (it keeps its value) but never sent as null.
-
-    Use as `field_validator(*names, mode="before")(not_null)`.
-    """
-    if value is None:
-        raise ValueError(f"{info.field_name} cannot be null; leave it out to keep the current value")
-    return value
-
-
 def app_resources(request: Request) -> Resources:
     """The process's connections, opened by the app's lifespan."""
-    return request.app.state.resources  # type: ignore[no-any-return]
-
-
-def page_window(page: int, page_size: int) -> dict[str, int]:
-    """The `:limit` and `:offset` parameters of page `page` (from 1) of a list."""
-    return {"limit": page_size, "offset": (page - 1) * page_size}
+    return app_state(request.app).opened
 
 
 def path_int(request: Request) -> int:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from fulfil import health, openapi
+from fulfil import health, openapi, shipped
 from fulfil.access import routes as access_routes
 from fulfil.access.guard import protect
 from fulfil.access.middleware import access_middleware
@@ -26,19 +24,19 @@ from fulfil.imports.progress import ProgressHub
 from fulfil.products import routes as products_routes
 from fulfil.resources import open_resources
 from fulfil.settings import Settings
+from fulfil.shutdown import job_drain_seconds
+from fulfil.state import AppState, app_state, store_state
 from fulfil.webhooks import routes as webhooks_routes
-from fulfil.worker import SHUTDOWN_GRACE_SECONDS, start_in_process
+from fulfil.worker import start_in_process
 
 log = logging.getLogger(__name__)
-
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
 def api_routes() -> list[BaseRoute]:
     return [
         *health.routes,
         *access_routes.routes,
-        *access_routes.page_routes(WEB_DIR),
+        *access_routes.page_routes(shipped.web_dir()),
         *products_routes.routes,
         *imports_routes.routes,
         *webhooks_routes.routes,
@@ -46,19 +44,10 @@ def api_routes() -> list[BaseRoute]:
     ]
 
 
-async def drain_worker(app: Starlette) -> None:
+async def drain_worker(state: AppState) -> None:
     """Drain the in-process worker, if there is one (looked up at shutdown: a test may add one)."""
-    if app.state.worker is not None:
-        await app.state.worker.drain(drain_seconds(app))
-
-
-def drain_seconds(app: Starlette) -> float:
-    """SHUTDOWN_GRACE_SECONDS, or what is left of it before `drain_deadline` (set by `fulfil serve`
-    when signalled, so that uvicorn's wait for open requests plus this drain stay within 10 s)."""
-    deadline: float | None = getattr(app.state, "drain_deadline", None)
-    if deadline is None:
-        return SHUTDOWN_GRACE_SECONDS
-    return max(0.0, min(SHUTDOWN_GRACE_SECONDS, deadline - time.monotonic()))
+    if state.worker is not None:
+        await state.worker.drain(job_drain_seconds(state.drain_deadline))
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -66,20 +55,21 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Shutdown runs in reverse order, each step even if one before it failed.
         async with contextlib.AsyncExitStack() as stack:
+            state = app_state(app)
             # `fulfil serve` opens them before uvicorn starts (see cli.serve); closed here either way.
-            resources = getattr(app.state, "resources", None) or await open_resources(settings)
+            resources = state.resources or await open_resources(settings)
             stack.push_async_callback(resources.close)
-            app.state.resources = resources
-            app.state.import_hub = ProgressHub(resources.redis)  # one progress subscription for all SSE clients
-            app.state.import_hub.start()
-            stack.push_async_callback(app.state.import_hub.stop)
-            app.state.worker = start_in_process(resources) if settings.worker_in_process else None
-            stack.push_async_callback(drain_worker, app)
-            log.info("ready; job worker %s", "in this process" if app.state.worker else "external (fulfil worker)")
+            state.resources = resources
+            hub = state.import_hub = ProgressHub(resources.redis)
+            hub.start()
+            stack.push_async_callback(hub.stop)
+            state.worker = start_in_process(resources) if settings.worker_in_process else None
+            stack.push_async_callback(drain_worker, state)
+            log.info("ready; job worker %s", "in this process" if state.worker else "external (fulfil worker)")
             yield
 
     # Every route behind the access check of the route table; the static dashboard is public.
-    routes = [*protect(api_routes()), Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")]
+    routes = [*protect(api_routes()), Mount("/", StaticFiles(directory=shipped.web_dir(), html=True), name="web")]
     app = Starlette(
         debug=False,
         routes=routes,
@@ -87,5 +77,5 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
     )
-    app.state.settings = settings
+    store_state(app, AppState(settings=settings))
     return app

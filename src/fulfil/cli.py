@@ -11,15 +11,9 @@ import time
 from types import FrameType
 
 from fulfil.settings import Settings, SettingsError, load_settings
+from fulfil.shutdown import JOB_DRAIN_DEADLINE_SECONDS, OPEN_REQUESTS_SECONDS
 
 log = logging.getLogger("fulfil")
-
-
-# SIGTERM must end the process within 10 s: uvicorn waits up to GRACEFUL_SHUTDOWN_SECONDS for open
-# requests, the job worker's drain must end by this long after the signal, and cancelling what
-# still runs, closing connections and exiting take the rest.
-GRACEFUL_SHUTDOWN_SECONDS = 3
-DRAIN_DEADLINE_SECONDS = 6.5
 
 
 class StartupError(Exception):
@@ -73,15 +67,17 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     from fulfil.app import create_app
     from fulfil.resources import open_resources
+    from fulfil.state import app_state
 
     app = create_app(settings)
+    state = app_state(app)
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level=settings.log_level,
         log_config=None,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_graceful_shutdown=OPEN_REQUESTS_SECONDS,
         proxy_headers=True,
     )
     # uvicorn re-raises the signal that stopped it once shutdown is done; a SIGTERM that led to a
@@ -91,15 +87,15 @@ def serve(settings: Settings, host: str, port: int) -> None:
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             # Time the job worker's drain from the signal, not from when uvicorn's wait ends.
-            if getattr(app.state, "drain_deadline", None) is None:
-                app.state.drain_deadline = time.monotonic() + DRAIN_DEADLINE_SECONDS
+            if state.drain_deadline is None:
+                state.drain_deadline = time.monotonic() + JOB_DRAIN_DEADLINE_SECONDS
             super().handle_exit(sig, frame)
 
     async def run() -> None:
         from fulfil.access.commands import announce_setup
 
-        app.state.resources = await open_resources(settings)  # the lifespan takes them over
-        await announce_setup(app.state.resources.db, host, port)
+        resources = state.resources = await open_resources(settings)  # the lifespan takes them over
+        await announce_setup(resources.db, host, port)
         await Server(config).serve()
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:

@@ -6,8 +6,13 @@ for `copy_records_to_table`, so there is never a second pool.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import asyncpg
 from databases import Database
+from pydantic import BaseModel
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def create_database(url: str, pool_size: int = 10) -> Database:
@@ -20,3 +25,9 @@ def create_database(url: str, pool_size: int = 10) -> Database:
 async def connect_raw(url: str) -> asyncpg.Connection:
     """A single asyncpg connection outside the pool, for the migration runner and tools."""
     return await asyncpg.connect(url)
+
+
+async def fetch_model(db: Database, query: str, values: dict[str, Any], model: type[Model]) -> Model | None:
+    """The row `query` returns as a `model`, or None when it returns none."""
+    row = await db.fetch_one(query, values)
+    return None if row is None else model.model_validate(dict(row._mapping))

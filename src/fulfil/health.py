@@ -12,6 +12,7 @@ from starlette.routing import Route
 from fulfil.api import app_resources
 from fulfil.queue import HEALTH_CHECK_KEY
 from fulfil.resources import Resources
+from fulfil.state import app_state
 
 CHECK_TIMEOUT = 2.0
 
@@ -33,7 +34,7 @@ async def check_redis(resources: Resources) -> str | None:
 
 
 async def check_worker(request: Request, resources: Resources) -> str | None:
-    worker = request.app.state.worker
+    worker = app_state(request.app).worker
     if worker is not None:
         return None if worker.alive else "the in-process worker has stopped"
     try:
@@ -54,7 +55,7 @@ async def healthz(request: Request) -> JSONResponse:
     body = {
         "status": "ok" if not any(problems.values()) else "degraded",
         "checks": {name: {"ok": problem is None, "detail": problem or "ok"} for name, problem in problems.items()},
-        "worker_mode": "in-process" if request.app.state.worker is not None else "external",
+        "worker_mode": "in-process" if app_state(request.app).worker is not None else "external",
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
     }
     down = [name for name, problem in problems.items() if problem]

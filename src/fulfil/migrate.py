@@ -1,4 +1,4 @@
-"""The migration runner: numbered plain-SQL files in `migrations/`, applied in order.
+"""The migration runner: numbered plain-SQL files (`fulfil.shipped.migrations`), applied in order.
 
 Runs under a PostgreSQL advisory lock so two processes starting at once take turns; each file
 applies in its own transaction and is recorded with its checksum. A file changed after it was
@@ -11,13 +11,14 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
 import asyncpg
 
+from fulfil import shipped
+
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 LOCK_KEY = 7_405_118_262  # any constant shared by every process of this service
 FILENAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -37,9 +38,11 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def discover(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
+def discover(folder: Traversable | None = None) -> list[Migration]:
+    """The migrations in `folder` (by default the ones shipped with the package), in order."""
     migrations = []
-    for path in sorted(folder.glob("*.sql")):
+    files = (folder or shipped.migrations()).iterdir()
+    for path in sorted((f for f in files if f.name.endswith(".sql")), key=lambda f: f.name):
         match = FILENAME.match(path.name)
         if not match:
             raise MigrationError(f"{path.name}: migration files are named NNNN_slug.sql")
@@ -50,7 +53,7 @@ def discover(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
     return migrations
 
 
-async def apply_migrations(conn: asyncpg.Connection, folder: Path = MIGRATIONS_DIR) -> list[str]:
+async def apply_migrations(conn: asyncpg.Connection, folder: Traversable | None = None) -> list[str]:
     """Apply every pending migration; returns the names applied (empty when up to date)."""
     migrations = discover(folder)
     await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)

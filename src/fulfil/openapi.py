@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from fulfil.access.table import PUBLIC, required_scope
 from fulfil.api import ApiRoute
+from fulfil.state import app_state
 
 TITLE = "Fulfil-RK API"
 REF = "#/components/schemas/{model}"
@@ -196,10 +197,10 @@ def build_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
 
 async def openapi_json(request: Request) -> JSONResponse:
     """This document, built once per process from the routes the app has."""
-    document = getattr(request.app.state, "openapi", None)
-    if document is None:
-        document = request.app.state.openapi = build_document(request.app.routes)
-    return JSONResponse(document)
+    state = app_state(request.app)
+    if state.openapi is None:
+        state.openapi = build_document(request.app.routes)
+    return JSONResponse(state.openapi)
 
 
 SWAGGER_PAGE = f"""<!doctype html>

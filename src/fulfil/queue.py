@@ -1,7 +1,7 @@
-"""Our only contact with arq: the Redis settings, the enqueueing pool and the Worker.
+"""Our only contact with arq: the Redis settings, the enqueueing pool, job names and the Worker.
 
-arq is in maintenance mode; keeping it behind this module means it could be replaced by editing
-one file.
+arq is in maintenance mode; keeping it behind this module (no other module imports arq) means it
+could be replaced by editing one file.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import health_check_key_suffix, in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.cron import CronJob, cron
 from arq.jobs import serialize_job
 from arq.typing import WorkerCoroutine
@@ -22,13 +24,31 @@ from arq.worker import Function, Worker, func
 
 log = logging.getLogger(__name__)
 
+# What the rest of the code names without importing arq.
+Queue = ArqRedis  # the enqueueing pool (a Redis client)
+RegisteredJob = Function  # a job function with the name it is queued under
+PeriodicJob = CronJob
+
 QUEUE_NAME = "fulfil:queue"
-HEALTH_CHECK_KEY = QUEUE_NAME + ":health-check"
+HEALTH_CHECK_KEY = QUEUE_NAME + health_check_key_suffix
 HEALTH_CHECK_SECONDS = 10
 MAX_JOBS = 10  # jobs one worker runs at once
-IN_PROGRESS_PREFIX = "arq:in-progress:"
-JOB_PREFIX = "arq:job:"
-RESULT_PREFIX = "arq:result:"
+
+
+@dataclass(frozen=True)
+class JobName:
+    """The one name a job is registered under (`job`, `transient`) and queued by (`enqueue`).
+
+    Declare each as a module constant beside the code that queues it, so the worker's list and
+    every caller share one value; a test checks that every declared name is registered.
+    """
+
+    name: str
+
+
+async def in_progress(queue: Queue, job_id: str) -> bool:
+    """Whether a worker is running job `job_id` now (or died running it, until arq's key expires)."""
+    return bool(await queue.exists(in_progress_key_prefix + job_id))
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -38,15 +58,15 @@ def redis_settings(url: str) -> RedisSettings:
     return settings
 
 
-async def create_queue(url: str) -> ArqRedis:
+async def create_queue(url: str) -> Queue:
     return await create_pool(redis_settings(url), default_queue_name=QUEUE_NAME)
 
 
 async def enqueue(
-    queue: ArqRedis, function: str, *args: Any, job_id: str | None = None, defer_by: float | None = None
+    queue: Queue, function: JobName, *args: Any, job_id: str | None = None, defer_by: float | None = None
 ) -> bool:
     """Queue `function(*args)`; False when a job with this id is already queued or running."""
-    job = await queue.enqueue_job(function, *args, _job_id=job_id, _defer_by=defer_by)
+    job = await queue.enqueue_job(function.name, *args, _job_id=job_id, _defer_by=defer_by)
     return job is not None
 
 
@@ -62,7 +82,7 @@ ENQUEUE_CHUNK = 1000
 
 
 async def enqueue_many(
-    queue: ArqRedis, function: str, jobs: Sequence[tuple[str, tuple[Any, ...]]], defer_by: float | None = None
+    queue: Queue, function: JobName, jobs: Sequence[tuple[str, tuple[Any, ...]]], defer_by: float | None = None
 ) -> int:
     """Queue `function(*args)` for each `(job_id, args)` in pipelined batches; returns how many were new.
 
@@ -76,41 +96,46 @@ async def enqueue_many(
         expires_ms = score - now + queue.expires_extra_ms
         async with queue.pipeline(transaction=False) as pipe:
             for job_id, args in jobs[start : start + ENQUEUE_CHUNK]:
-                payload = serialize_job(function, args, {}, None, now, serializer=queue.job_serializer)
-                keys = [JOB_PREFIX + job_id, RESULT_PREFIX + job_id, QUEUE_NAME]
+                payload = serialize_job(function.name, args, {}, None, now, serializer=queue.job_serializer)
+                keys = [job_key_prefix + job_id, result_key_prefix + job_id, QUEUE_NAME]
                 await script(keys=keys, args=[expires_ms, payload, score, job_id], client=pipe)
             added += sum(await pipe.execute())
     return added
 
 
-def transient(coroutine: WorkerCoroutine, *, timeout: float | None = None) -> Function:
+def job(coroutine: WorkerCoroutine, name: JobName) -> RegisteredJob:
+    """`coroutine` registered under `name`, the constant its callers queue it by."""
+    return func(coroutine, name=name.name)
+
+
+def transient(coroutine: WorkerCoroutine, name: JobName, *, timeout: float | None = None) -> RegisteredJob:
     """A job whose result is not kept, so its id can be queued again the moment it finishes.
 
     (arq refuses an id while its result exists; a job that raises still keeps its result.)
     """
-    return func(coroutine, keep_result=0, timeout=timeout)
+    return func(coroutine, name=name.name, keep_result=0, timeout=timeout)
 
 
-def every_few_seconds(coroutine: WorkerCoroutine, seconds: int, *, timeout: float | None = None) -> CronJob:
+def every_few_seconds(coroutine: WorkerCoroutine, seconds: int, *, timeout: float | None = None) -> PeriodicJob:
     """A periodic job run every `seconds` (a divisor of 60) and at start-up, once across all workers."""
     return cron(coroutine, second=set(range(0, 60, seconds)), run_at_startup=True, timeout=timeout)
 
 
-def every_hour(coroutine: WorkerCoroutine, *, minute: int = 0) -> CronJob:
+def every_hour(coroutine: WorkerCoroutine, *, minute: int = 0) -> PeriodicJob:
     """A periodic job run once an hour (at `minute`), once across all workers; not at start-up,
     so every boot (and every test server) stays free of work that can wait."""
     return cron(coroutine, minute=minute, second=0)
 
 
-async def forget_job(queue: ArqRedis, job_id: str) -> None:
+async def forget_job(queue: Queue, job_id: str) -> None:
     """Drop arq's records of a job a dead process left behind, so it can be queued again now."""
-    await queue.delete(IN_PROGRESS_PREFIX + job_id, JOB_PREFIX + job_id, RESULT_PREFIX + job_id)
+    await queue.delete(in_progress_key_prefix + job_id, job_key_prefix + job_id, result_key_prefix + job_id)
 
 
 def build_worker(
     redis_url: str,
-    functions: Sequence[WorkerCoroutine | Function],
-    cron_jobs: Sequence[CronJob],
+    functions: Sequence[RegisteredJob],
+    cron_jobs: Sequence[PeriodicJob],
     ctx: dict[str, Any],
 ) -> Worker:
     """A Worker for the current event loop that leaves signal handling to its host.

@@ -1,7 +1,7 @@
 """What a running process holds open: settings, the database pool, Redis and the job queue.
 
 The web app's lifespan and the standalone worker both open one `Resources`; routes reach it as
-`request.app.state.resources`, jobs as `ctx["resources"]`.
+`api.app_resources(request)` (from `fulfil.state`), jobs as `ctx["resources"]`.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from arq.connections import ArqRedis
 from databases import Database
 from redis.asyncio import Redis
 
 from fulfil.db import connect_raw, create_database
 from fulfil.embedded import EmbeddedServers, start_missing
 from fulfil.migrate import apply_migrations
-from fulfil.queue import create_queue
+from fulfil.queue import Queue, create_queue
 from fulfil.redis import create_redis
 from fulfil.settings import Settings
 
@@ -34,7 +33,7 @@ class Resources:
     redis_url: str  # the in-process worker opens its own pool on it
     db: Database
     redis: Redis
-    queue: ArqRedis
+    queue: Queue
     embedded: EmbeddedServers | None = None
     # Which process runs the jobs ("serve" or "worker"), for the `ping` job that proves it.
     role: str = "serve"

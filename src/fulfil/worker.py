@@ -11,20 +11,29 @@ import logging
 import signal
 from typing import Any
 
-from arq.cron import CronJob
-from arq.typing import WorkerCoroutine
-from arq.worker import Function
-
 from fulfil.access import jobs as access_jobs
 from fulfil.imports import jobs as import_jobs
-from fulfil.queue import InProcessWorker, build_worker, every_few_seconds, every_hour, transient
+from fulfil.queue import (
+    InProcessWorker,
+    JobName,
+    PeriodicJob,
+    RegisteredJob,
+    build_worker,
+    every_few_seconds,
+    every_hour,
+    job,
+    transient,
+)
 from fulfil.resources import Resources, open_resources
 from fulfil.settings import Settings
+from fulfil.shutdown import JOB_DRAIN_SECONDS
+from fulfil.webhooks import delivery, outbox
 from fulfil.webhooks import jobs as webhook_jobs
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE_SECONDS = 5.0
+
+PING_JOB = JobName("ping")
 
 
 async def ping(ctx: dict[str, Any], token: str) -> str:
@@ -34,13 +43,14 @@ async def ping(ctx: dict[str, Any], token: str) -> str:
     return token
 
 
-FUNCTIONS: list[WorkerCoroutine | Function] = [
-    ping,
-    transient(webhook_jobs.relay_events),
-    transient(webhook_jobs.deliver_webhooks, timeout=webhook_jobs.DELIVERY_JOB_TIMEOUT),
-    import_jobs.import_csv,
+# Each job under the name its callers queue it by (a test checks that every declared name is here).
+FUNCTIONS: list[RegisteredJob] = [
+    job(ping, PING_JOB),
+    transient(webhook_jobs.relay_events, outbox.RELAY_JOB),
+    transient(webhook_jobs.deliver_webhooks, delivery.DELIVER_JOB, timeout=webhook_jobs.DELIVERY_JOB_TIMEOUT),
+    job(import_jobs.import_csv, import_jobs.IMPORT_JOB),
 ]
-CRON_JOBS: list[CronJob] = [
+CRON_JOBS: list[PeriodicJob] = [
     every_few_seconds(webhook_jobs.sweep_webhooks, webhook_jobs.SWEEP_EVERY_SECONDS),
     every_few_seconds(import_jobs.resume_imports, import_jobs.SWEEP_SECONDS),
     every_hour(import_jobs.prune_import_history, minute=5),
@@ -78,7 +88,7 @@ async def run_standalone(settings: Settings) -> None:
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait([stopping, worker.task], return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
-        await worker.drain(SHUTDOWN_GRACE_SECONDS)
+        await worker.drain(JOB_DRAIN_SECONDS)
     finally:
         await resources.close()
     if not stop.is_set():

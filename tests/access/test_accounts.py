@@ -8,8 +8,9 @@ import httpx
 from redis.asyncio import Redis
 
 from fulfil.access.ratelimit import EMAIL_LIMIT, SignInLimiter, limit_keys
-from tests.access.helpers import browser_client, new_user
-from tests.conftest import TEST_PASSWORD, LiveServer, free_port
+from tests.support.access import TEST_PASSWORD, browser_client, new_user
+from tests.support.live import LiveServer
+from tests.support.ports import free_port
 
 PRODUCT = {"sku": "SKU-1", "name": "Product"}
 

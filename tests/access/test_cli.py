@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, LiveServer, free_port, run_service, service_env, wait_for_health
+from tests.support.live import LiveServer
+from tests.support.ports import free_port
+from tests.support.processes import run_command, run_service, service_env
+from tests.support.waiting import wait_for_health
 
 
 def fulfil(database_url: str, tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = service_env(DATABASE_URL=database_url, DATA_DIR=tmp_path / "data")
-    return subprocess.run(
-        [sys.executable, "-m", "fulfil", *args], env=env, cwd=ROOT, input=stdin, capture_output=True, text=True
-    )
+    return run_command(*args, env=env, stdin=stdin)
 
 
 async def test_users_and_tokens_from_the_command_line(
@@ -82,8 +82,8 @@ async def test_the_setup_link_creates_the_first_admin_once(database_url: str, re
     )
     links = []
     for _ in range(2):  # the same link at each start until it is used
-        with run_service("serve", env=env, cwd=ROOT) as proc:
-            await wait_for_health(url)
+        with run_service("serve", env=env) as proc:
+            await wait_for_health(url, proc)
             proc.terminate()
             output, _ = proc.communicate(timeout=15)
         found = re.findall(r"open (http://\S+/setup\?token=(\S+)) to create the first admin", output)
@@ -93,8 +93,8 @@ async def test_the_setup_link_creates_the_first_admin_once(database_url: str, re
     link, token = links[0]
     assert link.startswith(f"{url}/setup?token=")
 
-    with run_service("serve", env=env, cwd=ROOT) as proc:
-        await wait_for_health(url)
+    with run_service("serve", env=env) as proc:
+        await wait_for_health(url, proc)
         async with httpx.AsyncClient(base_url=url, headers={"Origin": url}) as http:
             page = await http.get("/setup", params={"token": token})
             assert page.status_code == 200 and 'src="/js/setup.js"' in page.text
@@ -110,8 +110,8 @@ async def test_the_setup_link_creates_the_first_admin_once(database_url: str, re
             assert reused.status_code == 403
         proc.terminate()
         proc.wait(15)
-    with run_service("serve", env=env, cwd=ROOT) as proc:
-        await wait_for_health(url)
+    with run_service("serve", env=env) as proc:
+        await wait_for_health(url, proc)
         proc.terminate()
         output, _ = proc.communicate(timeout=15)
     assert "/setup?token=" not in output, "an admin exists: no link"

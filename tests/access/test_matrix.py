@@ -12,8 +12,8 @@ import httpx
 
 from fulfil.access.roles import AUTHENTICATED, ROLES, role_scopes
 from fulfil.access.table import PUBLIC, required_scope
-from tests.access.helpers import token_client
-from tests.conftest import LiveServer
+from tests.support.access import token_client
+from tests.support.live import LiveServer
 
 PLACEHOLDER = {"id": "999999", "job_id": "00000000-0000-0000-0000-000000000000"}
 

@@ -6,8 +6,8 @@ import asyncpg
 import httpx
 
 from fulfil.settings import Settings
-from tests.access.helpers import browser_client, new_user
-from tests.conftest import TEST_PASSWORD, LiveServer, start_live_server
+from tests.support.access import TEST_PASSWORD, browser_client, new_user
+from tests.support.live import LiveServer, start_live_server
 
 PRODUCT = {"sku": "SKU-1", "name": "Product"}
 

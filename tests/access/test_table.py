@@ -11,7 +11,8 @@ from fulfil.access.guard import protect
 from fulfil.access.table import ROUTE_SCOPES, required_scope
 from fulfil.app import create_app
 from fulfil.settings import Settings
-from tests.conftest import start_live_server, token_headers
+from tests.support.access import token_headers
+from tests.support.live import start_live_server
 
 
 def app_operations(settings: Settings) -> set[tuple[str, str]]:

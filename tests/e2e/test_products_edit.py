@@ -7,7 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import Service, field_error
+from tests.e2e.conftest import Service
+from tests.support.browser import field_error
 
 pytestmark = pytest.mark.e2e
 

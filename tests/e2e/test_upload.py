@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from tests.e2e.conftest import Service
 
@@ -13,7 +13,8 @@ pytestmark = pytest.mark.e2e
 
 
 def choose_csv(page: Page, name: str, text: str) -> None:
-    page.locator("#csv-file").set_input_files(files=[{"name": name, "mimeType": "text/csv", "buffer": text.encode()}])
+    csv_file: FilePayload = {"name": name, "mimeType": "text/csv", "buffer": text.encode()}
+    page.locator("#csv-file").set_input_files(files=[csv_file])
     expect(page.locator(".file-row")).to_contain_text(name)
     page.get_by_role("button", name="Upload CSV").click()
 
@@ -55,7 +56,9 @@ def test_a_bad_row_gives_a_rejects_link(page: Page) -> None:
     expect(progress.locator("[data-stat=created]")).to_have_text("2")
     link = progress.get_by_test_id("rejects-link")
     expect(link).to_contain_text("Download the 1 rejected rows (CSV)")
-    response = page.request.get(link.get_attribute("href"))
+    href = link.get_attribute("href")
+    assert href is not None
+    response = page.request.get(href)
     assert response.status == 200
     body = response.text()
     assert "No sku here" in body

@@ -7,12 +7,14 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Receiver, Service, field_error
+from tests.e2e.conftest import Service
+from tests.support.browser import field_error
+from tests.support.receivers import ThreadedReceiver
 
 pytestmark = pytest.mark.e2e
 
 
-def test_create_test_and_see_its_deliveries(page: Page, service: Service, receiver: Receiver) -> None:
+def test_create_test_and_see_its_deliveries(page: Page, service: Service, receiver: ThreadedReceiver) -> None:
     page.goto("/")
     page.locator("#webhooks").get_by_role("button", name="New webhook").first.click()
     dialog = page.get_by_role("dialog", name="New webhook")
@@ -73,7 +75,7 @@ def test_create_test_and_see_its_deliveries(page: Page, service: Service, receiv
     expect(panel).to_be_hidden()
 
 
-def test_enabled_switch_pauses_the_webhook(page: Page, service: Service, receiver: Receiver) -> None:
+def test_enabled_switch_pauses_the_webhook(page: Page, service: Service, receiver: ThreadedReceiver) -> None:
     with service.api() as api:
         api.post("/api/webhooks", json={"url": receiver.url, "event_types": ["product.updated"]}).raise_for_status()
     page.goto("/")

@@ -4,14 +4,15 @@ import logging
 
 import httpx
 import pytest
+from starlette.requests import Request
 from starlette.routing import Route
 
 from fulfil.app import create_app
 from fulfil.settings import Settings
-from tests.conftest import start_live_server
+from tests.support.live import start_live_server
 
 
-async def boom(request):
+async def boom(request: Request) -> None:
     raise RuntimeError("secret internals: password=hunter2")
 
 

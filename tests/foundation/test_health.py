@@ -3,7 +3,7 @@
 import httpx
 from redis.asyncio import Redis
 
-from tests.conftest import LiveServer
+from tests.support.live import LiveServer
 
 
 async def test_healthz_reports_every_part_ok(client: httpx.AsyncClient) -> None:

@@ -10,17 +10,15 @@ import pytest
 
 from fulfil.db import connect_raw
 from fulfil.migrate import MigrationError, apply_migrations, discover
-from tests.conftest import Servers, _admin, with_database
+from tests.support.databases import Servers, drop_database, fresh_database
 
 
 @pytest.fixture
 async def empty_db(servers: Servers) -> AsyncIterator[str]:
     """A database with nothing in it (named per process, so two suites on one server never share it)."""
     name = f"fulfil_migrate_{os.getpid()}"
-    await _admin(servers, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await _admin(servers, f"CREATE DATABASE {name}")
-    yield with_database(servers.admin_url, name)
-    await _admin(servers, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    yield await fresh_database(servers.admin_url, name)
+    await drop_database(servers.admin_url, name)
 
 
 async def test_second_run_applies_nothing(empty_db: str) -> None:

@@ -6,7 +6,9 @@ from pathlib import Path
 import httpx
 
 from fulfil.db import connect_raw
-from tests.conftest import ROOT, free_port, run_service, service_env, wait_for_health
+from tests.support.ports import free_port
+from tests.support.processes import run_service, service_env
+from tests.support.waiting import wait_for_health
 
 
 async def test_serve_on_the_embedded_default_keeps_data_across_restarts(tmp_path: Path) -> None:
@@ -14,8 +16,8 @@ async def test_serve_on_the_embedded_default_keeps_data_across_restarts(tmp_path
     env = service_env(PORT=port, DATA_DIR=tmp_path / "data", LOG_LEVEL="info")
     url = f"http://127.0.0.1:{port}"
     for run in range(2):
-        with run_service("serve", env=env, cwd=ROOT) as proc:
-            health = await wait_for_health(url, within=90)
+        with run_service("serve", env=env) as proc:
+            health = await wait_for_health(url, proc, within=90)
             assert health.json()["status"] == "ok"
             conn = await connect_raw(f"postgresql://postgres:@/fulfil?host={tmp_path / 'data' / 'postgres'}")
             try:
@@ -34,8 +36,8 @@ async def test_serve_on_the_embedded_default_keeps_data_across_restarts(tmp_path
 async def test_sigterm_exits_within_ten_seconds_without_traceback(database_url: str, redis_url: str) -> None:
     port = free_port()
     env = service_env(PORT=port, DATABASE_URL=database_url, REDIS_URL=redis_url)
-    with run_service("serve", env=env, cwd=ROOT) as proc:
-        await wait_for_health(f"http://127.0.0.1:{port}")
+    with run_service("serve", env=env) as proc:
+        await wait_for_health(f"http://127.0.0.1:{port}", proc)
         async with httpx.AsyncClient() as http:
             assert (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
         proc.send_signal(signal.SIGTERM)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fulfil.settings import SettingsError, load_settings
-from tests.conftest import service_env
+from tests.support.processes import service_env
 
 
 def test_defaults_follow_the_seed() -> None:

@@ -8,7 +8,10 @@ from redis.asyncio import Redis
 
 from fulfil.queue import enqueue
 from fulfil.settings import Settings
-from tests.conftest import ROOT, LiveServer, eventually, run_service, service_env, start_live_server
+from fulfil.worker import PING_JOB
+from tests.support.live import LiveServer, start_live_server
+from tests.support.processes import run_service, service_env
+from tests.support.waiting import eventually
 
 
 async def ran_in(redis: Redis, token: str) -> str:
@@ -18,7 +21,7 @@ async def ran_in(redis: Redis, token: str) -> str:
 
 async def test_a_job_runs_inside_the_web_process(live_server: LiveServer, redis: Redis) -> None:
     token = uuid.uuid4().hex
-    assert await enqueue(live_server.resources.queue, "ping", token)
+    assert await enqueue(live_server.resources.queue, PING_JOB, token)
     assert await ran_in(redis, token) == "serve"
 
 
@@ -33,9 +36,9 @@ async def test_a_job_runs_in_the_standalone_worker(
         assert "fulfil worker" in health.json()["checks"]["worker"]["detail"]
 
         env = service_env(DATABASE_URL=database_url, REDIS_URL=redis_url, MIGRATE_ON_START="false")
-        with run_service("worker", env=env, cwd=ROOT) as proc:
+        with run_service("worker", env=env) as proc:
             token = uuid.uuid4().hex
-            assert await enqueue(live.resources.queue, "ping", token)
+            assert await enqueue(live.resources.queue, PING_JOB, token)
             assert await ran_in(redis, token) == "worker"
             async with httpx.AsyncClient(base_url=live.url) as http:
                 assert (await http.get("/healthz")).status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fulfil.settings import Settings
-from tests.imports.helpers import BATCH_ROWS
+from tests.support.imports import BATCH_ROWS
 
 
 @pytest.fixture

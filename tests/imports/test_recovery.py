@@ -12,11 +12,15 @@ import asyncpg
 import httpx
 import pytest
 
-from fulfil.imports.jobs import JOB_NAME, resume_imports
+from fulfil.imports.jobs import IMPORT_JOB, resume_imports
 from fulfil.queue import enqueue
 from fulfil.settings import Settings
-from tests.conftest import ROOT, LiveServer, free_port, run_service, service_env, token_headers, wait_for_health
-from tests.imports.helpers import csv_bytes, upload, wait_final, wait_rows_done
+from tests.support.access import token_headers
+from tests.support.imports import csv_bytes, upload, wait_final, wait_rows_done
+from tests.support.live import LiveServer
+from tests.support.ports import free_port
+from tests.support.processes import run_service, service_env
+from tests.support.waiting import wait_for_health
 
 ROWS = 20_000
 REPEATS = 50  # the last rows repeat the first SKUs in lower case, so they update products of batch one
@@ -53,8 +57,8 @@ async def test_a_stopped_service_resumes_the_import_with_the_counts_of_an_uninte
     )
     headers = await token_headers(database_url)
     async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as http:
-        with run_service("serve", env=env, cwd=ROOT) as proc:
-            await wait_for_health(url)
+        with run_service("serve", env=env) as proc:
+            await wait_for_health(url, proc)
             job_id = (await upload(http, crash_file()))["job_id"]
             await wait_rows_done(http, job_id, 2_000)
             proc.send_signal(stop)
@@ -67,7 +71,7 @@ async def test_a_stopped_service_resumes_the_import_with_the_counts_of_an_uninte
         if cut["status"] == "running":
             assert (uploads / f"{job_id}.csv").exists(), "the file stays until the job ends"
 
-        with run_service("serve", env=env, cwd=ROOT):
+        with run_service("serve", env=env):
             restarted = time.monotonic()
             await wait_for_health(url)
             final = await wait_final(http, job_id, within=60)
@@ -119,7 +123,7 @@ async def test_a_job_whose_file_is_gone_fails_saying_so(
         "INSERT INTO import_job (id, filename, file_path) VALUES ($1, 'gone.csv', '/nonexistent/gone.csv')",
         uuid.UUID(job_id),
     )
-    await enqueue(live_server.resources.queue, JOB_NAME, job_id, job_id=job_id)
+    await enqueue(live_server.resources.queue, IMPORT_JOB, job_id, job_id=job_id)
     final = await wait_final(client, job_id)
     assert final["status"] == "failed"
     assert final["error"] == "The uploaded file (gone.csv) is no longer on disk; upload it again."

@@ -5,8 +5,8 @@ import asyncpg
 import httpx
 
 from fulfil.imports.jobs import prune_import_history
-from tests.conftest import LiveServer
-from tests.imports.helpers import csv_bytes, upload, wait_final
+from tests.support.imports import csv_bytes, upload, wait_final
+from tests.support.live import LiveServer
 
 
 async def test_old_finished_imports_go_with_their_rejects(

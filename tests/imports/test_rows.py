@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 
 from fulfil.imports.reader import FIELD_MAX_CHARS, RECORD_MAX_BYTES
-from tests.imports.helpers import BATCH_ROWS, csv_bytes, import_file
+from tests.support.imports import BATCH_ROWS, csv_bytes, import_file
 
 
 async def rejects_of(client: httpx.AsyncClient, job_id: str) -> list[list[str]]:

@@ -16,8 +16,10 @@ from redis.asyncio import Redis
 
 from fulfil.imports import routes
 from fulfil.imports.progress import CHANNEL
-from tests.conftest import LiveServer, eventually
-from tests.imports.helpers import SNAPSHOT_FIELDS, csv_bytes, upload, wait_final, wait_rows_done
+from fulfil.state import app_state
+from tests.support.imports import SNAPSHOT_FIELDS, csv_bytes, upload, wait_final, wait_rows_done
+from tests.support.live import LiveServer
+from tests.support.waiting import eventually
 
 Event = tuple[int, dict[str, Any]]
 
@@ -129,7 +131,7 @@ async def test_streams_share_one_subscription_get_heartbeats_and_see_a_cancel(
     readers = [asyncio.create_task(read_stream(client, job_id, into=stream)) for stream in streams]
     # Heartbeats keep each connection alive while nothing changes.
     await eventually(lambda: all(len(stream.comments) >= 2 for stream in streams))
-    assert len(live_server.app.state.import_hub.watchers[job_id]) == 3
+    assert len(app_state(live_server.app).hub.watchers[job_id]) == 3
     assert await subscriptions_of_this_process(redis) == 1, "the streams share the process's one subscription"
 
     await redis.publish(CHANNEL, "not a snapshot")  # ignored; the subscription carries on

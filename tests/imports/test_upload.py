@@ -10,8 +10,9 @@ import asyncpg
 import httpx
 
 from fulfil.settings import Settings
-from tests.conftest import start_live_server, token_headers
-from tests.imports.helpers import SNAPSHOT_FIELDS, csv_bytes, import_file, upload, wait_final
+from tests.support.access import token_headers
+from tests.support.imports import SNAPSHOT_FIELDS, csv_bytes, import_file, upload, wait_final
+from tests.support.live import start_live_server
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde" * 20
 

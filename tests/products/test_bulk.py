@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from fulfil.products import queries
-from tests.products.conftest import create, events
+from tests.support.products import create, events
 
 
 async def test_without_confirm_it_says_how_to_confirm(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:

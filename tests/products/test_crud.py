@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.products.conftest import create, events
+from tests.support.products import create, events
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -177,7 +177,7 @@ async def test_the_change_and_its_event_commit_together(
     async def broken_outbox(*args: object) -> int:
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr("fulfil.products.routes.record_event", broken_outbox)
+    monkeypatch.setattr("fulfil.products.service.record_event", broken_outbox)
     assert (await client.post("/api/products", json={"sku": "SKU-2", "name": "New"})).status_code == 500
     assert (await client.put(f"/api/products/{product['id']}", json={"name": "After"})).status_code == 500
     assert (await client.delete(f"/api/products/{product['id']}")).status_code == 500

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from fulfil.api import ApiRoute
 from fulfil.app import create_app
 from fulfil.settings import Settings
-from tests.conftest import start_live_server
+from tests.support.live import start_live_server
 
 ASSET = re.compile(r"""(?:src|href)=["']([^"']+)["']""")
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")

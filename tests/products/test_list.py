@@ -6,7 +6,7 @@ import asyncpg
 import httpx
 
 from fulfil.products.queries import COUNT_CAP, SEARCH_COUNT_CAP
-from tests.products.conftest import create
+from tests.support.products import create
 
 
 async def seed(client: httpx.AsyncClient) -> list[dict]:
@@ -20,7 +20,7 @@ async def seed(client: httpx.AsyncClient) -> list[dict]:
     return [await create(client, s, n, description=d, active=a) for s, n, d, a in rows]
 
 
-async def skus(client: httpx.AsyncClient, **params: object) -> list[str]:
+async def skus(client: httpx.AsyncClient, **params: str | int | bool) -> list[str]:
     response = await client.get("/api/products", params=params)
     assert response.status_code == 200, response.text
     return [item["sku"] for item in response.json()["items"]]

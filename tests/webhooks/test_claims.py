@@ -9,8 +9,10 @@ import httpx
 from redis.asyncio import Redis
 
 from fulfil.webhooks import delivery, queries, relay
-from tests.conftest import LiveServer, eventually
-from tests.webhooks.conftest import Receiver, create_webhook
+from tests.support.live import LiveServer
+from tests.support.receivers import Receiver
+from tests.support.waiting import eventually
+from tests.support.webhooks import create_webhook
 
 
 async def test_two_jobs_racing_for_the_same_deliveries_send_each_once(

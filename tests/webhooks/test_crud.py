@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.webhooks.conftest import create_webhook
+from tests.support.webhooks import create_webhook
 
 SECRET = "s3cr3t-value-never-shown"
 

@@ -14,8 +14,10 @@ import asyncpg
 import httpx
 import standardwebhooks
 
-from tests.conftest import bound_socket, eventually
-from tests.webhooks.conftest import Receiver, create_webhook, deliveries
+from tests.support.ports import bound_socket
+from tests.support.receivers import Receiver
+from tests.support.waiting import eventually
+from tests.support.webhooks import create_webhook, deliveries
 
 SECRET = "päss-wörd with spaces"  # non-ASCII on purpose: the key is the secret's UTF-8 bytes
 

@@ -7,8 +7,11 @@ import httpx
 from arq.connections import ArqRedis  # only to stand in for the app's queue pointing at a dead Redis
 
 from fulfil.settings import Settings
-from tests.conftest import LiveServer, eventually, start_live_server, token_headers
-from tests.webhooks.conftest import Receiver, create_webhook, deliveries
+from tests.support.access import token_headers
+from tests.support.live import LiveServer, start_live_server
+from tests.support.receivers import Receiver
+from tests.support.waiting import eventually
+from tests.support.webhooks import create_webhook, deliveries
 
 
 async def test_events_written_while_redis_is_down_are_delivered_once_it_is_back(

@@ -4,8 +4,10 @@ import asyncpg
 import httpx
 
 from fulfil.webhooks.jobs import prune_webhook_history
-from tests.conftest import LiveServer, eventually
-from tests.webhooks.conftest import Receiver, create_webhook, deliveries
+from tests.support.live import LiveServer
+from tests.support.receivers import Receiver
+from tests.support.waiting import eventually
+from tests.support.webhooks import create_webhook, deliveries
 
 
 async def test_old_finished_deliveries_and_their_events_go(

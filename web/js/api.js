@@ -13,8 +13,11 @@ export class ApiError extends Error {
   /** Field errors keyed by the field's last name ("body.sku" and "sku" both give "sku"). */
   fieldErrors() {
     const errors = {};
-    for (const detail of this.details || []) {
-      const field = String(detail.field || "").split(".").filter((part) => !/^\d+$/.test(part)).pop();
+    for (const detail of this.details) {
+      const field = detail.field
+        .split(".")
+        .filter((part) => !/^\d+$/.test(part))
+        .pop();
       if (field && !(field in errors)) errors[field] = detail.message;
     }
     return errors;
@@ -62,26 +65,32 @@ export async function api(method, path, { body, params, signal } = {}) {
     throw new ApiError(0, "Could not reach the server. Check your connection and try again.");
   }
   const text = await response.text();
-  let data = null;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = null;
-    }
-  }
   if (response.status === 401) signIn();
-  if (path === "/api/auth/me" && response.ok) csrfToken = data.csrf_token;
-  if (!response.ok) {
-    const error = data && data.error;
-    const message = (error && error.message) || `The server answered ${response.status} ${response.statusText}.`;
-    throw new ApiError(response.status, message, {
-      code: error && error.code,
-      details: (error && error.details) || [],
-      body: data,
-    });
-  }
+  if (!response.ok) throw replyError(response.status, response.statusText, text);
+  const data = parseJson(text);
+  if (path === "/api/auth/me") csrfToken = data.csrf_token;
   return data;
+}
+
+/** JSON text as a value; null for an empty or malformed body. */
+export function parseJson(text) {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** A failed reply as an ApiError: the API's `{"error": {...}}`, or the bare status when a proxy answered. */
+export function replyError(status, statusText, text) {
+  const data = parseJson(text);
+  const error = data?.error;
+  return new ApiError(status, error?.message || `The server answered ${status} ${statusText}.`, {
+    code: error?.code,
+    details: error?.details,
+    body: data,
+  });
 }
 
 export const get = (path, params, signal) => api("GET", path, { params, signal });

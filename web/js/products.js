@@ -5,10 +5,15 @@ import { ApiError, del, get, post, put } from "./api.js";
 import { clear, debounce, h, icon, num, timeAgo } from "./dom.js";
 import {
   badge,
+  cardHead,
   clearErrors,
   confirmDialog,
+  dataTable,
   emptyState,
   formBanner,
+  headerCell,
+  iconButton,
+  loadError,
   openModal,
   setBusy,
   showErrors,
@@ -30,7 +35,7 @@ const COLUMNS = [
   { key: "description", label: "Description", className: "col-desc" },
   { key: "active", label: "Status", className: "col-active" },
   { key: "updated_at", label: "Updated", sort: "updated_at", className: "col-updated" },
-  { key: "actions", label: "Actions", className: "col-actions" },
+  { key: "actions", label: "Actions", className: "col-actions", hidden: true },
 ];
 
 function readState() {
@@ -59,18 +64,38 @@ function writeState(state, push) {
 export function mountProducts(card) {
   let state = readState();
   let loading = null;
-  let last = { items: [], total: 0 };
 
   // Header and actions.
   const count = h("p", { class: "card__sub", id: "products-count", "aria-live": "polite" }, "\u00a0");
-  const createButton = h("button", { type: "button", class: "btn btn--primary", onclick: () => editProduct(null) }, icon("plus"), "New product");
-  const bulkButton = h("button", { type: "button", class: "btn btn--danger-ghost", onclick: () => bulkDelete() }, icon("trash"), "Bulk Delete");
+  const createButton = h(
+    "button",
+    { type: "button", class: "btn btn--primary", onclick: () => editProduct(null) },
+    icon("plus"),
+    "New product",
+  );
+  const bulkButton = h(
+    "button",
+    { type: "button", class: "btn btn--danger-ghost", onclick: () => bulkDelete() },
+    icon("trash"),
+    "Bulk Delete",
+  );
 
   // Filters.
   const filterInputs = {};
   const textFilter = (key, label, placeholder, extra = {}) => {
-    const input = h("input", { type: key === "q" ? "search" : "text", name: key, value: state[key], placeholder, autocomplete: "off", id: `filter-${key}`, ...extra });
-    input.addEventListener("input", debounce(() => update({ [key]: input.value.trim(), page: 1 }, false), 300));
+    const input = h("input", {
+      type: key === "q" ? "search" : "text",
+      name: key,
+      value: state[key],
+      placeholder,
+      autocomplete: "off",
+      id: `filter-${key}`,
+      ...extra,
+    });
+    input.addEventListener(
+      "input",
+      debounce(() => update({ [key]: input.value.trim(), page: 1 }, false), 300),
+    );
     filterInputs[key] = input;
     return textField({ label, input, className: `filter filter--${key}` }).wrap;
   };
@@ -82,7 +107,12 @@ export function mountProducts(card) {
     h("option", { value: "false" }, "Inactive"),
   );
   filterInputs.active = activeSelect;
-  const clearFilters = h("button", { type: "button", class: "btn btn--ghost btn--small", id: "filters-clear", onclick: () => resetFilters() }, icon("x", { size: 16 }), "Clear filters");
+  const clearFilters = h(
+    "button",
+    { type: "button", class: "btn btn--ghost btn--small", id: "filters-clear", onclick: () => resetFilters() },
+    icon("x", { size: 16 }),
+    "Clear filters",
+  );
   const searchWrap = textFilter("q", "Search", "SKU, name or description", { class: "input--search" });
   searchWrap.classList.add("field--search");
   searchWrap.querySelector("input").before(h("span", { class: "input-icon" }, icon("search", { size: 16 })));
@@ -109,39 +139,70 @@ export function mountProducts(card) {
   );
 
   // Table.
-  const thead = h("thead");
-  const tbody = h("tbody");
-  const table = h(
-    "table",
-    { class: "table table--stack table--products", "data-testid": "products-table", "aria-describedby": "products-count" },
-    h("caption", { class: "visually-hidden" }, "Products"),
+  const {
+    wrap: tableWrap,
+    table,
     thead,
     tbody,
-  );
-  const tableState = h("div", { class: "table-state" });
+    state: tableState,
+  } = dataTable({
+    className: "table--stack table--products",
+    caption: "Products",
+    attrs: { "data-testid": "products-table", "aria-describedby": "products-count" },
+  });
 
   // Pager.
   const pageLabel = h("span", { class: "pager__label", id: "products-page", "aria-live": "polite" });
-  const prev = h("button", { type: "button", class: "btn btn--small", "aria-label": "Previous page", onclick: () => update({ page: state.page - 1 }, true) }, icon("left", { size: 16 }), h("span", { class: "hide-sm" }, "Previous"));
-  const next = h("button", { type: "button", class: "btn btn--small", "aria-label": "Next page", onclick: () => update({ page: state.page + 1 }, true) }, h("span", { class: "hide-sm" }, "Next"), icon("right", { size: 16 }));
+  const prev = h(
+    "button",
+    {
+      type: "button",
+      class: "btn btn--small",
+      "aria-label": "Previous page",
+      onclick: () => update({ page: state.page - 1 }, true),
+    },
+    icon("left", { size: 16 }),
+    h("span", { class: "hide-sm" }, "Previous"),
+  );
+  const next = h(
+    "button",
+    {
+      type: "button",
+      class: "btn btn--small",
+      "aria-label": "Next page",
+      onclick: () => update({ page: state.page + 1 }, true),
+    },
+    h("span", { class: "hide-sm" }, "Next"),
+    icon("right", { size: 16 }),
+  );
   const sizeSelect = h(
     "select",
-    { id: "page-size", name: "page_size", onchange: () => update({ page_size: Number(sizeSelect.value), page: 1 }, true) },
+    {
+      id: "page-size",
+      name: "page_size",
+      onchange: () => update({ page_size: Number(sizeSelect.value), page: 1 }, true),
+    },
     PAGE_SIZES.map((size) => h("option", { value: String(size) }, String(size))),
   );
   const range = h("span", { class: "pager__range muted" });
 
   clear(
     card,
-    h(
-      "div",
-      { class: "card__head" },
-      h("div", {}, h("h2", { id: "products-title", class: "card__title card__title--lg" }, "Products"), count),
-      h("div", { class: "card__actions" }, bulkButton, createButton),
-    ),
+    cardHead({
+      title: "Products",
+      titleId: "products-title",
+      large: true,
+      sub: count,
+      aside: h("div", { class: "card__actions" }, bulkButton, createButton),
+    }),
     h(
       "form",
-      { class: "filters", role: "search", "aria-label": "Filter products", onsubmit: (event) => event.preventDefault() },
+      {
+        class: "filters",
+        role: "search",
+        "aria-label": "Filter products",
+        onsubmit: (event) => event.preventDefault(),
+      },
       searchWrap,
       moreToggle,
       h(
@@ -154,7 +215,7 @@ export function mountProducts(card) {
         h("div", { class: "filters__clear" }, clearFilters),
       ),
     ),
-    h("div", { class: "table-wrap" }, table),
+    tableWrap,
     tableState,
     h(
       "div",
@@ -191,7 +252,7 @@ export function mountProducts(card) {
         "tr",
         {},
         COLUMNS.map((column) => {
-          if (!column.sort) return h("th", { scope: "col", class: column.className }, column.key === "actions" ? h("span", { class: "visually-hidden" }, column.label) : column.label);
+          if (!column.sort) return headerCell(column);
           const active = column.sort === sortKey;
           const direction = active ? (descending ? "descending" : "ascending") : "none";
           const nextSort = active && !descending ? `-${column.sort}` : column.sort;
@@ -208,7 +269,13 @@ export function mountProducts(card) {
               },
               column.label,
               icon(active ? (descending ? "down" : "up") : "sort", { size: 14 }),
-              h("span", { class: "visually-hidden" }, active ? `, sorted ${direction}; activate to sort ${descending ? "ascending" : "descending"}` : ", activate to sort"),
+              h(
+                "span",
+                { class: "visually-hidden" },
+                active
+                  ? `, sorted ${direction}; activate to sort ${descending ? "ascending" : "descending"}`
+                  : ", activate to sort",
+              ),
             ),
           );
         }),
@@ -239,17 +306,16 @@ export function mountProducts(card) {
     try {
       const reply = await get("/api/products", params, controller.signal);
       if (loading !== controller) return;
-      const pages = Math.max(1, Math.ceil((reply.total || 0) / state.page_size));
+      const pages = Math.max(1, Math.ceil(reply.total / state.page_size));
       if (state.page > pages && reply.total > 0) {
         update({ page: pages }, false);
         return;
       }
-      last = reply;
       render(reply);
     } catch (error) {
       if (error.name === "AbortError") return;
       clear(tbody);
-      clear(tableState, h("div", { class: "notice notice--danger", role: "alert" }, `Could not load products: ${error.message}`));
+      clear(tableState, loadError("products", error));
     } finally {
       if (loading === controller) {
         loading = null;
@@ -260,21 +326,36 @@ export function mountProducts(card) {
   }
 
   function render(reply) {
-    const items = reply.items || [];
-    const total = reply.total ?? items.length;
+    const { items, total } = reply;
     const filtered = [...TEXT_FILTERS, "active"].some((key) => state[key]);
     const pages = Math.max(1, Math.ceil(total / state.page_size));
-    const about = reply.total_exact === false ? "about " : "";
+    const about = reply.total_exact ? "" : "about ";
     const noun = total === 1 ? (filtered ? "product matches" : "product") : filtered ? "products match" : "products";
     count.textContent = `${about}${num(total)} ${noun}${filtered ? " the filters" : ""}`;
-    clear(tbody, items.map((product) => row(product)));
+    clear(
+      tbody,
+      items.map((product) => row(product)),
+    );
     clear(
       tableState,
       items.length
         ? null
         : filtered
-          ? emptyState("No products match these filters", "Try a shorter search or clear the filters.", h("button", { type: "button", class: "btn", onclick: () => resetFilters() }, "Clear filters"))
-          : emptyState("No products yet", "Import a CSV above or create one.", h("button", { type: "button", class: "btn btn--primary", onclick: () => editProduct(null) }, icon("plus"), "New product")),
+          ? emptyState(
+              "No products match these filters",
+              "Try a shorter search or clear the filters.",
+              h("button", { type: "button", class: "btn", onclick: () => resetFilters() }, "Clear filters"),
+            )
+          : emptyState(
+              "No products yet",
+              "Import a CSV above or create one.",
+              h(
+                "button",
+                { type: "button", class: "btn btn--primary", onclick: () => editProduct(null) },
+                icon("plus"),
+                "New product",
+              ),
+            ),
     );
     const first = total ? (state.page - 1) * state.page_size + 1 : 0;
     range.textContent = total ? `${num(first)}–${num(first + items.length - 1)} of ${about}${num(total)}` : "";
@@ -291,8 +372,18 @@ export function mountProducts(card) {
       h("td", { class: "num col-id", "data-label": "ID" }, String(product.id)),
       h("td", { class: "col-sku", "data-label": "SKU" }, h("code", { class: "sku" }, product.sku)),
       h("td", { class: "col-name", "data-label": "Name" }, product.name),
-      h("td", { class: "col-desc", "data-label": "Description" }, product.description ? h("span", { class: "clamp", title: product.description }, product.description) : h("span", { class: "muted" }, "–")),
-      h("td", { class: "col-active", "data-label": "Status" }, product.active ? badge("Active", "success") : badge("Inactive", "neutral")),
+      h(
+        "td",
+        { class: "col-desc", "data-label": "Description" },
+        product.description
+          ? h("span", { class: "clamp", title: product.description }, product.description)
+          : h("span", { class: "muted" }, "–"),
+      ),
+      h(
+        "td",
+        { class: "col-active", "data-label": "Status" },
+        product.active ? badge("Active", "success") : badge("Inactive", "neutral"),
+      ),
       h("td", { class: "col-updated", "data-label": "Updated" }, timeAgo(product.updated_at)),
       h(
         "td",
@@ -300,8 +391,14 @@ export function mountProducts(card) {
         h(
           "div",
           { class: "row-actions" },
-          h("button", { type: "button", class: "icon-btn", "aria-label": `Edit ${label}`, title: "Edit", onclick: () => editProduct(product) }, icon("edit")),
-          h("button", { type: "button", class: "icon-btn icon-btn--danger", "aria-label": `Delete ${label}`, title: "Delete", onclick: () => deleteProduct(product) }, icon("trash")),
+          iconButton({ icon: "edit", label: `Edit ${label}`, title: "Edit", onclick: () => editProduct(product) }),
+          iconButton({
+            icon: "trash",
+            label: `Delete ${label}`,
+            title: "Delete",
+            danger: true,
+            onclick: () => deleteProduct(product),
+          }),
         ),
       ),
     );
@@ -311,12 +408,34 @@ export function mountProducts(card) {
 
   function editProduct(product) {
     const editing = product !== null;
-    const sku = h("input", { type: "text", name: "sku", value: editing ? product.sku : "", maxlength: "100", autocomplete: "off", spellcheck: "false" });
-    const name = h("input", { type: "text", name: "name", value: editing ? product.name : "", maxlength: "255", autocomplete: "off" });
+    const sku = h("input", {
+      type: "text",
+      name: "sku",
+      value: editing ? product.sku : "",
+      maxlength: "100",
+      autocomplete: "off",
+      spellcheck: "false",
+    });
+    const name = h("input", {
+      type: "text",
+      name: "name",
+      value: editing ? product.name : "",
+      maxlength: "255",
+      autocomplete: "off",
+    });
     const description = h("textarea", { name: "description", rows: "4", maxlength: "10000" });
     description.value = editing ? product.description || "" : "";
-    const active = switchControl({ label: "Active", name: "active", checked: editing ? product.active : true, hint: "Inactive products stay in the catalogue but are marked as not for sale." });
-    const save = h("button", { type: "submit", class: "btn btn--primary" }, editing ? "Save changes" : "Create product");
+    const active = switchControl({
+      label: "Active",
+      name: "active",
+      checked: editing ? product.active : true,
+      hint: "Inactive products stay in the catalogue but are marked as not for sale.",
+    });
+    const save = h(
+      "button",
+      { type: "submit", class: "btn btn--primary" },
+      editing ? "Save changes" : "Create product",
+    );
     const modal = openModal({
       title: editing ? `Edit ${product.sku}` : "New product",
       description: editing ? `Product #${product.id}` : null,
@@ -334,17 +453,25 @@ export function mountProducts(card) {
       footer: [h("button", { type: "button", class: "btn", onclick: () => modal.close() }, "Cancel"), save],
       onSubmit: async (form) => {
         clearErrors(form);
-        const payload = { sku: sku.value, name: name.value, description: description.value.trim() ? description.value : null, active: active.input.checked };
+        const payload = {
+          sku: sku.value,
+          name: name.value,
+          description: description.value.trim() ? description.value : null,
+          active: active.input.checked,
+        };
         setBusy(save, true, "Saving…");
         try {
-          const saved = editing ? await put(`/api/products/${product.id}`, payload) : await post("/api/products", payload);
+          const saved = editing
+            ? await put(`/api/products/${product.id}`, payload)
+            : await post("/api/products", payload);
           modal.close();
           toast(editing ? `Saved ${saved.sku}.` : `Created ${saved.sku}.`);
           load();
         } catch (error) {
           setBusy(save, false, "Saving…");
           if (!(error instanceof ApiError)) throw error;
-          if (error.status === 409 && !Object.keys(error.fieldErrors()).length) error.details = [{ field: "sku", message: error.message }];
+          if (error.status === 409 && !Object.keys(error.fieldErrors()).length)
+            error.details = [{ field: "sku", message: error.message }];
           showErrors(form, error);
           if (error.status !== 422 && error.status !== 409) toastError(error);
         }
@@ -374,23 +501,23 @@ export function mountProducts(card) {
     let total = null;
     try {
       const reply = await get("/api/products", { page_size: 1 });
-      total = reply.total_exact === false ? null : reply.total;
+      total = reply.total_exact ? reply.total : null;
     } catch {
       // The dialog still works without the count.
     }
+    const which = total === null ? "Every product" : `All ${num(total)} products`;
     const ok = await confirmDialog({
       title: "Bulk Delete: delete every product",
       message: "Are you sure? This cannot be undone.",
-      detail: `${total === null ? "Every product" : `All ${num(total)} products`} will be deleted, not only the ones on this page. Webhooks get one product.bulk_deleted event.`,
+      detail: `${which} will be deleted, not only the ones on this page. Webhooks get one product.bulk_deleted event.`,
       confirmLabel: "Delete all products",
       typed: BULK_CONFIRM_WORD,
     });
     if (!ok) return;
     setBusy(bulkButton, true);
     try {
-      const reply = await del("/api/products/bulk", { confirm: "true" });
-      const deleted = reply && (reply.deleted ?? reply.count);
-      toast(deleted === undefined || deleted === null ? "Deleted every product." : `Deleted ${num(deleted)} products.`);
+      const { deleted } = await del("/api/products/bulk", { confirm: "true" });
+      toast(`Deleted ${num(deleted)} products.`);
       update({ page: 1 }, false);
     } catch (error) {
       toastError(error, "Bulk delete failed");
@@ -405,5 +532,4 @@ export function mountProducts(card) {
   });
   window.addEventListener("products:changed", () => load());
   load();
-  return { reload: load, get items() { return last.items; } };
 }

@@ -1,5 +1,6 @@
 // Shared pieces of the interface: toasts, modal dialogs (focus kept inside, returned on close),
-// confirmations, form fields that can show the API's errors next to the right control.
+// confirmations, form fields that can show the API's errors next to the right control, notices,
+// and the tables with their empty and error states.
 
 import { h, icon, uniqueId } from "./dom.js";
 
@@ -25,7 +26,11 @@ export function toast(message, kind = "success") {
     { class: `toast toast--${kind}`, role: kind === "error" ? "alert" : null },
     icon(kind === "error" ? "alert" : kind === "info" ? "info" : "check"),
     h("p", { class: "toast__text" }, message),
-    h("button", { type: "button", class: "icon-btn toast__close", "aria-label": "Dismiss", onclick: () => dismiss() }, icon("x", { size: 16 })),
+    h(
+      "button",
+      { type: "button", class: "icon-btn toast__close", "aria-label": "Dismiss", onclick: () => dismiss() },
+      icon("x", { size: 16 }),
+    ),
   );
   const timer = setTimeout(() => dismiss(), kind === "error" ? 9000 : 5000);
   function dismiss() {
@@ -49,7 +54,15 @@ export function toastError(error, prefix = "") {
  * the form. Focus goes to the first control (or `[autofocus]`), Tab cycles inside, Escape and
  * the close button close it, and focus returns to what had it before.
  */
-export function openModal({ title, description = null, content, footer = [], onSubmit = null, size = "md", onClose = null }) {
+export function openModal({
+  title,
+  description = null,
+  content,
+  footer = [],
+  onSubmit = null,
+  size = "md",
+  onClose = null,
+}) {
   const previous = document.activeElement;
   const titleId = uniqueId("modal-title");
   const descId = description ? uniqueId("modal-desc") : null;
@@ -60,7 +73,12 @@ export function openModal({ title, description = null, content, footer = [], onS
   );
   const inner = onSubmit ? h("form", { class: "modal__form", novalidate: true }) : h("div", { class: "modal__form" });
   inner.append(
-    h("div", { class: "modal__body" }, description ? h("p", { id: descId, class: "modal__desc" }, description) : null, content),
+    h(
+      "div",
+      { class: "modal__body" },
+      description ? h("p", { id: descId, class: "modal__desc" }, description) : null,
+      content,
+    ),
     footer.length ? h("div", { class: "modal__footer" }, footer) : null,
   );
   const dialog = h(
@@ -75,7 +93,7 @@ export function openModal({ title, description = null, content, footer = [], onS
     closed = true;
     dialog.close();
     dialog.remove();
-    if (previous && previous.isConnected && typeof previous.focus === "function") previous.focus();
+    if (previous?.isConnected && typeof previous.focus === "function") previous.focus();
     if (onClose) onClose(result);
   }
   dialog.addEventListener("cancel", (event) => {
@@ -113,7 +131,11 @@ export function openModal({ title, description = null, content, footer = [], onS
 export function confirmDialog({ title, message, detail = null, confirmLabel = "Delete", danger = true, typed = null }) {
   return new Promise((resolve) => {
     let answer = false;
-    const confirm = h("button", { type: "submit", class: danger ? "btn btn--danger" : "btn btn--primary" }, confirmLabel);
+    const confirm = h(
+      "button",
+      { type: "submit", class: danger ? "btn btn--danger" : "btn btn--primary" },
+      confirmLabel,
+    );
     const content = [h("p", { class: "confirm__message" }, message)];
     if (detail) content.push(h("p", { class: "muted" }, detail));
     if (typed) {
@@ -159,7 +181,12 @@ export function textField({ label, input, hint = null, required = false, classNa
   const wrap = h(
     "div",
     { class: `field ${className}`.trim() },
-    h("label", { for: id, class: "field__label" }, label, required ? h("span", { class: "field__req", "aria-hidden": "true" }, " *") : null),
+    h(
+      "label",
+      { for: id, class: "field__label" },
+      label,
+      required ? h("span", { class: "field__req", "aria-hidden": "true" }, " *") : null,
+    ),
     input,
     hint ? h("p", { id: hintId, class: "field__hint" }, hint) : null,
     h("p", { id: errorId, class: "field__error", hidden: true }),
@@ -232,10 +259,83 @@ export function setBusy(button, busy, busyText = null) {
   }
 }
 
+/** A button that shows only an icon; `label` is what screen readers say, `title` the tooltip. */
+export function iconButton({ icon: name, label, title = null, danger = false, onclick }) {
+  return h(
+    "button",
+    { type: "button", class: danger ? "icon-btn icon-btn--danger" : "icon-btn", "aria-label": label, title, onclick },
+    icon(name),
+  );
+}
+
+/**
+ * A card's heading: the title (`large` for a page section's), the line under it (text, or an
+ * element to update later) and `aside` on the right (buttons, usually in a `.card__actions`).
+ */
+export function cardHead({ title, titleId = null, large = false, sub, aside = null }) {
+  return h(
+    "div",
+    { class: "card__head" },
+    h(
+      "div",
+      {},
+      h("h2", { id: titleId, class: large ? "card__title card__title--lg" : "card__title" }, title),
+      sub instanceof Node ? sub : h("p", { class: "card__sub" }, sub),
+    ),
+    aside,
+  );
+}
+
 export function badge(text, tone = "neutral") {
   return h("span", { class: `badge badge--${tone}` }, text);
 }
 
 export function emptyState(title, text, action = null) {
-  return h("div", { class: "empty" }, icon("box", { size: 28 }), h("p", { class: "empty__title" }, title), text ? h("p", { class: "muted" }, text) : null, action);
+  return h(
+    "div",
+    { class: "empty" },
+    icon("box", { size: 28 }),
+    h("p", { class: "empty__title" }, title),
+    text ? h("p", { class: "muted" }, text) : null,
+    action,
+  );
+}
+
+// Notices and tables --------------------------------------------------------------------------
+
+/** A message block in the flow of the page; a "danger" one is announced at once (role alert). */
+export function notice(tone, ...children) {
+  return h("div", { class: `notice notice--${tone}`, role: tone === "danger" ? "alert" : null }, ...children);
+}
+
+/** What a list shows when it could not be loaded. */
+export function loadError(what, error) {
+  return notice("danger", `Could not load ${what}: ${error.message}`);
+}
+
+/**
+ * A column heading: a label, or `{ label, className, hidden }` where `hidden` keeps the label for
+ * screen readers only (an actions column).
+ */
+export function headerCell(column) {
+  const { label, className = null, hidden = false } = typeof column === "string" ? { label: column } : column;
+  return h("th", { scope: "col", class: className }, hidden ? h("span", { class: "visually-hidden" }, label) : label);
+}
+
+/**
+ * A table in its scrolling wrapper, captioned for screen readers. Fill `tbody` (and `thead`, when
+ * no `columns` are given); show its empty or error state in `state`, the block under the table.
+ */
+export function dataTable({ className, caption, columns = null, rows = [], attrs = {} }) {
+  const thead = h("thead", {}, columns ? h("tr", {}, columns.map(headerCell)) : null);
+  const tbody = h("tbody", {}, rows);
+  const table = h(
+    "table",
+    { class: `table ${className}`, ...attrs },
+    h("caption", { class: "visually-hidden" }, caption),
+    thead,
+    tbody,
+  );
+  const state = h("div", { class: "table-state" });
+  return { wrap: h("div", { class: "table-wrap" }, table), table, thead, tbody, state };
 }

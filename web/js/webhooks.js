@@ -5,10 +5,14 @@ import { ApiError, del, get, post, put } from "./api.js";
 import { clear, dateTime, h, icon, num, timeAgo } from "./dom.js";
 import {
   badge,
+  cardHead,
   clearErrors,
   confirmDialog,
+  dataTable,
   emptyState,
   formBanner,
+  iconButton,
+  loadError,
   openModal,
   setBusy,
   showErrors,
@@ -25,74 +29,72 @@ const EVENT_TYPES = [
   ["product.bulk_deleted", "All products are deleted (Bulk Delete)"],
   ["import.completed", "A CSV import finishes (one event with its counts)"],
 ];
-const DELIVERY_TONE = { delivered: "success", failed: "danger", pending: "info", blocked: "danger" };
+const DELIVERY_TONE = { delivered: "success", failed: "danger", pending: "info" };
 const DELIVERIES_PAGE = 20;
 
-/** The webhook's last delivery, whatever shape the list gives it in. */
-function lastDelivery(hook) {
-  if (hook.last_delivery) return hook.last_delivery;
-  if (hook.last_delivery_status) {
-    return { status: hook.last_delivery_status, last_status_code: hook.last_status_code ?? hook.last_delivery_status_code, created_at: hook.last_delivery_at };
-  }
-  return null;
+/** What a delivery was about, in a few words, by its event type (a test event is about nothing). */
+const SUBJECTS = {
+  "product.created": (data) => data.sku,
+  "product.updated": (data) => data.sku,
+  "product.deleted": (data) => data.sku,
+  "product.bulk_deleted": (data) => `${num(data.count)} products`,
+  "import.completed": (data) => data.filename,
+};
+
+function subject(delivery) {
+  const describe = SUBJECTS[delivery.event_type];
+  return describe ? describe(delivery.payload.data) : null;
 }
 
+const milliseconds = (value) => `${num(Math.round(value))} ms`;
+
 function testSummary(result) {
-  const code = result.status_code != null ? String(result.status_code) : "no response";
-  const time = result.duration_ms != null ? `${num(Math.round(result.duration_ms))} ms` : "";
-  return [code, time].filter(Boolean).join(" · ");
+  const code = result.status_code === null ? "no response" : String(result.status_code);
+  return `${code} · ${milliseconds(result.duration_ms)}`;
 }
 
 export function mountWebhooks(card) {
   const testResults = new Map();
-  const tbody = h("tbody");
-  const state = h("div", { class: "table-state" });
-  const createButton = h("button", { type: "button", class: "btn btn--primary", onclick: () => editWebhook(null) }, icon("plus"), "New webhook");
+  const { wrap, tbody, state } = dataTable({
+    className: "table--stack table--webhooks",
+    caption: "Webhooks",
+    columns: [
+      "Endpoint",
+      "Events",
+      "Enabled",
+      "Last delivery",
+      { label: "Actions", className: "col-actions", hidden: true },
+    ],
+    attrs: { "data-testid": "webhooks-table" },
+  });
+  const createButton = h(
+    "button",
+    { type: "button", class: "btn btn--primary", onclick: () => editWebhook(null) },
+    icon("plus"),
+    "New webhook",
+  );
 
   clear(
     card,
-    h(
-      "div",
-      { class: "card__head" },
-      h(
-        "div",
-        {},
-        h("h2", { id: "webhooks-title", class: "card__title card__title--lg" }, "Webhooks"),
-        h("p", { class: "card__sub" }, "Signed POST requests to your endpoints when products change or an import finishes."),
-      ),
-      h("div", { class: "card__actions" }, createButton),
-    ),
-    h(
-      "div",
-      { class: "table-wrap" },
-      h(
-        "table",
-        { class: "table table--stack table--webhooks", "data-testid": "webhooks-table" },
-        h("caption", { class: "visually-hidden" }, "Webhooks"),
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", { scope: "col" }, "Endpoint"),
-            h("th", { scope: "col" }, "Events"),
-            h("th", { scope: "col" }, "Enabled"),
-            h("th", { scope: "col" }, "Last delivery"),
-            h("th", { scope: "col", class: "col-actions" }, h("span", { class: "visually-hidden" }, "Actions")),
-          ),
-        ),
-        tbody,
-      ),
-    ),
+    cardHead({
+      title: "Webhooks",
+      titleId: "webhooks-title",
+      large: true,
+      sub: "Signed POST requests to your endpoints when products change or an import finishes.",
+      aside: h("div", { class: "card__actions" }, createButton),
+    }),
+    wrap,
     state,
   );
 
   async function load() {
     try {
       const reply = await get("/api/webhooks", { page_size: 100 });
-      const hooks = Array.isArray(reply) ? reply : reply.items || [];
-      clear(tbody, hooks.map((hook) => row(hook)));
+      const hooks = reply.items;
+      clear(
+        tbody,
+        hooks.map((hook) => row(hook)),
+      );
       clear(
         state,
         hooks.length
@@ -100,11 +102,16 @@ export function mountWebhooks(card) {
           : emptyState(
               "No webhooks yet",
               "Add an endpoint to be told about product changes.",
-              h("button", { type: "button", class: "btn btn--primary", onclick: () => editWebhook(null) }, icon("plus"), "New webhook"),
+              h(
+                "button",
+                { type: "button", class: "btn btn--primary", onclick: () => editWebhook(null) },
+                icon("plus"),
+                "New webhook",
+              ),
             ),
       );
     } catch (error) {
-      clear(state, h("div", { class: "notice notice--danger", role: "alert" }, `Could not load webhooks: ${error.message}`));
+      clear(state, loadError("webhooks", error));
     }
   }
 
@@ -115,15 +122,24 @@ export function mountWebhooks(card) {
       checked: hook.enabled,
       onchange: () => toggle(hook, enabled.input),
     });
-    const last = lastDelivery(hook);
     const result = testResults.get(hook.id);
     const testButton = h(
       "button",
-      { type: "button", class: "btn btn--small", "aria-label": `Test ${hook.url}`, title: "Send a test event now", onclick: () => test(hook, testButton, resultSlot) },
+      {
+        type: "button",
+        class: "btn btn--small",
+        "aria-label": `Test ${hook.url}`,
+        title: "Send a test event now",
+        onclick: () => test(hook, testButton, resultSlot),
+      },
       h("span", { class: "emoji", "aria-hidden": "true" }, "🧪"),
       "Test",
     );
-    const resultSlot = h("span", { class: "test-result", "aria-live": "polite", "data-testid": "test-result" }, result ? testResultBadge(result) : null);
+    const resultSlot = h(
+      "span",
+      { class: "test-result", "aria-live": "polite", "data-testid": "test-result" },
+      result ? testResultBadge(result) : null,
+    );
     return h(
       "tr",
       { "data-id": hook.id },
@@ -143,17 +159,25 @@ export function mountWebhooks(card) {
           hook.disabled_reason ? h("span", { class: "cell-sub cell-error" }, hook.disabled_reason) : null,
         ),
       ),
-      h("td", { class: "cell-events", "data-label": "Events" }, h("div", { class: "chips" }, (hook.event_types || []).map((type) => h("span", { class: "chip" }, type)))),
+      h(
+        "td",
+        { class: "cell-events", "data-label": "Events" },
+        h(
+          "div",
+          { class: "chips" },
+          hook.event_types.map((type) => h("span", { class: "chip" }, type)),
+        ),
+      ),
       h("td", { class: "cell-enabled", "data-label": "Enabled" }, enabled.wrap),
       h(
         "td",
         { class: "cell-last", "data-label": "Last delivery", "data-testid": "last-delivery" },
-        last
+        hook.last_delivery_status
           ? h(
               "div",
               { class: "stack-xs" },
-              h("span", {}, badge(last.status, DELIVERY_TONE[last.status] || "neutral"), last.last_status_code ? h("span", { class: "muted" }, ` ${last.last_status_code}`) : null),
-              h("span", { class: "cell-sub" }, timeAgo(last.finished_at || last.created_at)),
+              h("span", {}, badge(hook.last_delivery_status, DELIVERY_TONE[hook.last_delivery_status])),
+              h("span", { class: "cell-sub" }, timeAgo(hook.last_delivery_at)),
             )
           : h("span", { class: "muted" }, "None yet"),
       ),
@@ -165,9 +189,20 @@ export function mountWebhooks(card) {
           { class: "row-actions row-actions--wrap" },
           resultSlot,
           testButton,
-          h("button", { type: "button", class: "btn btn--small", onclick: () => deliveries(hook) }, icon("list", { size: 16 }), "Deliveries"),
-          h("button", { type: "button", class: "icon-btn", "aria-label": `Edit ${hook.url}`, title: "Edit", onclick: () => editWebhook(hook) }, icon("edit")),
-          h("button", { type: "button", class: "icon-btn icon-btn--danger", "aria-label": `Delete ${hook.url}`, title: "Delete", onclick: () => remove(hook) }, icon("trash")),
+          h(
+            "button",
+            { type: "button", class: "btn btn--small", onclick: () => deliveries(hook) },
+            icon("list", { size: 16 }),
+            "Deliveries",
+          ),
+          iconButton({ icon: "edit", label: `Edit ${hook.url}`, title: "Edit", onclick: () => editWebhook(hook) }),
+          iconButton({
+            icon: "trash",
+            label: `Delete ${hook.url}`,
+            title: "Delete",
+            danger: true,
+            onclick: () => remove(hook),
+          }),
         ),
       ),
     );
@@ -184,8 +219,11 @@ export function mountWebhooks(card) {
       const result = await post(`/api/webhooks/${hook.id}/test`);
       testResults.set(hook.id, result);
       clear(slot, testResultBadge(result));
-      slot.title = result.error || result.response_excerpt || "";
-      toast(result.ok ? `Test delivered: ${testSummary(result)}.` : `Test failed: ${result.error || testSummary(result)}.`, result.ok ? "success" : "error");
+      slot.title = result.error ?? result.response_excerpt;
+      toast(
+        result.ok ? `Test delivered: ${testSummary(result)}.` : `Test failed: ${result.error ?? testSummary(result)}.`,
+        result.ok ? "success" : "error",
+      );
       setTimeout(load, 400);
     } catch (error) {
       clear(slot);
@@ -232,11 +270,24 @@ export function mountWebhooks(card) {
 
   function editWebhook(hook) {
     const editing = hook !== null;
-    const url = h("input", { type: "url", name: "url", value: editing ? hook.url : "", placeholder: "https://example.com/hooks/products", autocomplete: "url", spellcheck: "false" });
+    const url = h("input", {
+      type: "url",
+      name: "url",
+      value: editing ? hook.url : "",
+      placeholder: "https://example.com/hooks/products",
+      autocomplete: "url",
+      spellcheck: "false",
+    });
     const chosen = new Set(editing ? hook.event_types : ["product.created", "product.updated", "product.deleted"]);
     const events = h(
       "fieldset",
-      { class: "field fieldset", name: "event_types", id: "wh-events", tabindex: "-1", "aria-describedby": "wh-events-error" },
+      {
+        class: "field fieldset",
+        name: "event_types",
+        id: "wh-events",
+        tabindex: "-1",
+        "aria-describedby": "wh-events-error",
+      },
       h("legend", { class: "field__label" }, "Events", h("span", { class: "field__req", "aria-hidden": "true" }, " *")),
       h(
         "div",
@@ -252,26 +303,72 @@ export function mountWebhooks(card) {
       ),
       h("p", { id: "wh-events-error", class: "field__error", hidden: true }),
     );
-    const enabled = switchControl({ label: "Enabled", name: "enabled", checked: editing ? hook.enabled : true, hint: "Paused webhooks get no events." });
-    const secret = h("input", { type: "password", name: "secret", autocomplete: "new-password", spellcheck: "false", placeholder: editing && hook.has_secret ? "•••••••• (kept)" : "" });
+    const enabled = switchControl({
+      label: "Enabled",
+      name: "enabled",
+      checked: editing ? hook.enabled : true,
+      hint: "Paused webhooks get no events.",
+    });
+    const secret = h("input", {
+      type: "password",
+      name: "secret",
+      autocomplete: "new-password",
+      spellcheck: "false",
+      placeholder: editing && hook.has_secret ? "•••••••• (kept)" : "",
+    });
     const removeSecret = editing && hook.has_secret ? h("input", { type: "checkbox", name: "remove_secret" }) : null;
-    const timeout = h("input", { type: "number", name: "timeout", min: "1", max: "300", step: "1", value: String(editing ? hook.timeout : 30), inputmode: "numeric" });
-    const retries = h("input", { type: "number", name: "retry_count", min: "0", max: "20", step: "1", value: String(editing ? hook.retry_count : 3), inputmode: "numeric" });
-    const save = h("button", { type: "submit", class: "btn btn--primary" }, editing ? "Save changes" : "Create webhook");
+    const timeout = h("input", {
+      type: "number",
+      name: "timeout",
+      min: "1",
+      max: "300",
+      step: "1",
+      value: String(editing ? hook.timeout : 30),
+      inputmode: "numeric",
+    });
+    const retries = h("input", {
+      type: "number",
+      name: "retry_count",
+      min: "0",
+      max: "20",
+      step: "1",
+      value: String(editing ? hook.retry_count : 3),
+      inputmode: "numeric",
+    });
+    const save = h(
+      "button",
+      { type: "submit", class: "btn btn--primary" },
+      editing ? "Save changes" : "Create webhook",
+    );
 
     const modal = openModal({
       title: editing ? "Edit webhook" : "New webhook",
       size: "md",
       content: [
         formBanner(),
-        textField({ label: "URL", input: url, required: true, hint: "http or https; receives a POST with a JSON body." }).wrap,
+        textField({
+          label: "URL",
+          input: url,
+          required: true,
+          hint: "http or https; receives a POST with a JSON body.",
+        }).wrap,
         events,
         textField({
           label: "Secret",
           input: secret,
-          hint: editing && hook.has_secret ? "A secret is set and is never shown. Type a new one to replace it." : "Optional. Signs each delivery (X-Webhook-Signature, webhook-signature).",
+          hint:
+            editing && hook.has_secret
+              ? "A secret is set and is never shown. Type a new one to replace it."
+              : "Optional. Signs each delivery (X-Webhook-Signature, webhook-signature).",
         }).wrap,
-        removeSecret ? h("label", { class: "check check--inline" }, removeSecret, h("span", {}, "Remove the secret (deliveries go unsigned)")) : null,
+        removeSecret
+          ? h(
+              "label",
+              { class: "check check--inline" },
+              removeSecret,
+              h("span", {}, "Remove the secret (deliveries go unsigned)"),
+            )
+          : null,
         h(
           "div",
           { class: "form-grid" },
@@ -292,7 +389,7 @@ export function mountWebhooks(card) {
           retry_count: numberOrRaw(retries.value),
         };
         if (secret.value) payload.secret = secret.value;
-        else if (removeSecret && removeSecret.checked) payload.secret = null;
+        else if (removeSecret?.checked) payload.secret = null;
         setBusy(save, true, "Saving…");
         try {
           await (editing ? put(`/api/webhooks/${hook.id}`, payload) : post("/api/webhooks", payload));
@@ -321,14 +418,14 @@ export function mountWebhooks(card) {
       if (reset) page = 1;
       try {
         const reply = await get(`/api/webhooks/${hook.id}/deliveries`, { page, page_size: DELIVERIES_PAGE });
-        const items = Array.isArray(reply) ? reply : reply.items || [];
+        const { items, total } = reply;
         if (reset) clear(list);
         list.append(...items.map((delivery) => deliveryItem(delivery, () => fetchPage(true))));
-        if (reset && !items.length) clear(list, emptyState("No deliveries yet", "Use 🧪 Test or change a product to send one."));
-        const total = reply.total ?? items.length;
+        if (reset && !items.length)
+          clear(list, emptyState("No deliveries yet", "Use 🧪 Test or change a product to send one."));
         more.hidden = page * DELIVERIES_PAGE >= total;
       } catch (error) {
-        clear(list, h("div", { class: "notice notice--danger", role: "alert" }, `Could not load deliveries: ${error.message}`));
+        clear(list, loadError("deliveries", error));
       }
     }
     more.onclick = () => {
@@ -348,8 +445,12 @@ export function mountWebhooks(card) {
   }
 
   function deliveryItem(delivery, reload) {
-    const attempts = delivery.attempts || [];
-    const resend = h("button", { type: "button", class: "btn btn--small", "aria-label": `Resend delivery ${delivery.id}` }, icon("send", { size: 16 }), "Resend");
+    const resend = h(
+      "button",
+      { type: "button", class: "btn btn--small", "aria-label": `Resend delivery ${delivery.id}` },
+      icon("send", { size: 16 }),
+      "Resend",
+    );
     resend.onclick = async () => {
       setBusy(resend, true);
       try {
@@ -362,7 +463,7 @@ export function mountWebhooks(card) {
         setBusy(resend, false);
       }
     };
-    const code = delivery.last_status_code ?? (attempts.length ? attempts[attempts.length - 1].status_code : null);
+    const code = delivery.last_status_code;
     return h(
       "article",
       { class: "delivery", "data-testid": "delivery", "data-status": delivery.status },
@@ -373,64 +474,55 @@ export function mountWebhooks(card) {
           "div",
           { class: "delivery__what" },
           h("code", {}, delivery.event_type),
-          subject(delivery.payload) ? h("span", { class: "muted" }, subject(delivery.payload)) : null,
-          badge(delivery.status, DELIVERY_TONE[delivery.status] || "neutral"),
-          code != null ? h("span", { class: "muted" }, `HTTP ${code}`) : null,
+          subject(delivery) ? h("span", { class: "muted" }, subject(delivery)) : null,
+          badge(delivery.status, DELIVERY_TONE[delivery.status]),
+          code === null ? null : h("span", { class: "muted" }, `HTTP ${code}`),
         ),
         h(
           "div",
           { class: "delivery__meta" },
-          h("span", { class: "muted" }, `${num(delivery.attempt_count ?? attempts.length)} ${(delivery.attempt_count ?? attempts.length) === 1 ? "attempt" : "attempts"} · `, timeAgo(delivery.created_at)),
+          h(
+            "span",
+            { class: "muted" },
+            `${num(delivery.attempt_count)} ${delivery.attempt_count === 1 ? "attempt" : "attempts"} · `,
+            timeAgo(delivery.created_at),
+          ),
           resend,
         ),
       ),
       delivery.last_error ? h("p", { class: "delivery__error" }, delivery.last_error) : null,
-      attempts.length
-        ? h(
-            "details",
-            { class: "delivery__attempts" },
-            h("summary", {}, "Attempts"),
-            h(
-              "div",
-              { class: "table-wrap" },
-              h(
-                "table",
-                { class: "table table--compact" },
-                h("caption", { class: "visually-hidden" }, `Attempts of delivery ${delivery.id}`),
-                h("thead", {}, h("tr", {}, ["#", "When", "Code", "Time", "Response or error"].map((label) => h("th", { scope: "col" }, label)))),
-                h(
-                  "tbody",
-                  {},
-                  attempts.map((attempt, index) =>
-                    h(
-                      "tr",
-                      {},
-                      h("td", {}, String(attempt.attempt ?? index + 1)),
-                      h("td", {}, dateTime(attempt.at || attempt.started_at || attempt.time || attempt.created_at)),
-                      h("td", {}, attempt.status_code != null ? String(attempt.status_code) : "–"),
-                      h("td", {}, attempt.duration_ms != null ? `${num(Math.round(attempt.duration_ms))} ms` : "–"),
-                      h("td", { class: "cell-excerpt" }, attempt.error ? h("span", { class: "cell-error" }, attempt.error) : h("code", {}, attempt.response_excerpt || "")),
-                    ),
-                  ),
-                ),
-              ),
-            ),
-          )
+      delivery.attempts.length
+        ? h("details", { class: "delivery__attempts" }, h("summary", {}, "Attempts"), attemptsTable(delivery))
         : null,
     );
   }
 
   load();
-  return { reload: load };
 }
 
-/** What a delivery was about, in a few words: the product's SKU, or the import's file. */
-function subject(payload) {
-  const data = (payload && payload.data) || {};
-  if (data.sku) return data.sku;
-  if (data.filename) return data.filename;
-  if (typeof data.count === "number") return `${num(data.count)} products`;
-  return null;
+const ATTEMPT_COLUMNS = ["#", "When", "Code", "Time", "Response or error"];
+
+function attemptsTable(delivery) {
+  return dataTable({
+    className: "table--compact",
+    caption: `Attempts of delivery ${delivery.id}`,
+    columns: ATTEMPT_COLUMNS,
+    rows: delivery.attempts.map((attempt, index) =>
+      h(
+        "tr",
+        {},
+        h("td", {}, String(index + 1)),
+        h("td", {}, dateTime(attempt.at)),
+        h("td", {}, attempt.status_code === null ? "–" : String(attempt.status_code)),
+        h("td", {}, milliseconds(attempt.duration_ms)),
+        h(
+          "td",
+          { class: "cell-excerpt" },
+          attempt.error ? h("span", { class: "cell-error" }, attempt.error) : h("code", {}, attempt.response_excerpt),
+        ),
+      ),
+    ),
+  }).wrap;
 }
 
 function numberOrRaw(value) {

@@ -1,7 +1,8 @@
 """The audit log: who (user, token, address), what (action, target, details) and when.
 
-Routes call `record_audit(request, ...)`, which takes the actor from the request; the CLI and the
-sign-in paths, which act before anyone is signed in, call `write_audit` with the actor spelled out.
+A use-case that changes something worth auditing takes the `Actor` (a route passes
+`actor_of(request)`, the CLI its own) and calls `write_audit` inside the change's transaction, so
+the change and its audit row commit together or not at all.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from starlette.requests import Request
 
 from fulfil.access import queries
 from fulfil.access.backend import caller_of
-from fulfil.api import app_resources
 
 
 @dataclass(frozen=True)
 class Actor:
+    """Who acted: the signed-in user (and the token they used), or nobody; and from which address."""
+
     user_id: int | None = None
     email: str | None = None
     token_id: int | None = None
@@ -28,10 +30,12 @@ class Actor:
 
 
 def client_address(request: Request) -> str | None:
+    """The address the request came from (what uvicorn saw)."""
     return request.client.host if request.client else None
 
 
 def actor_of(request: Request) -> Actor:
+    """The request's caller as an `Actor`."""
     caller = caller_of(request)
     address = client_address(request)
     if caller is None:
@@ -46,6 +50,7 @@ async def write_audit(
     target: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
+    """One audit row; `db` is a connection inside the change's transaction when there is one."""
     values = {
         "actor_user_id": actor.user_id,
         "actor_token_id": actor.token_id,
@@ -56,15 +61,3 @@ async def write_audit(
         "details": json.dumps(details or {}),
     }
     await db.execute(queries.INSERT_AUDIT, values)
-
-
-async def record_audit(
-    request: Request,
-    action: str,
-    target: str | None = None,
-    details: dict[str, Any] | None = None,
-    *,
-    db: Database | Connection | None = None,
-) -> None:
-    """One audit row for what the request's caller did (`db`: a connection inside the change's transaction)."""
-    await write_audit(db or app_resources(request).db, actor_of(request), action, target, details)

@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser, UnauthenticatedUser
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import HTTPConnection
 
 from fulfil.access import queries
 from fulfil.access.credentials import TOKEN_PREFIX, digest
 from fulfil.access.roles import granted_scopes
-from fulfil.api import app_resources
 from fulfil.settings import Settings
+from fulfil.state import app_state
 
 SESSION_COOKIE = "fulfil_session"
 TOUCH_EVERY = timedelta(minutes=1)
@@ -96,7 +96,7 @@ class SessionOrTokenBackend(AuthenticationBackend):
         return None
 
     async def _by_token(self, conn: HTTPConnection, token: str) -> tuple[AuthCredentials, BaseUser]:
-        db = app_resources(Request(conn.scope)).db
+        db = app_state(conn.app).opened.db
         row = await db.fetch_one(queries.FIND_TOKEN, {"secret_hash": digest(token)})
         if row is None:
             return AuthCredentials(), Anonymous("token")
@@ -107,7 +107,7 @@ class SessionOrTokenBackend(AuthenticationBackend):
         return AuthCredentials(granted_scopes(caller.role, list(found["scopes"]))), caller
 
     async def _by_session(self, conn: HTTPConnection, cookie: str) -> tuple[AuthCredentials, BaseUser]:
-        resources = app_resources(Request(conn.scope))
+        resources = app_state(conn.app).opened
         limits = session_limits(resources.settings)
         row = await resources.db.fetch_one(queries.FIND_SESSION, {"secret_hash": digest(cookie), **limits})
         if row is None:

@@ -6,24 +6,21 @@ and setup are public, the rest need a signed-in caller.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fulfil.access import queries, service
-from fulfil.access.audit import Actor, actor_of, client_address, record_audit, write_audit
+from fulfil.access import service
+from fulfil.access.audit import actor_of, client_address
 from fulfil.access.backend import SESSION_COOKIE, Caller, caller_of
-from fulfil.access.ratelimit import LIMITER, limit_keys
 from fulfil.access.roles import granted_scopes
 from fulfil.access.schemas import (
-    AuditEntry,
+    AccessQuery,
     AuditList,
     AuditQuery,
     Me,
-    PageQuery,
     SetupRequest,
     SignIn,
     TokenCreate,
@@ -34,11 +31,9 @@ from fulfil.access.schemas import (
     UserList,
     UserUpdate,
 )
-from fulfil.api import ApiRoute, app_resources, json_response, page_window, path_int, read_body, read_query
-from fulfil.errors import ApiError
+from fulfil.api import ApiRoute, app_resources, json_response, path_int, read_body, read_query
 
 TAG = "Access"
-SIGN_IN_FAILED = "The email or password is not right, or the account is disabled."
 
 
 def signed_in(request: Request) -> Caller:
@@ -80,32 +75,15 @@ async def sign_in(request: Request) -> Response:
     After 5 failures for one email or 20 from one address within 15 minutes: 429 with Retry-After.
     """
     body = await read_body(request, SignIn)
-    resources = app_resources(request)
-    address = client_address(request)
-    keys = limit_keys(body.email, address)
-    wait = await LIMITER.retry_after(resources.redis, keys)
-    if wait is not None:
-        message = f"Too many failed sign-ins; try again in {wait} seconds."
-        raise ApiError(429, message, code="too_many_attempts", headers={"Retry-After": str(wait)})
-    user = await service.check_password(resources.db, body.email, body.password)
-    if user is None:
-        await LIMITER.failed(resources.redis, keys)
-        await write_audit(resources.db, actor_of(request), "auth.signin_failed", body.email.strip()[:254])
-        raise ApiError(401, SIGN_IN_FAILED, code="signin_failed")
-    await LIMITER.succeeded(resources.redis, keys)
-    response = await session_reply(request, user, 200)
-    actor = Actor(user_id=user.id, email=user.email, address=client_address(request))
-    await write_audit(resources.db, actor, "auth.signin", user.email)
-    return response
+    user = await service.sign_in(app_resources(request), body.email, body.password, actor_of(request))
+    return await session_reply(request, user, 200)
 
 
 async def sign_out(request: Request) -> Response:
     """End this browser's session (if any) and clear its cookie; 204 either way."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        db = app_resources(request).db
-        if await service.end_session(db, cookie) is not None:
-            await record_audit(request, "auth.signout")
+        await service.end_session(app_resources(request).db, cookie, actor_of(request))
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
@@ -125,19 +103,15 @@ async def me(request: Request) -> Response:
     return json_response(me_reply(caller, list(request.auth.scopes), caller.csrf_token))
 
 
-def is_admin(request: Request) -> bool:
-    return "admin" in request.auth.scopes
+def own_tokens_of(request: Request) -> int | None:
+    """Whose tokens the caller may see and revoke: their own, or (None) everyone's for an admin."""
+    return None if "admin" in request.auth.scopes else signed_in(request).id
 
 
 async def list_tokens(request: Request) -> Response:
     """Your tokens (an admin sees every user's), newest first; revoked ones are not listed."""
-    query = read_query(request, PageQuery)
-    db = app_resources(request).db
-    owner = {"user_id": None if is_admin(request) else signed_in(request).id}
-    rows = await db.fetch_all(queries.LIST_TOKENS, owner | page_window(query.page, query.page_size))
-    total = await db.fetch_val(queries.COUNT_TOKENS, owner)
-    items = [service.token_model(row) for row in rows]
-    return json_response(TokenList(items=items, page=query.page, page_size=query.page_size, total=total))
+    query = read_query(request, AccessQuery)
+    return json_response(await service.list_tokens(app_resources(request).db, query, own_tokens_of(request)))
 
 
 async def create_token(request: Request) -> Response:
@@ -153,25 +127,14 @@ async def create_token(request: Request) -> Response:
 
 async def revoke_token(request: Request) -> Response:
     """Revoke a token (yours, or any for an admin): it stops working at once."""
-    token_id = path_int(request)
     db = app_resources(request).db
-    row = await db.fetch_one(queries.SELECT_TOKEN, {"id": token_id})
-    mine = row is not None and (row["user_id"] == signed_in(request).id or is_admin(request))
-    if row is None or row["revoked_at"] is not None or not mine:
-        raise ApiError(404, f"No token with id {token_id}")
-    async with db.transaction():
-        await db.execute(queries.REVOKE_TOKEN, {"id": token_id})
-        await record_audit(request, "token.revoked", row["owner"], {"id": token_id, "name": row["name"]}, db=db)
+    await service.revoke_token(db, path_int(request), own_tokens_of(request), actor_of(request))
     return Response(status_code=204)
 
 
 async def list_users(request: Request) -> Response:
-    query = read_query(request, PageQuery)
-    db = app_resources(request).db
-    rows = await db.fetch_all(queries.LIST_USERS, page_window(query.page, query.page_size))
-    total = await db.fetch_val(queries.COUNT_USERS)
-    items = [User.model_validate(dict(row._mapping)) for row in rows]
-    return json_response(UserList(items=items, page=query.page, page_size=query.page_size, total=total))
+    query = read_query(request, AccessQuery)
+    return json_response(await service.list_users(app_resources(request).db, query))
 
 
 async def create_user(request: Request) -> Response:
@@ -193,12 +156,7 @@ async def update_user(request: Request) -> Response:
 async def list_audit(request: Request) -> Response:
     """Security-relevant actions, newest first, filtered by actor (email), action and time."""
     query = read_query(request, AuditQuery)
-    db = app_resources(request).db
-    filters = query.model_dump(include={"actor", "action", "since", "until"})
-    rows = await db.fetch_all(queries.LIST_AUDIT, filters | page_window(query.page, query.page_size))
-    total = await db.fetch_val(queries.COUNT_AUDIT, filters)
-    items = [AuditEntry.model_validate({**row._mapping, "details": json.loads(row["details"])}) for row in rows]
-    return json_response(AuditList(items=items, page=query.page, page_size=query.page_size, total=total))
+    return json_response(await service.list_audit(app_resources(request).db, query))
 
 
 def page_routes(web_dir: Path) -> list[BaseRoute]:
@@ -243,7 +201,7 @@ routes: list[BaseRoute] = [
         methods=["GET"],
         summary="List API tokens: yours, or everyone's for an admin",
         tag=TAG,
-        query=PageQuery,
+        query=AccessQuery,
         response=TokenList,
     ),
     ApiRoute(
@@ -272,7 +230,7 @@ routes: list[BaseRoute] = [
         methods=["GET"],
         summary="List users",
         tag=TAG,
-        query=PageQuery,
+        query=AccessQuery,
         response=UserList,
     ),
     ApiRoute(

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from fulfil.access.passwords import PASSWORD_MAX, password_problem
 from fulfil.access.roles import Role, Scope
-from fulfil.products.fields import no_control
+from fulfil.pagination import Page, PageQuery, page_size_field
+from fulfil.validation import StrictModel, no_control
 
 EMAIL_MAX = 254
 NAME_MAX = 100
-PAGE_SIZE_MAX = 200
 
 
 def clean_email(value: str) -> str:
@@ -28,16 +28,12 @@ def clean_email(value: str) -> str:
     return value
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SignIn(Strict):
+class SignIn(StrictModel):
     email: str = Field(max_length=EMAIL_MAX)
     password: str = Field(max_length=PASSWORD_MAX)
 
 
-class NewAccount(Strict):
+class NewAccount(StrictModel):
     """An email and a password good enough to keep."""
 
     email: str = Field(max_length=EMAIL_MAX)
@@ -82,7 +78,7 @@ class UserCreate(NewAccount):
     role: Role
 
 
-class UserUpdate(Strict):
+class UserUpdate(StrictModel):
     """Fields left out keep their value; a new password ends the user's sessions and tokens."""
 
     role: Role | None = None
@@ -98,19 +94,17 @@ class UserUpdate(Strict):
         return value
 
 
-class PageQuery(Strict):
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(50, ge=1, le=PAGE_SIZE_MAX)
+class AccessQuery(PageQuery):
+    """A page of users or tokens."""
+
+    page_size: int = page_size_field(50, 200)
 
 
-class UserList(BaseModel):
-    items: list[User]
-    page: int
-    page_size: int
-    total: int
+class UserList(Page[User]):
+    """One page of users, by id."""
 
 
-class TokenCreate(Strict):
+class TokenCreate(StrictModel):
     name: str = Field(min_length=1, max_length=NAME_MAX)
     scopes: list[Scope] | None = Field(None, description="default: every scope your role allows")
     expires_at: datetime | None = Field(None, description="with a time zone; default: never")
@@ -148,14 +142,11 @@ class TokenCreated(Token):
     token: str = Field(description="the token itself: shown this once, never again")
 
 
-class TokenList(BaseModel):
-    items: list[Token]
-    page: int
-    page_size: int
-    total: int
+class TokenList(Page[Token]):
+    """One page of API tokens, newest first."""
 
 
-class AuditQuery(PageQuery):
+class AuditQuery(AccessQuery):
     actor: str | None = Field(None, max_length=EMAIL_MAX, description="the actor's email")
     action: str | None = Field(None, max_length=100, description="such as auth.signin or token.created")
     since: datetime | None = Field(None, description="from this time on")
@@ -174,8 +165,5 @@ class AuditEntry(BaseModel):
     details: dict[str, Any]
 
 
-class AuditList(BaseModel):
-    items: list[AuditEntry]
-    page: int
-    page_size: int
-    total: int
+class AuditList(Page[AuditEntry]):
+    """One page of the audit log, newest first."""

@@ -1,10 +1,12 @@
-"""The access use-cases: users, sign-in sessions, API tokens and the first-admin setup.
+"""The access use-cases: users, sign-in sessions, API tokens, the audit log and the first-admin setup.
 
-Plain async functions on the database; the routes and the CLI both call them.
+Plain async functions on the database (and Redis, for the sign-in limit); the routes and the CLI
+both call them. Each change writes its audit row in the change's own transaction.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,9 +18,24 @@ from fulfil.access import queries
 from fulfil.access.audit import Actor, write_audit
 from fulfil.access.credentials import digest, new_api_token, new_secret, shown_prefix
 from fulfil.access.passwords import hash_password, verify_password
+from fulfil.access.ratelimit import LIMITER, limit_keys
 from fulfil.access.roles import role_scopes
-from fulfil.access.schemas import Token, TokenCreated, User, UserUpdate
+from fulfil.access.schemas import (
+    AccessQuery,
+    AuditEntry,
+    AuditList,
+    AuditQuery,
+    Token,
+    TokenCreated,
+    TokenList,
+    User,
+    UserList,
+    UserUpdate,
+)
 from fulfil.errors import ApiError
+from fulfil.resources import Resources
+
+SIGN_IN_FAILED = "The email or password is not right, or the account is disabled."
 
 
 def email_taken(email: str) -> ApiError:
@@ -42,6 +59,12 @@ async def create_user(db: Database, email: str, password: str, role: str, actor:
     user = await insert_user(db, email, await hash_password(password), role)
     await write_audit(db, actor, "user.created", user.email, {"id": user.id, "role": user.role})
     return user
+
+
+async def list_users(db: Database, query: AccessQuery) -> UserList:
+    rows = await db.fetch_all(queries.LIST_USERS, query.window())
+    total = await db.fetch_val(queries.COUNT_USERS)
+    return UserList.of([User.model_validate(dict(row._mapping)) for row in rows], query, total)
 
 
 async def load_user(db: Database, user_id: int) -> User:
@@ -109,6 +132,25 @@ async def check_password(db: Database, email: str, password: str) -> User | None
     return User.model_validate(found)
 
 
+async def sign_in(resources: Resources, email: str, password: str, actor: Actor) -> User:
+    """The user whose email and password these are; a 401 that does not say which was wrong, and
+    a 429 with Retry-After after 5 failures for one email or 20 from one address in 15 minutes."""
+    keys = limit_keys(email, actor.address)
+    wait = await LIMITER.retry_after(resources.redis, keys)
+    if wait is not None:
+        message = f"Too many failed sign-ins; try again in {wait} seconds."
+        raise ApiError(429, message, code="too_many_attempts", headers={"Retry-After": str(wait)})
+    user = await check_password(resources.db, email, password)
+    if user is None:
+        await LIMITER.failed(resources.redis, keys)
+        await write_audit(resources.db, actor, "auth.signin_failed", email.strip()[:254])
+        raise ApiError(401, SIGN_IN_FAILED, code="signin_failed")
+    await LIMITER.succeeded(resources.redis, keys)
+    signed_in = Actor(user_id=user.id, email=user.email, address=actor.address)
+    await write_audit(resources.db, signed_in, "auth.signin", user.email)
+    return user
+
+
 async def start_session(db: Database, user_id: int, address: str | None) -> NewSession:
     secret, csrf = new_secret(), new_secret()
     values = {"secret_hash": digest(secret), "user_id": user_id, "csrf_token": csrf, "address": address}
@@ -116,10 +158,11 @@ async def start_session(db: Database, user_id: int, address: str | None) -> NewS
     return NewSession(secret=secret, csrf_token=csrf, session_id=session_id)
 
 
-async def end_session(db: Database, secret: str) -> int | None:
-    """Delete the session; its user's id, or None when it was already gone."""
-    row = await db.fetch_one(queries.DELETE_SESSION, {"secret_hash": digest(secret)})
-    return row["user_id"] if row is not None else None
+async def end_session(db: Database, secret: str, actor: Actor) -> None:
+    """Delete the session (audited when there was one to end)."""
+    async with db.transaction():
+        if await db.fetch_one(queries.DELETE_SESSION, {"secret_hash": digest(secret)}) is not None:
+            await write_audit(db, actor, "auth.signout")
 
 
 def token_model(row: Any, model: type[Token] = Token, **extra: Any) -> Any:
@@ -151,6 +194,25 @@ async def create_token(
         created: TokenCreated = token_model(row, TokenCreated, token=token)
         await write_audit(db, actor, "token.created", created.owner, {"id": token_id, "name": name, "scopes": scopes})
     return created
+
+
+async def list_tokens(db: Database, query: AccessQuery, user_id: int | None) -> TokenList:
+    """The live tokens of `user_id` (None: every user's), newest first."""
+    owner = {"user_id": user_id}
+    rows = await db.fetch_all(queries.LIST_TOKENS, owner | query.window())
+    total = await db.fetch_val(queries.COUNT_TOKENS, owner)
+    return TokenList.of([token_model(row) for row in rows], query, total)
+
+
+async def revoke_token(db: Database, token_id: int, user_id: int | None, actor: Actor) -> None:
+    """Revoke a live token of `user_id` (None: of anyone); a 404 for any other, so none is revealed."""
+    async with db.transaction():
+        row = await db.fetch_one(queries.SELECT_TOKEN, {"id": token_id})
+        mine = row is not None and user_id in (None, row["user_id"])
+        if row is None or row["revoked_at"] is not None or not mine:
+            raise ApiError(404, f"No token with id {token_id}")
+        await db.execute(queries.REVOKE_TOKEN, {"id": token_id})
+        await write_audit(db, actor, "token.revoked", row["owner"], {"id": token_id, "name": row["name"]})
 
 
 def allowed_token_scopes(role: str, wanted: Sequence[str] | None, ceiling: list[str] | None = None) -> list[str]:
@@ -187,3 +249,12 @@ async def complete_setup(db: Database, token: str, email: str, password: str, ac
         user = await insert_user(db, email, password_hash, "admin")
         await write_audit(db, actor, "auth.setup", user.email, {"id": user.id})
     return user
+
+
+async def list_audit(db: Database, query: AuditQuery) -> AuditList:
+    """Audit entries, newest first, filtered by actor (email), action and time."""
+    filters = query.model_dump(include={"actor", "action", "since", "until"})
+    rows = await db.fetch_all(queries.LIST_AUDIT, filters | query.window())
+    total = await db.fetch_val(queries.COUNT_AUDIT, filters)
+    items = [AuditEntry.model_validate({**row._mapping, "details": json.loads(row["details"])}) for row in rows]
+    return AuditList.of(items, query, total)

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -27,18 +27,17 @@ from fulfil.imports.progress import publish, snapshot_of
 from fulfil.imports.reader import Batch, Header, ImportFailed, check_file, read_batches, read_header
 from fulfil.imports.rejects import RejectsFile, rejects_path
 from fulfil.imports.schemas import ImportSnapshot
-from fulfil.queue import IN_PROGRESS_PREFIX, enqueue, forget_job
+from fulfil.imports.service import finish_import
+from fulfil.queue import JobName, enqueue, forget_job, in_progress
 from fulfil.resources import Resources
-from fulfil.webhooks.outbox import record_event, relay_soon
 
 log = logging.getLogger(__name__)
 
-JOB_NAME = "import_csv"
+IMPORT_JOB = JobName("import_csv")
 QUEUE_DEPTH = 2  # parsed batches waiting for the database; bounds memory
 MAX_ATTEMPTS = 5  # a file that kills its process this often is failed, not retried forever
 SWEEP_SECONDS = 10
 QUEUED_GRACE_SECONDS = 10  # a queued job younger than this is still on its way into arq
-PHASES = {"completed": "finished", "completed_with_errors": "finished", "failed": "failed", "cancelled": "cancelled"}
 
 
 class _Pipe:
@@ -86,13 +85,13 @@ class ImportRun:
         self.conn = conn
         self.job_id = job_id
 
-    async def _publish_row(self, row: Any) -> ImportSnapshot:
+    async def _publish_row(self, row: Mapping[str, Any]) -> ImportSnapshot:
         snapshot = snapshot_of(row)
         await publish(self.resources.redis, snapshot)
         return snapshot
 
     async def finish(self, status: str, error: str | None) -> str:
-        await finish_job(self.resources, self.job_id, status, error)
+        await finish_import(self.resources, self.job_id, status, error)
         return status
 
     async def run(self) -> str:
@@ -198,64 +197,24 @@ class ImportRun:
                 await loader.drop_stage(self.conn)
 
 
-async def finish_job(
-    resources: Resources, job_id: UUID, status: str, error: str | None, query: str = queries.FINISH_JOB
-) -> ImportSnapshot | None:
-    """End the job and write its `import.completed` event in the same transaction; None if it had ended.
-
-    Then publish the final snapshot, delete the uploaded file (the rejects report stays) and nudge
-    the webhook relay.
-    """
-    async with resources.db.transaction():
-        row = await resources.db.fetch_one(
-            query, {"id": str(job_id), "status": status, "phase": PHASES[status], "error": error}
-        )
-        if row is None:
-            return None
-        snapshot = snapshot_of(row._mapping)
-        await record_event(resources.db, "import.completed", completed_event(snapshot))
-    await publish(resources.redis, snapshot)
-    await anyio.Path(row._mapping["file_path"]).unlink(missing_ok=True)
-    await relay_soon(resources)
-    log.info("import %s %s%s", job_id, status, f": {error}" if error else "")
-    return snapshot
-
-
-def completed_event(snapshot: ImportSnapshot) -> dict[str, Any]:
-    """The webhook's data: one event per import with its counts, never one per row."""
-    return snapshot.model_dump(
-        mode="json",
-        include={
-            "job_id",
-            "filename",
-            "status",
-            "rows_total",
-            "rows_done",
-            "created",
-            "updated",
-            "unchanged",
-            "rejected",
-            "error",
-            "started_at",
-            "finished_at",
-        },
-    )
-
-
 async def import_csv(ctx: dict[str, Any], job_id: str) -> str:
     """The arq job: import one uploaded file, or resume it from its last committed batch."""
     resources: Resources = ctx["resources"]
     uid = UUID(job_id)
     async with resources.db.connection() as connection:
+        # The lock is a session lock on `conn`: the one pool connection this run holds until the end
+        # of this block (`resources.db` calls inside it use the same connection, and the batches
+        # are written on it). It is released below before the connection returns to the pool, or
+        # by PostgreSQL when the process dies and the connection with it.
         conn: asyncpg.Connection = connection.raw_connection
-        if not await resources.db.fetch_val(queries.TRY_LOCK, {"id": job_id}):
+        if not await conn.fetchval(queries.TRY_LOCK, job_id):
             return "already running elsewhere"
         try:
             return await ImportRun(resources, conn, uid).run()
         except Exception as exc:
             log.exception("import %s stopped unexpectedly", job_id)
             message = f"The import stopped on an unexpected error ({exc.__class__.__name__}); it has been logged."
-            await finish_job(resources, uid, "failed", message)
+            await finish_import(resources, uid, "failed", message)
             return "failed"
         finally:
             with anyio.CancelScope(shield=True):
@@ -272,9 +231,9 @@ async def resume_imports(ctx: dict[str, Any]) -> int:
     queued = 0
     for row in rows:
         job_id = str(row["id"])
-        if row["status"] == "running" or await resources.queue.exists(IN_PROGRESS_PREFIX + job_id):
+        if row["status"] == "running" or await in_progress(resources.queue, job_id):
             await forget_job(resources.queue, job_id)
-        if await enqueue(resources.queue, JOB_NAME, job_id, job_id=job_id):
+        if await enqueue(resources.queue, IMPORT_JOB, job_id, job_id=job_id):
             log.info("import %s (%s) had no live process; queued it to resume", job_id, row["status"])
             queued += 1
     return queued

@@ -37,8 +37,9 @@ RETURNING {SNAPSHOT_COLUMNS}
 
 # The job's session lock: held by the connection running the job, released by PostgreSQL when
 # that process dies, which is how the recovery sweep tells an orphaned job from a running one.
+# Both run on that raw asyncpg connection (hence `$1`), never through the pool.
 LOCK_NAMESPACE = 4003
-TRY_LOCK = f"SELECT pg_try_advisory_lock({LOCK_NAMESPACE}, hashtext(CAST(:id AS text)))"
+TRY_LOCK = f"SELECT pg_try_advisory_lock({LOCK_NAMESPACE}, hashtext($1))"
 UNLOCK_ALL = "SELECT pg_advisory_unlock_all()"
 
 CLAIM_JOB = f"""

@@ -18,14 +18,12 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute
 
-from fulfil.access.audit import record_audit
-from fulfil.api import ApiRoute, app_resources, json_response, page_window, read_query
-from fulfil.errors import ApiError
-from fulfil.imports import jobs, queries
-from fulfil.imports.progress import HEARTBEAT_SECONDS, ProgressHub, event_stream, load_snapshot, publish, snapshot_of
+from fulfil.access.audit import actor_of
+from fulfil.api import ApiRoute, app_resources, json_response, read_query
+from fulfil.imports import jobs, queries, service
+from fulfil.imports.progress import HEARTBEAT_SECONDS, event_stream, publish
 from fulfil.imports.rejects import FIXED_COLUMNS, rejects_path
 from fulfil.imports.schemas import (
-    FINAL_STATUSES,
     HistoryQuery,
     ImportHistory,
     ImportSnapshot,
@@ -34,13 +32,13 @@ from fulfil.imports.schemas import (
 )
 from fulfil.imports.upload import receive_upload
 from fulfil.queue import enqueue
-from fulfil.resources import Resources
+from fulfil.shutdown import STREAM_END_SECONDS
+from fulfil.state import app_state
 
 log = logging.getLogger(__name__)
 
 TAG = "imports"
 DEFAULT_FILENAME = "upload.csv"
-SHUTDOWN_GRACE_SECONDS = 1.0  # for a stream to end itself when the server stops (uvicorn allows 3)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -56,7 +54,7 @@ def _job_id(request: Request) -> UUID:
     try:
         return UUID(raw)
     except ValueError:
-        raise ApiError(404, f"No import job with id {raw!r}") from None
+        raise service.not_found(raw) from None
 
 
 async def upload_csv(request: Request) -> Response:
@@ -70,24 +68,15 @@ async def upload_csv(request: Request) -> Response:
     sent_name, size = await receive_upload(request, part, resources.settings.max_upload_bytes)
     path = part.rename(uploads / f"{job_id}.csv")
     filename = display_name(query.filename or sent_name)
-    values = {
-        "id": str(job_id),
-        "filename": filename,
-        "file_path": str(path),
-        "rejects_path": str(rejects_path(uploads, str(job_id))),
-        "bytes_total": size,
-    }
+    rejects = rejects_path(uploads, str(job_id))
     try:
-        row = await resources.db.fetch_one(queries.INSERT_JOB, values)
-        assert row is not None  # INSERT ... RETURNING
+        snapshot = await service.record_import(resources.db, job_id, filename, path, rejects, size, actor_of(request))
     except BaseException:
         path.unlink(missing_ok=True)  # no job, so no file
         raise
-    snapshot = snapshot_of(row._mapping)
-    await record_audit(request, "import.started", f"import {job_id}", {"filename": filename, "bytes": size})
     await publish(resources.redis, snapshot)
     try:
-        await enqueue(resources.queue, jobs.JOB_NAME, str(job_id), job_id=str(job_id))
+        await enqueue(resources.queue, jobs.IMPORT_JOB, str(job_id), job_id=str(job_id))
     except Exception as exc:  # the recovery sweep queues it once Redis is back
         log.warning("import %s saved but not queued yet: %r", job_id, exc)
     base = f"/api/upload/{job_id}"
@@ -103,16 +92,9 @@ async def upload_csv(request: Request) -> Response:
     return json_response(reply, status=202)
 
 
-async def _snapshot_or_404(resources: Resources, job_id: UUID, *, fresh: bool = True) -> ImportSnapshot:
-    snapshot = await load_snapshot(resources, job_id, fresh=fresh)
-    if snapshot is None:
-        raise ApiError(404, f"No import job with id {str(job_id)!r}")
-    return snapshot
-
-
 async def import_progress(request: Request) -> Response:
     """The snapshot, from the job row."""
-    return json_response(await _snapshot_or_404(app_resources(request), _job_id(request)))
+    return json_response(await service.get_snapshot(app_resources(request), _job_id(request)))
 
 
 async def import_stream(request: Request) -> Response:
@@ -123,29 +105,25 @@ async def import_stream(request: Request) -> Response:
     """
     resources = app_resources(request)
     job_id = _job_id(request)
-    snapshot = await _snapshot_or_404(resources, job_id, fresh=False)
+    snapshot = await service.get_snapshot(resources, job_id, fresh=False)
     last = request.headers.get("last-event-id", "").strip()
     last_event_id = int(last) if last.isdigit() else -1
     if snapshot.final and last_event_id >= snapshot.version:
         return Response(status_code=204)  # the client has the final event; 204 stops EventSource reconnecting
-    hub: ProgressHub = request.app.state.import_hub
+    hub = app_state(request.app).hub
     shutdown = anyio.Event()  # set by sse-starlette when the server stops; the stream then ends cleanly
     return EventSourceResponse(
         event_stream(hub, resources, job_id, last_event_id, shutdown),
         ping=HEARTBEAT_SECONDS,
         shutdown_event=shutdown,
-        shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
+        shutdown_grace_period=STREAM_END_SECONDS,
     )
 
 
 async def list_imports(request: Request) -> Response:
     """Every import, newest first, as snapshots."""
     query = read_query(request, HistoryQuery)
-    db = app_resources(request).db
-    rows = await db.fetch_all(queries.LIST_SNAPSHOTS, page_window(query.page, query.page_size))
-    total = await db.fetch_val(queries.COUNT_JOBS)
-    items = [snapshot_of(row._mapping) for row in rows]
-    return json_response(ImportHistory(items=items, page=query.page, page_size=query.page_size, total=total))
+    return json_response(await service.list_imports(app_resources(request).db, query))
 
 
 async def import_rejects(request: Request) -> Response:
@@ -154,7 +132,7 @@ async def import_rejects(request: Request) -> Response:
     job_id = _job_id(request)
     row = await resources.db.fetch_one(queries.GET_JOB, {"id": str(job_id)})
     if row is None:
-        raise ApiError(404, f"No import job with id {str(job_id)!r}")
+        raise service.not_found(job_id)
     job = row._mapping
     stem = Path(job["filename"]).stem or "import"
     ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("_") or "import"
@@ -168,19 +146,8 @@ async def import_rejects(request: Request) -> Response:
 
 async def cancel_import(request: Request) -> Response:
     """A queued job is cancelled at once; a running one stops after the batch it is writing."""
-    resources = app_resources(request)
     job_id = _job_id(request)
-    snapshot = await jobs.finish_job(resources, job_id, "cancelled", None, queries.FINISH_QUEUED)
-    if snapshot is None:
-        row = await resources.db.fetch_one(queries.REQUEST_CANCEL, {"id": str(job_id)})
-        if row is None:
-            current = await _snapshot_or_404(resources, job_id)
-            if current.status in FINAL_STATUSES:
-                raise ApiError(409, f"Import {job_id} has already ended (status {current.status}); nothing to cancel.")
-            raise ApiError(409, f"Import {job_id} is starting; try again in a moment.")
-        snapshot = snapshot_of(row._mapping)
-    await record_audit(request, "import.cancelled", f"import {job_id}")
-    return json_response(snapshot, status=202)
+    return json_response(await service.cancel_import(app_resources(request), job_id, actor_of(request)), status=202)
 
 
 routes: list[BaseRoute] = [

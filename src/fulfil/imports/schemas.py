@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from fulfil.pagination import Page, PageQuery, page_size_field
+
 Status = Literal["queued", "running", "completed", "completed_with_errors", "failed", "cancelled"]
 FINAL_STATUSES = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
 
@@ -54,13 +56,9 @@ class UploadAccepted(BaseModel):
     rejects_url: str
 
 
-class HistoryQuery(BaseModel):
-    page: int = Field(1, ge=1)
-    page_size: int = Field(20, ge=1, le=100)
+class HistoryQuery(PageQuery):
+    page_size: int = page_size_field(20, 100)
 
 
-class ImportHistory(BaseModel):
-    items: list[ImportSnapshot]
-    page: int
-    page_size: int
-    total: int
+class ImportHistory(Page[ImportSnapshot]):
+    """One page of the import history, newest first."""

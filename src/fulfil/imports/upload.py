@@ -9,8 +9,10 @@ text (a PNG, a zip) is refused from its first bytes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
+import anyio
+import anyio.to_thread
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
@@ -43,16 +45,25 @@ def _too_large(limit: int) -> ApiError:
 
 
 class _FileSink:
-    """The upload's bytes to disk as they arrive, counted against the limit; never all in memory."""
+    """The upload's bytes to disk as they arrive, counted against the limit; never all in memory.
+
+    The parser's callbacks are synchronous, so they only count, sniff and collect a chunk's bytes
+    (`add`); `flush` then writes them in a worker thread, as Starlette's UploadFile does, so a slow
+    disk never holds up the event loop and the other requests it serves.
+    """
 
     def __init__(self, path: Path, limit: int) -> None:
         self.path = path
         self.limit = limit
         self.size = 0
         self.head = b""
-        self.file = path.open("wb")
+        self.pending: list[bytes] = []
+        self.file: BinaryIO | None = None
 
-    def write(self, data: bytes) -> None:
+    async def open(self) -> None:
+        self.file = await anyio.to_thread.run_sync(self.path.open, "wb")
+
+    def add(self, data: bytes) -> None:
         if not data:
             return
         self.size += len(data)
@@ -62,20 +73,31 @@ class _FileSink:
             self.head += data[: SNIFF_BYTES - len(self.head)]
             if len(self.head) >= SNIFF_BYTES:
                 self.check_text()
-        self.file.write(data)
+        self.pending.append(data)
+
+    async def flush(self) -> None:
+        """Write what `add` collected, off the event loop."""
+        if self.pending and self.file is not None:
+            data = b"".join(self.pending)
+            self.pending.clear()
+            await anyio.to_thread.run_sync(self.file.write, data)
 
     def check_text(self) -> None:
         kind = binary_kind(self.head)
         if kind:
             raise ApiError(415, not_text_message(kind))
 
-    def close(self) -> None:
-        self.file.close()
+    async def close(self) -> None:
+        await self.flush()
+        if self.file is not None:
+            await anyio.to_thread.run_sync(self.file.close)
 
-    def discard(self) -> None:
-        """Close and remove the partial file of an upload that failed."""
-        self.file.close()
-        self.path.unlink(missing_ok=True)
+    async def discard(self) -> None:
+        """Close and remove the partial file of an upload that failed (even when it was cancelled)."""
+        with anyio.CancelScope(shield=True):
+            if self.file is not None:
+                await anyio.to_thread.run_sync(self.file.close)
+            await anyio.Path(self.path).unlink(missing_ok=True)
 
 
 class _FormFile:
@@ -123,7 +145,7 @@ class _FormFile:
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.in_file:
-            self.sink.write(data[start:end])
+            self.sink.add(data[start:end])
 
     def on_part_end(self) -> None:
         if self.in_file:
@@ -142,6 +164,7 @@ async def _receive_multipart(request: Request, boundary: bytes | None, sink: _Fi
             if received > sink.limit + MULTIPART_OVERHEAD:
                 raise _too_large(sink.limit)
             parser.write(chunk)
+            await sink.flush()
         parser.finalize()
     except MultipartParseError as exc:
         raise ApiError(400, f"The multipart/form-data body is malformed: {exc}.") from None
@@ -156,7 +179,8 @@ async def _receive_multipart(request: Request, boundary: bytes | None, sink: _Fi
 
 async def _receive_raw(request: Request, sink: _FileSink) -> str | None:
     async for chunk in request.stream():
-        sink.write(chunk)
+        sink.add(chunk)
+        await sink.flush()
     _, options = parse_options_header(request.headers.get("content-disposition", ""))
     return options.get(b"filename", b"").decode(errors="replace") or None
 
@@ -182,15 +206,16 @@ async def receive_upload(request: Request, path: Path, limit: int) -> tuple[str 
 
     sink = _FileSink(path, limit)
     try:
+        await sink.open()
         if multipart:
             filename = await _receive_multipart(request, options.get(b"boundary"), sink)
         else:
             filename = await _receive_raw(request, sink)
-        sink.close()
+        await sink.close()
         if sink.size == 0:
             raise ApiError(400, "The upload is empty: send a CSV file with a header line and one product a line.")
         sink.check_text()
     except BaseException:
-        sink.discard()
+        await sink.discard()
         raise
     return filename, sink.size

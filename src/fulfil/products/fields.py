@@ -6,25 +6,15 @@ validators wrap the same functions for the API.
 
 from __future__ import annotations
 
-import re
+from fulfil.validation import no_control
 
 SKU_MAX = 100
 NAME_MAX = 255
 DESCRIPTION_MAX = 10_000
 SEARCH_MAX = 200
 
-# C0 controls except tab, newline and carriage return, plus DEL and the C1 controls.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _TRUE = {"true", "t", "yes", "y", "1", "on", "active"}
 _FALSE = {"false", "f", "no", "n", "0", "off", "inactive"}
-
-
-def no_control(value: str, field: str) -> None:
-    """Refuse control characters (tab and line breaks aside): PostgreSQL cannot store a NUL byte."""
-    match = _CONTROL.search(value)
-    if match:
-        code = f"U+{ord(match.group()):04X}"
-        raise ValueError(f"{field} contains a control character ({code}) at position {match.start() + 1}")
 
 
 def _limited(value: str, field: str, limit: int, *, one_line: bool = False) -> str:

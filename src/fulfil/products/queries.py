@@ -94,12 +94,16 @@ def order_by(sort: str) -> str:
 
 @dataclass(frozen=True)
 class ListSql:
-    """The statements of one `GET /api/products`: the page, a count that stops past `cap`, an estimate."""
+    """The statements of one `GET /api/products`: the page, a count that stops past `cap`, an estimate.
+
+    `params` are the filters' (for the count and the estimate); `page_params` add the page's window.
+    """
 
     page: str
     count: str
     estimate: str
     params: dict[str, Any]
+    page_params: dict[str, Any]
     cap: int
 
 
@@ -109,12 +113,13 @@ def list_queries(query: ProductQuery) -> ListSql:
     page = f"""
 SELECT {COLUMNS} FROM product {where}
 ORDER BY {order_by(query.sort)}
-LIMIT {query.page_size} OFFSET {(query.page - 1) * query.page_size}
+LIMIT :limit OFFSET :offset
 """
     return ListSql(
         page=page,
         count=f"SELECT count(*) FROM (SELECT 1 FROM product {where} LIMIT {cap + 1}) AS capped",
         estimate=f"EXPLAIN (FORMAT JSON) SELECT 1 FROM product {where}",
         params=params,
+        page_params=params | query.window(),
         cap=cap,
     )

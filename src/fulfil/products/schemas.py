@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from fulfil.api import not_null
+from fulfil.pagination import Page, PageQuery, page_size_field
 from fulfil.products.fields import (
     DESCRIPTION_MAX,
     NAME_MAX,
@@ -22,10 +22,7 @@ from fulfil.products.fields import (
     clean_search,
     clean_sku,
 )
-
-PAGE_SIZE_DEFAULT = 50
-PAGE_SIZE_MAX = 500
-PAGE_MAX = 10_000_000
+from fulfil.validation import StrictModel, not_null
 
 Sku = Annotated[
     str,
@@ -60,10 +57,8 @@ AnyFilter = Annotated[
 ]
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(StrictModel):
     """`POST /api/products`: sku and name required; description optional; active defaults to true."""
-
-    model_config = ConfigDict(extra="forbid")
 
     sku: Sku
     name: Name
@@ -80,10 +75,10 @@ def _not_nullable(schema: dict[str, Any]) -> None:
         prop.update(options[0])
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(StrictModel):
     """`PUT /api/products/{id}`: the fields sent are changed, the ones left out stay as they are."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_not_nullable)
+    model_config = ConfigDict(json_schema_extra=_not_nullable)
 
     sku: Sku | None = None
     name: Name | None = None
@@ -115,7 +110,7 @@ class Product(BaseModel):
         return self.model_dump(mode="json")
 
 
-class ProductList(BaseModel):
+class ProductList(Page[Product]):
     """One page of products.
 
     `total` is exact while few enough products match (`total_exact: true`): up to 10,000, or
@@ -125,14 +120,10 @@ class ProductList(BaseModel):
     `total_exact` is false: enough for "about 16,800 products" and a pager.
     """
 
-    items: list[Product]
-    page: int
-    page_size: int
-    total: int
     total_exact: bool
 
 
-class ProductQuery(BaseModel):
+class ProductQuery(PageQuery):
     """`GET /api/products` parameters. Text filters are case-insensitive "contains" matches."""
 
     sku: SkuFilter = None
@@ -141,8 +132,7 @@ class ProductQuery(BaseModel):
     q: AnyFilter = None
     active: bool | None = Field(None, description="true or false; blank or left out: both")
     sort: SortKey = Field("id", description="A field, `-` in front for descending")
-    page: int = Field(1, ge=1, le=PAGE_MAX)
-    page_size: int = Field(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX)
+    page_size: int = page_size_field(50, 500)
 
     @field_validator("active", mode="before")
     @classmethod

@@ -18,12 +18,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import aiohttp
 import anyio
 
-from fulfil.queue import enqueue
+from fulfil.queue import JobName, enqueue
 from fulfil.resources import Resources
 from fulfil.settings import Settings
 from fulfil.webhooks import outbound, queries
@@ -32,7 +32,7 @@ from fulfil.webhooks.signing import delivery_headers
 
 log = logging.getLogger(__name__)
 
-DELIVER_JOB = "deliver_webhooks"
+DELIVER_JOB = JobName("deliver_webhooks")
 EXCERPT_BYTES = 2048
 JITTER = 0.2
 # A claim holds a delivery this long and is renewed while its job runs; if the process dies, the
@@ -52,6 +52,15 @@ def delivery_job_id(first_id: int, message_id: str, attempt_count: int, count: i
     return f"webhooks:deliver:{first_id}:{message_id}:{attempt_count}+{count}"
 
 
+class Target(TypedDict):
+    """Where a test event goes: the webhook's id, URL, secret and timeout."""
+
+    id: int
+    url: str
+    secret: str | None
+    timeout: int
+
+
 @dataclass
 class Outcome:
     """What one attempt got back."""
@@ -67,6 +76,11 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def gone(self) -> bool:
+        """410 Gone: the receiver says the endpoint is gone for good, so the webhook is disabled."""
+        return self.status_code == 410
 
     def as_attempt(self, retry_in: float | None) -> dict[str, Any]:
         """The attempt as stored in the delivery's `attempts` list."""
@@ -187,7 +201,7 @@ def decide(row: Any, outcome: Outcome, settings: Settings) -> Result:
     if outcome.ok:
         return Result(row, outcome, "delivered")
     retry = row["round_attempts"] + 1  # the retry this failure would lead to
-    if outcome.status_code == 410 or outcome.blocked or retry > row["retry_count"]:
+    if outcome.gone or outcome.blocked or retry > row["retry_count"]:
         return Result(row, outcome, "failed")
     base, cap = settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
     return Result(row, outcome, "pending", retry_delay(retry, base, cap, outcome.retry_after))
@@ -224,7 +238,7 @@ async def deliver_batch(resources: Resources, ids: list[int]) -> str:
     for result in results:
         if result.row["id"] not in stored:
             continue
-        if result.outcome.status_code == 410:
+        if result.outcome.gone:
             await disable_gone(resources, result)
         elif result.retry_in is not None:
             await schedule(resources, result)
@@ -264,7 +278,7 @@ async def schedule(resources: Resources, result: Result) -> None:
         log.warning("could not queue the retry of delivery %s (the sweep will): %r", row["id"], exc)
 
 
-async def send_test(resources: Resources, webhook: Any, body: str) -> tuple[int, Outcome]:
+async def send_test(resources: Resources, webhook: Target, body: str) -> tuple[int, Outcome]:
     """Send one `webhook.test` event right away (no retries), logged as a delivery; returns (id, outcome)."""
     db = resources.db
     created = await db.fetch_one(
@@ -272,7 +286,7 @@ async def send_test(resources: Resources, webhook: Any, body: str) -> tuple[int,
     )
     assert created is not None  # INSERT ... RETURNING always returns its row
     row = {
-        **dict(webhook),
+        **webhook,
         "id": created["id"],
         "webhook_id": webhook["id"],
         "message_id": created["message_id"],

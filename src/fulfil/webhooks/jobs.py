@@ -18,7 +18,7 @@ DELIVERY_JOB_TIMEOUT = 1800
 
 
 async def relay_events(ctx: dict[str, Any]) -> int:
-    """The after-commit nudge: new events become deliveries, queued as `deliver_webhooks` jobs."""
+    """The after-commit nudge: new events become deliveries, queued as `delivery.DELIVER_JOB` jobs."""
     return await relay.relay(ctx["resources"])
 
 

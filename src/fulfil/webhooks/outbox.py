@@ -14,16 +14,12 @@ from typing import Any
 
 from databases.core import Connection, Database
 
-from fulfil.queue import enqueue
+from fulfil.queue import JobName, enqueue
 from fulfil.resources import Resources
+from fulfil.webhooks import queries
 
+RELAY_JOB = JobName("relay_events")
 RELAY_JOB_ID = "webhooks:relay"
-
-INSERT_EVENT = """
-INSERT INTO webhook_event (event_type, payload)
-VALUES (:event_type, CAST(:payload AS json))
-RETURNING id
-"""
 
 
 def event_payload(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +30,7 @@ def event_payload(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
 async def record_event(db: Database | Connection, event_type: str, data: dict[str, Any]) -> int:
     """Write one outbox event; run it inside the transaction of the change it announces."""
     payload = json.dumps(event_payload(event_type, data), default=str)
-    event_id = await db.fetch_val(INSERT_EVENT, {"event_type": event_type, "payload": payload})
+    event_id = await db.fetch_val(queries.INSERT_EVENT, {"event_type": event_type, "payload": payload})
     return int(event_id)
 
 
@@ -44,7 +40,7 @@ _nudges: set[asyncio.Task[None]] = set()
 
 async def _nudge(resources: Resources) -> None:
     with contextlib.suppress(Exception):
-        await enqueue(resources.queue, "relay_events", job_id=RELAY_JOB_ID)
+        await enqueue(resources.queue, RELAY_JOB, job_id=RELAY_JOB_ID)
 
 
 async def relay_soon(resources: Resources) -> None:

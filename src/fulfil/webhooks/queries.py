@@ -48,6 +48,13 @@ DISABLE_WEBHOOK = """
 UPDATE webhook SET enabled = false, disabled_reason = :reason, updated_at = now() WHERE id = :id
 """
 
+# The outbox: one event, written in the transaction of the change it announces.
+INSERT_EVENT = """
+INSERT INTO webhook_event (event_type, payload)
+VALUES (:event_type, CAST(:payload AS json))
+RETURNING id
+"""
+
 # The relay: claim a batch of unrelayed events (SKIP LOCKED: a nudge and the sweep never take the
 # same rows), make one delivery per enabled webhook subscribed to the type, mark them relayed.
 CLAIM_EVENTS = """

@@ -1,6 +1,6 @@
 """The relay: outbox events become deliveries, queued as jobs in batches per webhook.
 
-The nudge (`outbox.relay_soon`, job `relay_events`) runs it right after a change commits; the
+The nudge (`outbox.relay_soon`, job `outbox.RELAY_JOB`) runs it right after a change commits; the
 sweep (`sweep_webhooks`, every few seconds) runs it again and re-queues due deliveries, so an
 event written while Redis was down, or whose process died before queueing, is still delivered.
 A job claims its deliveries in the database before sending, so a duplicate job (a sweep racing
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TypedDict
+
+from databases.interfaces import Record
 
 from fulfil.queue import enqueue_many
 from fulfil.resources import Resources
@@ -29,9 +31,27 @@ BATCH = 100
 SWEEP_GRACE_SECONDS = 10
 
 
-def batches(rows: Sequence[Any]) -> list[tuple[str, tuple[list[int]]]]:
+class DeliveryRef(TypedDict):
+    """What queueing a delivery needs (the columns `queries` return for it)."""
+
+    id: int
+    webhook_id: int
+    message_id: str
+    attempt_count: int
+
+
+def delivery_refs(rows: Iterable[Record]) -> list[DeliveryRef]:
+    return [
+        DeliveryRef(
+            id=row["id"], webhook_id=row["webhook_id"], message_id=row["message_id"], attempt_count=row["attempt_count"]
+        )
+        for row in rows
+    ]
+
+
+def batches(rows: Sequence[DeliveryRef]) -> list[tuple[str, tuple[list[int]]]]:
     """(job id, args) per batch of up to BATCH deliveries of one webhook, so a slow receiver holds up only its own."""
-    by_webhook: dict[int, list[Any]] = defaultdict(list)
+    by_webhook: dict[int, list[DeliveryRef]] = defaultdict(list)
     for row in rows:
         by_webhook[row["webhook_id"]].append(row)
     jobs = []
@@ -44,8 +64,8 @@ def batches(rows: Sequence[Any]) -> list[tuple[str, tuple[list[int]]]]:
     return jobs
 
 
-async def queue_deliveries(resources: Resources, rows: Sequence[Any]) -> int:
-    """Queue delivery jobs for these rows (id, webhook_id, message_id, attempt_count); returns how many were new."""
+async def queue_deliveries(resources: Resources, rows: Sequence[DeliveryRef]) -> int:
+    """Queue delivery jobs for these deliveries; returns how many were new."""
     jobs = batches(rows)
     return await enqueue_many(resources.queue, DELIVER_JOB, jobs) if jobs else 0
 
@@ -62,7 +82,7 @@ async def relay(resources: Resources) -> int:
             ids = [row["id"] for row in await db.fetch_all(queries.CLAIM_EVENTS, {"limit": EVENT_BATCH})]
             if not ids:
                 return made
-            rows = await db.fetch_all(queries.INSERT_DELIVERIES, {"ids": ids})
+            rows = delivery_refs(await db.fetch_all(queries.INSERT_DELIVERIES, {"ids": ids}))
             await db.execute(queries.MARK_RELAYED, {"ids": ids})
         made += len(rows)
         try:
@@ -75,5 +95,5 @@ async def sweep(resources: Resources) -> tuple[int, int]:
     """Relay what the nudges missed and re-queue due deliveries; returns (deliveries made, jobs queued)."""
     made = await relay(resources)
     params = {"grace": SWEEP_GRACE_SECONDS, "limit": SWEEP_LIMIT}
-    due = await resources.db.fetch_all(queries.OVERDUE_DELIVERIES, params)
+    due = delivery_refs(await resources.db.fetch_all(queries.OVERDUE_DELIVERIES, params))
     return made, await queue_deliveries(resources, due)

@@ -10,18 +10,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, field_validator
 
-from fulfil.api import not_null
-from fulfil.products.fields import no_control
+from fulfil.pagination import Page, PageQuery, page_size_field
+from fulfil.validation import StrictModel, no_control, not_null
 
 TEST_EVENT = "webhook.test"
 URL_MAX = 2048
 SECRET_MAX = 512
 TIMEOUT_DEFAULT = 30
 RETRY_COUNT_DEFAULT = 3
-PAGE_SIZE_DEFAULT = 20
-PAGE_SIZE_MAX = 200
 
 EventType = Literal["product.created", "product.updated", "product.deleted", "product.bulk_deleted", "import.completed"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
@@ -85,10 +83,8 @@ Timeout = Annotated[int, Field(ge=1, le=300, description="Seconds to wait for th
 RetryCount = Annotated[int, Field(ge=0, le=20, description="Retries after the first attempt fails")]
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(StrictModel):
     """`POST /api/webhooks`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     url: Url
     event_types: EventTypes
@@ -98,10 +94,8 @@ class WebhookCreate(BaseModel):
     retry_count: RetryCount = RETRY_COUNT_DEFAULT
 
 
-class WebhookUpdate(BaseModel):
+class WebhookUpdate(StrictModel):
     """`PUT /api/webhooks/{id}`: fields sent are changed; `secret` left out keeps the current one."""
-
-    model_config = ConfigDict(extra="forbid")
 
     url: Url | None = None
     event_types: EventTypes | None = None
@@ -130,21 +124,16 @@ class Webhook(BaseModel):
     last_delivery_at: datetime | None = None
 
 
-class WebhookList(BaseModel):
-    items: list[Webhook]
-    page: int
-    page_size: int
-    total: int
+class WebhookList(Page[Webhook]):
+    """One page of webhooks, by id."""
 
 
-class WebhookQuery(BaseModel):
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(50, ge=1, le=PAGE_SIZE_MAX)
+class WebhookQuery(PageQuery):
+    page_size: int = page_size_field(50, 200)
 
 
-class DeliveryQuery(BaseModel):
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX)
+class DeliveryQuery(PageQuery):
+    page_size: int = page_size_field(20, 200)
     status: DeliveryStatus | None = None
 
 
@@ -176,11 +165,8 @@ class Delivery(BaseModel):
     payload: dict[str, Any]
 
 
-class DeliveryList(BaseModel):
-    items: list[Delivery]
-    page: int
-    page_size: int
-    total: int
+class DeliveryList(Page[Delivery]):
+    """One page of a webhook's deliveries, newest first."""
 
 
 class TestResult(BaseModel):

@@ -1,17 +1,15 @@
-"""Helpers of the import tests: uploads over real HTTP and waiting for a job's end."""
+"""The import API called as a client would: upload a CSV over real HTTP, wait for the job's end."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import httpx
 
 from fulfil.imports.schemas import FINAL_STATUSES
-from tests.conftest import eventually
+from tests.support.waiting import eventually
 
-BATCH_ROWS = 50  # the import tests' batch size (see conftest.py), so a few hundred rows span several
+BATCH_ROWS = 50  # the import tests' batch size (tests/imports/conftest.py), so a few hundred rows span several
 SNAPSHOT_FIELDS = {
     "job_id",
     "filename",
@@ -36,6 +34,7 @@ SNAPSHOT_FIELDS = {
 
 
 def csv_bytes(rows: list[list[str]], header: tuple[str, ...] = ("sku", "name", "description")) -> bytes:
+    """A CSV file: the header, then one line a row (fields joined as given, nothing quoted)."""
     lines = [",".join(header), *(",".join(row) for row in rows)]
     return ("\n".join(lines) + "\n").encode()
 
@@ -47,27 +46,38 @@ async def upload(client: httpx.AsyncClient, content: bytes, filename: str = "pro
     return response.json()  # type: ignore[no-any-return]
 
 
+async def progress(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
+    """The job's current snapshot."""
+    response = await client.get(f"/api/upload/{job_id}/progress")
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
 async def wait_final(client: httpx.AsyncClient, job_id: str, within: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while True:
-        response = await client.get(f"/api/upload/{job_id}/progress")
-        assert response.status_code == 200, response.text
-        snapshot = response.json()
-        if snapshot["status"] in FINAL_STATUSES:
-            return snapshot  # type: ignore[no-any-return]
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"import {job_id} still {snapshot['status']} after {within:.0f} s: {snapshot}")
-        await asyncio.sleep(0.05)
+    """The job's snapshot once it is in a final state (completed, failed, cancelled...)."""
+
+    snapshot: dict[str, Any] = {}
+
+    async def final() -> bool:
+        snapshot.update(await progress(client, job_id))
+        return snapshot["status"] in FINAL_STATUSES
+
+    try:
+        await eventually(final, within, what=f"import {job_id} finished")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; its last snapshot: {snapshot}") from None
+    return snapshot
 
 
 async def wait_rows_done(client: httpx.AsyncClient, job_id: str, rows: int, within: float = 30) -> None:
     """Wait until the job has committed at least `rows` rows (it is then mid-import, for a big file)."""
 
     async def reached() -> bool:
-        return (await client.get(f"/api/upload/{job_id}/progress")).json()["rows_done"] >= rows  # type: ignore[no-any-return]
+        return (await progress(client, job_id))["rows_done"] >= rows  # type: ignore[no-any-return]
 
-    await eventually(reached, within, every=0.01)
+    await eventually(reached, within, every=0.01, what=f"import {job_id} past {rows} rows")
 
 
 async def import_file(client: httpx.AsyncClient, content: bytes, filename: str = "products.csv") -> dict[str, Any]:
+    """Upload the file and wait for the job's final snapshot."""
     return await wait_final(client, (await upload(client, content, filename))["job_id"])

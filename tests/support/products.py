@@ -1,4 +1,4 @@
-"""Helpers for the products tests: create products through the API, read the outbox."""
+"""The products API called as a client would, and the outbox rows its changes leave."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import httpx
 
 
 async def create(client: httpx.AsyncClient, sku: str, name: str | None = None, **fields: Any) -> dict[str, Any]:
+    """POST one product (name defaults to "Product SKU"); fails the test unless it is created."""
     response = await client.post("/api/products", json={"sku": sku, "name": name or f"Product {sku}", **fields})
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]

@@ -1,0 +1,39 @@
+"""Field rules every domain's input shares, with nothing of the service behind them.
+
+Imports no other module of the service, so a schema (or the CSV reader) that uses these rules
+loads without the database, Redis or the web app.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo
+
+# C0 controls except tab, newline and carriage return, plus DEL and the C1 controls.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class StrictModel(BaseModel):
+    """A request body: a field the model does not have is an error, so a typo is never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def no_control(value: str, field: str) -> None:
+    """Refuse control characters (tab and line breaks aside): PostgreSQL cannot store a NUL byte."""
+    match = _CONTROL.search(value)
+    if match:
+        code = f"U+{ord(match.group()):04X}"
+        raise ValueError(f"{field} contains a control character ({code}) at position {match.start() + 1}")
+
+
+def not_null(value: Any, info: ValidationInfo) -> Any:
+    """A `PUT` body's field may be left out (it keeps its value) but never sent as null.
+
+    Use as `field_validator(*names, mode="before")(not_null)`.
+    """
+    if value is None:
+        raise ValueError(f"{info.field_name} cannot be null; leave it out to keep the current value")
+    return value

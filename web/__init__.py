@@ -1,0 +1,1 @@
+"""The dashboard, shipped inside the installed package as `fulfil.web` (see pyproject.toml)."""

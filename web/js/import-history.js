@@ -1,0 +1,114 @@
+// The import history card: the latest imports with their counts, a link to each one's rejects and
+// a "watch" button that hands a running import to the upload card.
+
+import { get } from "./api.js";
+import { clear, dateTime, duration, h, num, timeAgo } from "./dom.js";
+import { elapsed, FINAL, jobUrl, statusBadge } from "./import-job.js";
+import { cardHead, dataTable, emptyState, iconButton, loadError } from "./ui.js";
+
+const HISTORY_SIZE = 8;
+const COLUMNS = [
+  "File",
+  "Status",
+  ...["Created", "Updated", "Unchanged", "Rejected"].map((label) => ({ label, className: "num" })),
+];
+
+/**
+ * `trackedId()` names the job the upload card follows (it gets no "watch" button); `onWatch(job)`
+ * is called with the snapshot of a running job to follow. Returns `loaded`, the first load's jobs.
+ */
+export function mountHistory(card, { trackedId, onWatch }) {
+  const { wrap, tbody, state } = dataTable({
+    className: "table--compact table--stack table--history",
+    caption: "Recent imports",
+    columns: COLUMNS,
+    attrs: { "data-testid": "import-history" },
+  });
+  const refresh = iconButton({ icon: "refresh", label: "Refresh import history", onclick: () => load() });
+  clear(card, cardHead({ title: "Import history", sub: "Recent imports, newest first.", aside: refresh }), wrap, state);
+
+  async function load() {
+    let jobs;
+    try {
+      jobs = (await get("/api/uploads", { page_size: HISTORY_SIZE })).items;
+    } catch (error) {
+      clear(tbody);
+      clear(state, loadError("the history", error));
+      throw error;
+    }
+    clear(
+      tbody,
+      jobs.map((job) => row(job)),
+    );
+    clear(state, jobs.length ? null : emptyState("No imports yet", "Upload a CSV to see it here."));
+    return jobs;
+  }
+
+  function row(job) {
+    const id = job.job_id;
+    const since = job.started_at ?? job.created_at;
+    const cell = (label, value) => h("td", { class: "num cell-count", "data-label": label }, value);
+    const running = !FINAL.has(job.status);
+    return h(
+      "tr",
+      {},
+      h(
+        "td",
+        { class: "cell-file", "data-label": "File" },
+        h(
+          "div",
+          { class: "cell-stack" },
+          h(
+            "span",
+            { class: "truncate cell-file__name", title: `${job.filename}, started ${dateTime(since)}` },
+            job.filename,
+          ),
+          h(
+            "span",
+            { class: "cell-sub" },
+            timeAgo(since),
+            job.started_at && !running ? ` · took ${duration(elapsed(job))}` : null,
+          ),
+        ),
+      ),
+      h(
+        "td",
+        { class: "cell-status", "data-label": "Status" },
+        h(
+          "div",
+          { class: "cell-stack" },
+          h(
+            "span",
+            {},
+            statusBadge(job.status),
+            job.rejected && !running
+              ? h(
+                  "a",
+                  {
+                    href: jobUrl(id, "rejects"),
+                    class: "link link--small",
+                    download: "",
+                    title: `Rejected rows of ${job.filename}`,
+                  },
+                  "rejects",
+                )
+              : null,
+            running && trackedId() !== id
+              ? h("button", { type: "button", class: "link link--small", onclick: () => onWatch(job) }, "watch")
+              : null,
+          ),
+          job.status === "failed" ? h("span", { class: "cell-sub cell-error", title: job.error }, job.error) : null,
+        ),
+      ),
+      cell("Created", num(job.created)),
+      cell("Updated", num(job.updated)),
+      cell("Unchanged", num(job.unchanged)),
+      cell("Rejected", num(job.rejected)),
+    );
+  }
+
+  window.addEventListener("imports:changed", () => load().catch(() => {}));
+  const loaded = load();
+  loaded.catch(() => {});
+  return { loaded };
+}
