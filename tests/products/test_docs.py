@@ -33,7 +33,19 @@ async def test_openapi_describes_the_products_api(client: httpx.AsyncClient) -> 
 
     listing = paths["/api/products"]["get"]
     params = {p["name"]: p for p in listing["parameters"]}
-    assert set(params) == {"sku", "name", "description", "q", "active", "sort", "page", "page_size"}
+    assert set(params) == {
+        "sku",
+        "name",
+        "description",
+        "q",
+        "active",
+        "sort",
+        "page",
+        "page_size",
+        "after",
+        "before",
+        "last",
+    }
     assert params["page_size"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
     assert "-created_at" in params["sort"]["schema"]["enum"]
     assert listing["responses"]["200"]["content"]["application/json"]["schema"] == {

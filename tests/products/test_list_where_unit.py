@@ -24,9 +24,9 @@ def test_a_text_filter_is_a_case_insensitive_contains_match() -> None:
     assert list_where(query(name="kettle")) == ("WHERE name ILIKE :name", {"name": "%kettle%"})
 
 
-def test_q_searches_sku_name_and_description_at_once() -> None:
+def test_q_searches_sku_and_name_at_once() -> None:
     where, params = list_where(query(q="oak"))
-    assert where == "WHERE (sku ILIKE :q OR name ILIKE :q OR description ILIKE :q)"
+    assert where == "WHERE (sku ILIKE :q OR name ILIKE :q)"
     assert params == {"q": "%oak%"}
 
 
@@ -65,6 +65,15 @@ def test_every_statement_shares_the_where_clause_and_its_parameters() -> None:
     assert sql.params == {"name": "%kettle%"}
 
 
+def test_a_cursor_page_starts_past_the_position_with_a_row_comparison() -> None:
+    forward = list_queries(query(sort="-name"), ["blue", 7])
+    assert "(product_name_key(name), id) < (:c0, :c1)" in forward.page
+    assert "OFFSET" not in forward.page and forward.page_params["c1"] == 7
+    backward = list_queries(query(sort="-name"), ["blue", 7], reverse=True)
+    assert "(product_name_key(name), id) > (:c0, :c1)" in backward.page
+    assert "ORDER BY product_name_key(name), id\n" in backward.page
+
+
 def test_text_sorts_ignore_case_and_break_ties_by_id() -> None:
-    assert "ORDER BY lower(name) DESC, id DESC" in list_queries(query(sort="-name")).page
+    assert "ORDER BY product_name_key(name) DESC, id DESC" in list_queries(query(sort="-name")).page
     assert "ORDER BY lower(sku)\n" in list_queries(query(sort="sku")).page, "sku is unique: no tie-breaker"

@@ -1,21 +1,24 @@
-"""The products' SQL: plain parameterised strings, plus the one builder for the list's WHERE/ORDER BY.
+"""The products' SQL: plain parameterised strings, plus the builders for the list and bulk actions.
 
-The list is built only from the fixed fragments below (filters and sort keys are whitelisted);
-user text only ever travels as a parameter, with LIKE wildcards escaped.
+Lists and bulk actions are built only from the fixed fragments below (filters and sort keys are
+whitelisted); user text only ever travels as a parameter, with LIKE wildcards escaped.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from fulfil.products.schemas import ProductQuery
+from fulfil.products.schemas import ProductFilter, ProductQuery
 
 COLUMNS = "id, sku, name, description, active, created_at, updated_at"
 
 SELECT_PRODUCT = f"SELECT {COLUMNS} FROM product WHERE id = :id"
 
 SELECT_PRODUCT_FOR_UPDATE = f"SELECT {COLUMNS} FROM product WHERE id = :id FOR UPDATE"
+
+SELECT_BY_SKU = f"SELECT {COLUMNS} FROM product WHERE lower(sku) = lower(:sku)"
 
 # DO NOTHING on the lower(sku) index: a taken SKU returns no row instead of aborting the transaction.
 INSERT_PRODUCT = f"""
@@ -49,20 +52,30 @@ TRUNCATE_PRODUCTS = "TRUNCATE product"
 COUNT_CAP = 10_000
 SEARCH_COUNT_CAP = 1_000
 
+# Bulk actions change at most this many rows per statement (each batch commits on its own), so
+# no statement holds many row locks or runs for long.
+BULK_BATCH = 10_000
+
+# `q` searches SKU and name, the two columns with a trigram index (description has none: see the
+# migration that dropped it), so it stays an index search at any size.
 FILTERS = {
     "sku": "sku ILIKE :sku",
     "name": "name ILIKE :name",
     "description": "description ILIKE :description",
-    "q": "(sku ILIKE :q OR name ILIKE :q OR description ILIKE :q)",
+    "q": "(sku ILIKE :q OR name ILIKE :q)",
 }
+TEXT_FILTERS = tuple(FILTERS)
 
-# Text sorts are case-insensitive (lower() has an index each); ties broken by id so pages never overlap.
-SORTS = {
-    "id": ("id",),
-    "sku": ("lower(sku)",),  # unique, so no tie-breaker (and the unique index serves it)
-    "name": ("lower(name)", "id"),
-    "created_at": ("created_at", "id"),
-    "updated_at": ("updated_at", "id"),
+# Each sort's key: (SQL expression, the cursor's type for it) in order; id breaks ties, so the key
+# is unique and a position in it is one row. Every key has an index (migrations 0002 and 0010).
+SORTS: dict[str, tuple[tuple[str, type], ...]] = {
+    "id": (("id", int),),
+    "sku": (("lower(sku)", str),),  # unique, so no tie-breaker (and the unique index serves it)
+    "name": (("product_name_key(name)", str), ("id", int)),
+    "description": (("lower(left(coalesce(description, ''), 100))", str), ("id", int)),
+    "active": (("active", bool), ("id", int)),
+    "created_at": (("created_at", datetime), ("id", int)),
+    "updated_at": (("updated_at", datetime), ("id", int)),
 }
 
 
@@ -72,8 +85,8 @@ def contains_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def list_where(query: ProductQuery) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause (or "") and its parameters for the query's filters, all combined with AND."""
+def filter_clauses(query: ProductFilter) -> tuple[list[str], dict[str, Any]]:
+    """The conditions (joined by AND) and their parameters for the query's filters."""
     clauses: list[str] = []
     params: dict[str, Any] = {}
     for field, clause in FILTERS.items():
@@ -84,19 +97,45 @@ def list_where(query: ProductQuery) -> tuple[str, dict[str, Any]]:
     if query.active is not None:
         clauses.append("active = :active")
         params["active"] = query.active
+    return clauses, params
+
+
+def list_where(query: ProductFilter) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (or "") and its parameters for the query's filters, all combined with AND."""
+    clauses, params = filter_clauses(query)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def order_by(sort: str) -> str:
-    direction = " DESC" if sort.startswith("-") else ""
-    return ", ".join(key + direction for key in SORTS[sort.removeprefix("-")])
+def sort_keys(sort: str) -> tuple[tuple[str, type], ...]:
+    return SORTS[sort.removeprefix("-")]
+
+
+def order_by(sort: str, *, reverse: bool = False) -> str:
+    """ORDER BY for `sort` (`-` in front: descending); `reverse` reads it from the other end."""
+    descending = sort.startswith("-") != reverse
+    return ", ".join(key + (" DESC" if descending else "") for key, _ in sort_keys(sort))
+
+
+def key_columns(sort: str) -> str:
+    """The sort key's values as extra columns `_k0`, `_k1`: what a cursor records of a row."""
+    return ", ".join(f"{key} AS _k{i}" for i, (key, _) in enumerate(sort_keys(sort)))
+
+
+def after_clause(sort: str, *, reverse: bool) -> str:
+    """Rows past the cursor's position (`:c0`, `:c1`) in the direction read: a row comparison,
+    which PostgreSQL answers from the sort's index."""
+    keys = sort_keys(sort)
+    params = [f":c{i}" for i in range(len(keys))]
+    descending = sort.startswith("-") != reverse
+    return f"({', '.join(key for key, _ in keys)}) {'<' if descending else '>'} ({', '.join(params)})"
 
 
 @dataclass(frozen=True)
 class ListSql:
     """The statements of one `GET /api/products`: the page, a count that stops past `cap`, an estimate.
 
-    `params` are the filters' (for the count and the estimate); `page_params` add the page's window.
+    `params` are the filters' (for the count and the estimate); `page_params` add the page's window
+    or cursor. `reverse`: the page was read backwards (towards the start) and must be flipped.
     """
 
     page: str
@@ -105,21 +144,59 @@ class ListSql:
     params: dict[str, Any]
     page_params: dict[str, Any]
     cap: int
+    reverse: bool
 
 
-def list_queries(query: ProductQuery) -> ListSql:
-    where, params = list_where(query)
-    cap = SEARCH_COUNT_CAP if any(getattr(query, field) is not None for field in FILTERS) else COUNT_CAP
+def list_queries(query: ProductQuery, position: list[Any] | None = None, *, reverse: bool = False) -> ListSql:
+    """The list's statements; with `position` (a cursor's key) the page starts past it, reading
+    backwards when `reverse`; the page asks for one row more than it shows, to know if more follow."""
+    clauses, params = filter_clauses(query)
+    page_clauses = list(clauses)
+    page_params = dict(params) | {"limit": query.page_size + 1}
+    offset = ""
+    if position is not None:
+        page_clauses.append(after_clause(query.sort, reverse=reverse))
+        page_params |= {f"c{i}": value for i, value in enumerate(position)}
+    elif not reverse:
+        offset = " OFFSET :offset"
+        page_params["offset"] = (query.page - 1) * query.page_size
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    page_where = ("WHERE " + " AND ".join(page_clauses)) if page_clauses else ""
+    cap = SEARCH_COUNT_CAP if any(getattr(query, field) is not None for field in TEXT_FILTERS) else COUNT_CAP
     page = f"""
-SELECT {COLUMNS} FROM product {where}
-ORDER BY {order_by(query.sort)}
-LIMIT :limit OFFSET :offset
+SELECT {COLUMNS}, {key_columns(query.sort)} FROM product {page_where}
+ORDER BY {order_by(query.sort, reverse=reverse)}
+LIMIT :limit{offset}
 """
     return ListSql(
         page=page,
         count=f"SELECT count(*) FROM (SELECT 1 FROM product {where} LIMIT {cap + 1}) AS capped",
         estimate=f"EXPLAIN (FORMAT JSON) SELECT 1 FROM product {where}",
         params=params,
-        page_params=params | query.window(),
+        page_params=page_params,
         cap=cap,
+        reverse=reverse,
     )
+
+
+def bulk_batch(action: str, clauses: list[str]) -> str:
+    """One batch of a bulk `action` ("delete" or "update"): up to BULK_BATCH matching rows past
+    `:after` in id order; answers how many changed and the last id, where the next batch starts."""
+    where = " AND ".join([*clauses, "id > :after"])
+    change = (
+        "DELETE FROM product p USING batch WHERE p.id = batch.id RETURNING p.id"
+        if action == "delete"
+        else "UPDATE product p SET active = :set_active, updated_at = now() FROM batch "
+        "WHERE p.id = batch.id RETURNING p.id"
+    )
+    return f"""
+WITH batch AS (SELECT id FROM product WHERE {where} ORDER BY id LIMIT {BULK_BATCH} FOR UPDATE),
+changed AS ({change})
+SELECT (SELECT count(*) FROM batch) AS seen, (SELECT max(id) FROM batch) AS last_id,
+       (SELECT count(*) FROM changed) AS changed
+"""
+
+
+def bulk_count(clauses: list[str]) -> str:
+    """How many rows a bulk action's selection matches (its dry run)."""
+    return f"SELECT count(*) FROM product WHERE {' AND '.join(clauses)}"

@@ -29,7 +29,7 @@ TAG = "Products"
 async def list_products(request: Request) -> JSONResponse:
     """Products matching every filter given, one page of them, and how many match in all."""
     query = read_query(request, ProductQuery)
-    return json_response(await service.list_products(app_resources(request).db, query))
+    return json_response(await service.list_products(app_resources(request), query))
 
 
 async def get_product(request: Request) -> JSONResponse:

@@ -35,7 +35,22 @@ Description = Annotated[
     AfterValidator(clean_description),
     Field(description="Blank becomes null", json_schema_extra={"maxLength": DESCRIPTION_MAX}),
 ]
-SortKey = Literal["id", "-id", "sku", "-sku", "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
+SortKey = Literal[
+    "id",
+    "-id",
+    "sku",
+    "-sku",
+    "name",
+    "-name",
+    "description",
+    "-description",
+    "active",
+    "-active",
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+]
 
 
 def _search_rule(field: str) -> AfterValidator:
@@ -43,7 +58,7 @@ def _search_rule(field: str) -> AfterValidator:
     return AfterValidator(lambda value: clean_search(value, field))
 
 
-_CONTAINS = "Case-insensitive contains"
+_CONTAINS = "Case-insensitive contains (the whole term, as a substring)"
 _SEARCH_LENGTH = {"maxLength": SEARCH_MAX}
 SkuFilter = Annotated[str | None, _search_rule("sku"), Field(description=_CONTAINS, json_schema_extra=_SEARCH_LENGTH)]
 NameFilter = Annotated[str | None, _search_rule("name"), Field(description=_CONTAINS, json_schema_extra=_SEARCH_LENGTH)]
@@ -53,7 +68,10 @@ DescriptionFilter = Annotated[
 AnyFilter = Annotated[
     str | None,
     _search_rule("q"),
-    Field(description=_CONTAINS + ", in sku, name or description", json_schema_extra=_SEARCH_LENGTH),
+    Field(
+        description=_CONTAINS + ", in sku or name; a product whose SKU is exactly the term also comes as `sku_match`",
+        json_schema_extra=_SEARCH_LENGTH,
+    ),
 ]
 
 
@@ -110,34 +128,62 @@ class Product(BaseModel):
         return self.model_dump(mode="json")
 
 
-class ProductList(Page[Product]):
-    """One page of products.
+TotalKind = Literal["exact", "about", "more_than"]
 
-    `total` is exact while few enough products match (`total_exact: true`): up to 10,000, or
-    1,000 with a text filter (`queries.COUNT_CAP`, `SEARCH_COUNT_CAP`). Past that an exact count
-    would read every matching row on every page view (tens to hundreds of milliseconds at a
-    million rows), so `total` is PostgreSQL's planner estimate (never below what was counted) and
-    `total_exact` is false: enough for "about 16,800 products" and a pager.
+
+class ProductList(Page[Product]):
+    """One page of products, the cursors to its neighbours, and how many match in all.
+
+    Pages never depend on the total: `next_cursor` and `prev_cursor` (null at either end) reach
+    every row. `total` is exact while few enough products match (`total_kind: "exact"`): up to
+    10,000, or 1,000 with a text filter (`queries.COUNT_CAP`, `SEARCH_COUNT_CAP`). Past that an
+    exact count would read every matching row on every page view, so without a text filter
+    `total` is PostgreSQL's planner estimate (`"about"`, never below what was counted), and with
+    one, whose estimate is a guess, it is the count reached (`"more_than"`).
     """
 
+    page: int | None = Field(description="The page number asked for; null when paged by cursor")  # type: ignore[assignment]
     total_exact: bool
+    total_kind: TotalKind
+    next_cursor: str | None = Field(description="Pass as `after` for the next page; null on the last")
+    prev_cursor: str | None = Field(description="Pass as `before` for the previous page; null on the first")
+    sku_match: Product | None = Field(
+        description="The product whose SKU is exactly the `q` or `sku` term (any case), on the first page"
+    )
 
 
-class ProductQuery(PageQuery):
-    """`GET /api/products` parameters. Text filters are case-insensitive "contains" matches."""
+class ProductFilter(StrictModel):
+    """The list's filters, for `GET /api/products` and for the bulk actions' `filter`."""
 
     sku: SkuFilter = None
     name: NameFilter = None
     description: DescriptionFilter = None
     q: AnyFilter = None
     active: bool | None = Field(None, description="true or false; blank or left out: both")
-    sort: SortKey = Field("id", description="A field, `-` in front for descending")
-    page_size: int = page_size_field(50, 500)
 
     @field_validator("active", mode="before")
     @classmethod
     def _blank_is_any(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    def is_empty(self) -> bool:
+        return all(value is None for value in self.model_dump().values())
+
+
+_CURSOR: dict[str, Any] = {"maxLength": 1000}
+
+
+class ProductQuery(ProductFilter, PageQuery):
+    """`GET /api/products` parameters. Text filters are case-insensitive "contains" matches.
+
+    Page by number (`page`) or by cursor (`after`, `before`, `last`), not both.
+    """
+
+    sort: SortKey = Field("id", description="A field, `-` in front for descending")
+    page_size: int = page_size_field(50, 500)
+    after: str | None = Field(None, description="A `next_cursor`: the page after it", json_schema_extra=_CURSOR)
+    before: str | None = Field(None, description="A `prev_cursor`: the page before it", json_schema_extra=_CURSOR)
+    last: bool = Field(False, description="true: the last page (the list's final `page_size` rows)")
 
 
 class BulkDeleteQuery(BaseModel):
@@ -148,3 +194,38 @@ class BulkDeleteQuery(BaseModel):
 
 class BulkDeleteResult(BaseModel):
     deleted: int = Field(description="How many products were deleted")
+
+
+BULK_IDS_MAX = 10_000
+
+
+class BulkSelection(StrictModel):
+    """Which products a bulk action takes: `ids` (a selection) or `filter` (all it matches), one of them."""
+
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
+        None, min_length=1, max_length=BULK_IDS_MAX, description="Product ids (unknown ones are skipped)"
+    )
+    filter: ProductFilter | None = Field(
+        None, description="The list's filter parameters; at least one (everything: `DELETE /api/products/bulk`)"
+    )
+    dry_run: StrictBool = Field(False, description="true: change nothing, answer the counts only")
+
+
+class BulkSet(StrictModel):
+    """What a bulk update sets."""
+
+    active: StrictBool
+
+
+class BulkUpdate(BulkSelection):
+    """`POST /api/products/bulk-update`: the selection and the values to set on it."""
+
+    set: BulkSet
+
+
+class BulkResult(BaseModel):
+    """What a bulk action matched and changed (or, in a dry run, would change)."""
+
+    matched: int = Field(description="Products the selection or filter matches")
+    affected: int = Field(description="Products deleted or changed (a dry run: that would be)")
+    dry_run: bool

@@ -8,6 +8,7 @@ routes pass on as they are.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import asyncpg
 from databases import Database
@@ -15,8 +16,8 @@ from databases import Database
 from fulfil.access.audit import Actor, write_audit
 from fulfil.db import fetch_model
 from fulfil.errors import ApiError
-from fulfil.products import queries
-from fulfil.products.schemas import Product, ProductCreate, ProductList, ProductQuery, ProductUpdate
+from fulfil.products import cursor, queries
+from fulfil.products.schemas import Product, ProductCreate, ProductList, ProductQuery, ProductUpdate, TotalKind
 from fulfil.resources import Resources
 from fulfil.webhooks.outbox import record_event, relay_soon
 
@@ -42,22 +43,72 @@ def sku_taken(sku: str, owner_id: int | None) -> ApiError:
     )
 
 
-async def count_total(db: Database, sql: queries.ListSql) -> tuple[int, bool]:
-    """(total, exact): exact up to the cap, else the planner's estimate (never below what was counted)."""
+async def count_total(db: Database, sql: queries.ListSql) -> tuple[int, TotalKind]:
+    """(total, kind): exact up to the cap; past it the planner's estimate (never below what was
+    counted), except with a text filter, whose estimate is a guess: then "more than the cap"."""
     counted = int(await db.fetch_val(sql.count, sql.params))
     if counted <= sql.cap:
-        return counted, True
+        return counted, "exact"
+    if sql.cap == queries.SEARCH_COUNT_CAP:
+        return sql.cap, "more_than"
     plan = await db.fetch_val(sql.estimate, sql.params)
-    return max(int(json.loads(plan)[0]["Plan"]["Plan Rows"]), counted), False
+    return max(int(json.loads(plan)[0]["Plan"]["Plan Rows"]), counted), "about"
 
 
-async def list_products(db: Database, query: ProductQuery) -> ProductList:
-    """Products matching every filter given, one page of them, and how many match in all."""
-    sql = queries.list_queries(query)
-    rows = await db.fetch_all(sql.page, sql.page_params)
-    total, exact = await count_total(db, sql)
-    items = [Product.model_validate(dict(row._mapping)) for row in rows]
-    return ProductList.of(items, query, total, total_exact=exact)
+def paging(query: ProductQuery, secret: str) -> tuple[list[Any] | None, bool]:
+    """Where the page starts (a cursor's key, or None for a page number or the end) and whether
+    it is read backwards; asking for more than one way to page is a 422 naming them."""
+    chosen = [name for name in ("after", "before") if getattr(query, name)] + (["last"] if query.last else [])
+    if "page" in query.model_fields_set and query.page != 1:
+        chosen.append("page")
+    if len(chosen) > 1:
+        message = f"give only one of page, after, before and last; got {', '.join(chosen)}"
+        raise ApiError(
+            422,
+            f"Invalid query: {message}",
+            details=[{"location": "query", "field": name, "message": message} for name in chosen],
+        )
+    types = tuple(kind for _, kind in queries.sort_keys(query.sort))
+    if query.after:
+        return cursor.decode(secret, query.sort, types, query.after, "after"), False
+    if query.before:
+        return cursor.decode(secret, query.sort, types, query.before, "before"), True
+    return None, query.last
+
+
+async def list_products(resources: Resources, query: ProductQuery) -> ProductList:
+    """Products matching every filter given, one page of them, the cursors either side of it, and
+    how many match in all."""
+    db, secret = resources.db, resources.settings.secret_key
+    position, reverse = paging(query, secret)
+    sql = queries.list_queries(query, position, reverse=reverse)
+    rows = [dict(row._mapping) for row in await db.fetch_all(sql.page, sql.page_params)]
+    more = len(rows) > query.page_size
+    rows = rows[: query.page_size]
+    if reverse:
+        rows.reverse()
+    keys = [[row.pop(f"_k{i}") for i in range(len(queries.sort_keys(query.sort)))] for row in rows]
+    # Reading forwards, rows lie before this page when it started past a cursor or a page; reading
+    # backwards, they lie after it whenever there was a cursor (there is none for the last page).
+    has_before = more if reverse else (position is not None or query.page > 1)
+    has_after = (position is not None) if reverse else more
+    # An empty page past a cursor (its rows deleted since) still leads back to where it started.
+    first, last = (keys[0], keys[-1]) if keys else (position, position)
+    total, kind = await count_total(db, sql)
+    term = query.q or query.sku
+    first_page = position is None and not reverse and query.page == 1
+    match = await fetch_model(db, queries.SELECT_BY_SKU, {"sku": term}, Product) if term and first_page else None
+    return ProductList(
+        items=[Product.model_validate(row) for row in rows],
+        page=None if position is not None or reverse else query.page,
+        page_size=query.page_size,
+        total=total,
+        total_exact=kind == "exact",
+        total_kind=kind,
+        next_cursor=cursor.encode(secret, query.sort, last) if has_after and last is not None else None,
+        prev_cursor=cursor.encode(secret, query.sort, first) if has_before and first is not None else None,
+        sku_match=match,
+    )
 
 
 async def get_product(db: Database, product_id: int) -> Product:
