@@ -37,6 +37,8 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/api/products"): _PRODUCTS_WRITE,
     ("PUT", "/api/products/{id}"): _PRODUCTS_WRITE,
     ("DELETE", "/api/products/{id}"): _PRODUCTS_WRITE,
+    ("POST", "/api/products/bulk-delete"): _PRODUCTS_WRITE,
+    ("POST", "/api/products/bulk-update"): _PRODUCTS_WRITE,
     ("DELETE", "/api/products/bulk"): _ADMIN,
     # Imports.
     ("GET", "/api/uploads"): _IMPORTS_READ,

@@ -16,6 +16,9 @@ from fulfil.products import service
 from fulfil.products.schemas import (
     BulkDeleteQuery,
     BulkDeleteResult,
+    BulkResult,
+    BulkSelection,
+    BulkUpdate,
     Product,
     ProductCreate,
     ProductList,
@@ -63,6 +66,19 @@ async def bulk_delete(request: Request) -> JSONResponse:
     return json_response(BulkDeleteResult(deleted=await service.bulk_delete(app_resources(request), actor_of(request))))
 
 
+async def bulk_delete_selected(request: Request) -> JSONResponse:
+    """The products in `ids`, or every one `filter` matches, in batches; `dry_run` only counts."""
+    body = await read_body(request, BulkSelection)
+    return json_response(await service.bulk_action(app_resources(request), actor_of(request), body))
+
+
+async def bulk_update_selected(request: Request) -> JSONResponse:
+    """Set `active` on the products in `ids`, or on every one `filter` matches; `dry_run` only counts."""
+    body = await read_body(request, BulkUpdate)
+    resources = app_resources(request)
+    return json_response(await service.bulk_action(resources, actor_of(request), body, set_active=body.set.active))
+
+
 # `/api/products/bulk` comes before `/api/products/{id}`, so "bulk" is never read as an id.
 routes: list[BaseRoute] = [
     ApiRoute(
@@ -74,6 +90,26 @@ routes: list[BaseRoute] = [
         query=BulkDeleteQuery,
         response=BulkDeleteResult,
         errors=(400, 409, 422),
+    ),
+    ApiRoute(
+        "/api/products/bulk-delete",
+        bulk_delete_selected,
+        methods=["POST"],
+        summary="Delete the selected products, or all a filter matches (dry_run: count only)",
+        tag=TAG,
+        body=BulkSelection,
+        response=BulkResult,
+        errors=(400, 422),
+    ),
+    ApiRoute(
+        "/api/products/bulk-update",
+        bulk_update_selected,
+        methods=["POST"],
+        summary="Set active on the selected products, or on all a filter matches (dry_run: count only)",
+        tag=TAG,
+        body=BulkUpdate,
+        response=BulkResult,
+        errors=(400, 422),
     ),
     ApiRoute(
         "/api/products",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from fulfil.pagination import Page, PageQuery, page_size_field
 from fulfil.products.fields import (
@@ -202,7 +202,7 @@ BULK_IDS_MAX = 10_000
 class BulkSelection(StrictModel):
     """Which products a bulk action takes: `ids` (a selection) or `filter` (all it matches), one of them."""
 
-    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
+    ids: list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]] | None = Field(
         None, min_length=1, max_length=BULK_IDS_MAX, description="Product ids (unknown ones are skipped)"
     )
     filter: ProductFilter | None = Field(

@@ -17,7 +17,16 @@ from fulfil.access.audit import Actor, write_audit
 from fulfil.db import fetch_model
 from fulfil.errors import ApiError
 from fulfil.products import cursor, queries
-from fulfil.products.schemas import Product, ProductCreate, ProductList, ProductQuery, ProductUpdate, TotalKind
+from fulfil.products.schemas import (
+    BulkResult,
+    BulkSelection,
+    Product,
+    ProductCreate,
+    ProductList,
+    ProductQuery,
+    ProductUpdate,
+    TotalKind,
+)
 from fulfil.resources import Resources
 from fulfil.webhooks.outbox import record_event, relay_soon
 
@@ -200,3 +209,73 @@ async def bulk_delete(resources: Resources, actor: Actor) -> int:
         ) from None
     await relay_soon(resources)
     return deleted
+
+
+def body_error(message: str, fields: list[str]) -> ApiError:
+    """A 422 for a body whose fields are each valid but do not go together."""
+    details = [{"location": "body", "field": name, "message": message} for name in fields]
+    return ApiError(422, f"Invalid body: {message}", details=details)
+
+
+def selection_sql(selection: BulkSelection) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+    """The conditions and parameters a bulk action's selection stands for, and how the summary
+    event names it (`ids` or `filter`). Neither or both, or an empty filter, is a 422."""
+    given = [name for name in ("ids", "filter") if getattr(selection, name) is not None]
+    if len(given) != 1:
+        raise body_error("give either ids (a selection) or filter (everything it matches)", given or ["ids", "filter"])
+    if selection.ids is not None:
+        return ["id = ANY(:ids)"], {"ids": selection.ids}, {"ids": selection.ids}
+    assert selection.filter is not None
+    if selection.filter.is_empty():
+        message = "needs at least one condition; to delete every product an admin uses DELETE /api/products/bulk"
+        raise ApiError(
+            422,
+            f"Invalid body: filter {message}",
+            details=[{"location": "body", "field": "filter", "message": message}],
+        )
+    clauses, params = queries.filter_clauses(selection.filter)
+    return clauses, params, {"filter": selection.filter.model_dump(exclude_none=True)}
+
+
+async def run_batches(db: Database, statement: str, params: dict[str, Any]) -> int:
+    """Run a bulk action batch by batch (each its own transaction, at most BULK_BATCH rows), so
+    no statement holds many locks or runs long; the number of rows changed."""
+    after, changed = 0, 0
+    while True:
+        async with db.transaction():
+            row = await db.fetch_one(statement, params | {"after": after})
+        assert row is not None
+        changed += int(row._mapping["changed"])
+        if row._mapping["seen"] < queries.BULK_BATCH:
+            return changed
+        after = int(row._mapping["last_id"])
+
+
+async def bulk_action(
+    resources: Resources, actor: Actor, selection: BulkSelection, set_active: bool | None = None
+) -> BulkResult:
+    """Delete (`set_active` None) or set `active` on the selected products, in batches, then one
+    summary event (`product.bulk_deleted` or `product.bulk_updated`) and one audit row.
+
+    A dry run only counts. Changes made while it runs (an import, a single edit) are taken or
+    left as each batch finds them: the reply counts what was actually changed.
+    """
+    db = resources.db
+    clauses, params, named = selection_sql(selection)
+    matched = int(await db.fetch_val(queries.bulk_count(clauses), params))
+    if set_active is None:
+        action, event, changing = "delete", "product.bulk_deleted", clauses
+    else:
+        action, event, changing = "update", "product.bulk_updated", [*clauses, "active <> :set_active"]
+        params = params | {"set_active": set_active}
+        named = named | {"set": {"active": set_active}}
+    if selection.dry_run:
+        affected = matched if set_active is None else int(await db.fetch_val(queries.bulk_count(changing), params))
+        return BulkResult(matched=matched, affected=affected, dry_run=True)
+    affected = await run_batches(db, queries.bulk_batch(action, changing), params)
+    async with db.transaction():
+        await record_event(db, event, {"count": affected, **named})
+        details = {"matched": matched, "affected": affected, **named}
+        await write_audit(db, actor, f"products.bulk_{action}d", details=details)
+    await relay_soon(resources)
+    return BulkResult(matched=matched, affected=affected, dry_run=False)
