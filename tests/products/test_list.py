@@ -8,7 +8,7 @@ import httpx
 from fulfil.products.queries import COUNT_CAP, SEARCH_COUNT_CAP
 from tests.support.products import create
 
-ONE_PAGE = {"next_cursor": None, "prev_cursor": None, "sku_match": None, "total_kind": "exact"}
+ONE_PAGE = {"next_cursor": None, "prev_cursor": None, "sku_match": None, "total_kind": "exact", "search_indexed": True}
 
 
 async def seed(client: httpx.AsyncClient) -> list[dict]:

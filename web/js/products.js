@@ -1,5 +1,6 @@
 // Products: filters, search and sort kept in the URL (a view survives reload and can be shared),
-// pagination, create and edit in a modal with the API's field errors, delete and bulk delete.
+// pagination by page where the count is exact and by cursor past it, create and edit in a modal
+// with the API's field errors, row selection and bulk actions on a selection or on a filter.
 
 import { ApiError, del, get, post, put } from "./api.js";
 import { clear, debounce, h, icon, num, timeAgo } from "./dom.js";
@@ -25,15 +26,45 @@ import {
 
 const TEXT_FILTERS = ["q", "sku", "name", "description"];
 const PAGE_SIZES = [10, 25, 50, 100, 250, 500];
-const DEFAULTS = { q: "", sku: "", name: "", description: "", active: "", sort: "-id", page: 1, page_size: 25 };
+const DEFAULTS = {
+  q: "",
+  sku: "",
+  name: "",
+  description: "",
+  active: "",
+  sort: "-id",
+  page: 1,
+  page_size: 25,
+  after: "",
+  before: "",
+  last: "",
+};
+const CURSORS = ["after", "before", "last"];
+const NO_CURSOR = { after: "", before: "", last: "" };
+const SORTS = [
+  ["-id", "Newest first"],
+  ["id", "Oldest first"],
+  ["name", "Name A–Z"],
+  ["-name", "Name Z–A"],
+  ["sku", "SKU A–Z"],
+  ["-sku", "SKU Z–A"],
+  ["description", "Description A–Z"],
+  ["-description", "Description Z–A"],
+  ["-active", "Active first"],
+  ["active", "Inactive first"],
+  ["-created_at", "Created, newest"],
+  ["created_at", "Created, oldest"],
+  ["-updated_at", "Updated, newest"],
+  ["updated_at", "Updated, oldest"],
+];
 const BULK_CONFIRM_WORD = "DELETE";
 
 const COLUMNS = [
   { key: "id", label: "ID", sort: "id", className: "num col-id" },
   { key: "sku", label: "SKU", sort: "sku", className: "col-sku" },
   { key: "name", label: "Name", sort: "name", className: "col-name" },
-  { key: "description", label: "Description", className: "col-desc" },
-  { key: "active", label: "Status", className: "col-active" },
+  { key: "description", label: "Description", sort: "description", className: "col-desc" },
+  { key: "active", label: "Status", sort: "active", className: "col-active" },
   { key: "updated_at", label: "Updated", sort: "updated_at", className: "col-updated" },
   { key: "actions", label: "Actions", className: "col-actions", hidden: true },
 ];
@@ -41,8 +72,9 @@ const COLUMNS = [
 function readState() {
   const params = new URLSearchParams(window.location.search);
   const state = { ...DEFAULTS };
-  for (const key of [...TEXT_FILTERS, "active", "sort"]) state[key] = params.get(key) ?? DEFAULTS[key];
+  for (const key of [...TEXT_FILTERS, "active", "sort", ...CURSORS]) state[key] = params.get(key) ?? DEFAULTS[key];
   if (!["", "true", "false"].includes(state.active)) state.active = "";
+  if (!SORTS.some(([value]) => value === state.sort)) state.sort = DEFAULTS.sort;
   const page = Number.parseInt(params.get("page"), 10);
   const size = Number.parseInt(params.get("page_size"), 10);
   state.page = page > 0 ? page : 1;
@@ -61,9 +93,19 @@ function writeState(state, push) {
   window.history[push ? "pushState" : "replaceState"](null, "", url);
 }
 
+/** "1,234 products", "about 1.2 million" or "more than 1,000", as the API's total_kind says. */
+function totalText(reply) {
+  const prefix = { exact: "", about: "about ", more_than: "more than " }[reply.total_kind] ?? "";
+  return `${prefix}${num(reply.total)}`;
+}
+
 export function mountProducts(card) {
   let state = readState();
   let loading = null;
+  let lastReply = null;
+  // The selection: ids ticked on any page, or "every product the filter matches".
+  const selected = new Map();
+  let allMatching = false;
 
   // Header and actions.
   const count = h("p", { class: "card__sub", id: "products-count", "aria-live": "polite" }, "\u00a0");
@@ -75,9 +117,14 @@ export function mountProducts(card) {
   );
   const bulkButton = h(
     "button",
-    { type: "button", class: "btn btn--danger-ghost", onclick: () => bulkDelete() },
-    icon("trash"),
-    "Bulk Delete",
+    {
+      type: "button",
+      class: "btn btn--ghost btn--small btn--danger-text",
+      id: "bulk-delete-all",
+      onclick: () => bulkDelete(),
+    },
+    icon("trash", { size: 16 }),
+    "Bulk Delete (every product)…",
   );
 
   // Filters.
@@ -94,14 +141,18 @@ export function mountProducts(card) {
     });
     input.addEventListener(
       "input",
-      debounce(() => update({ [key]: input.value.trim(), page: 1 }, false), 300),
+      debounce(() => update({ [key]: input.value.trim(), page: 1, ...NO_CURSOR }, false), 300),
     );
     filterInputs[key] = input;
     return textField({ label, input, className: `filter filter--${key}` }).wrap;
   };
   const activeSelect = h(
     "select",
-    { name: "active", id: "filter-active", onchange: () => update({ active: activeSelect.value, page: 1 }, true) },
+    {
+      name: "active",
+      id: "filter-active",
+      onchange: () => update({ active: activeSelect.value, page: 1, ...NO_CURSOR }, true),
+    },
     h("option", { value: "" }, "All"),
     h("option", { value: "true" }, "Active"),
     h("option", { value: "false" }, "Inactive"),
@@ -113,7 +164,18 @@ export function mountProducts(card) {
     icon("x", { size: 16 }),
     "Clear filters",
   );
-  const searchWrap = textFilter("q", "Search", "SKU, name or description", { class: "input--search" });
+  const searchWrap = textFilter("q", "Search", "SKU or name", { class: "input--search" });
+  const searchHint = h("p", { class: "field__hint", id: "search-hint" }, "An exact SKU comes first.");
+  searchWrap.append(searchHint);
+  const sortSelect = h(
+    "select",
+    {
+      name: "sort",
+      id: "sort-select",
+      onchange: () => update({ sort: sortSelect.value, page: 1, ...NO_CURSOR }, true),
+    },
+    SORTS.map(([value, label]) => h("option", { value }, label)),
+  );
   searchWrap.classList.add("field--search");
   searchWrap.querySelector("input").before(h("span", { class: "input-icon" }, icon("search", { size: 16 })));
 
@@ -151,40 +213,75 @@ export function mountProducts(card) {
     attrs: { "data-testid": "products-table", "aria-describedby": "products-count" },
   });
 
-  // Pager.
+  // Pager: by page number while the count is exact, by cursor past it (every row stays reachable).
   const pageLabel = h("span", { class: "pager__label", id: "products-page", "aria-live": "polite" });
-  const prev = h(
-    "button",
+  const navButton = (label, iconName, text, onclick) =>
+    h(
+      "button",
+      { type: "button", class: "btn btn--small", "aria-label": label, "data-nav": text.toLowerCase(), onclick },
+      iconName === "right" ? null : icon(iconName, { size: 16 }),
+      h("span", { class: "hide-sm" }, text),
+      iconName === "right" ? icon(iconName, { size: 16 }) : null,
+    );
+  const firstButton = navButton("First page", "left", "First", () => update({ page: 1, ...NO_CURSOR }, true));
+  const prev = navButton("Previous page", "left", "Previous", () => go(-1));
+  const next = navButton("Next page", "right", "Next", () => go(1));
+  const lastButton = navButton("Last page", "right", "Last", () => goLast());
+  const jumpInput = h("input", { type: "number", min: "1", id: "page-jump", name: "page", class: "pager__jump" });
+  const jump = h(
+    "form",
     {
-      type: "button",
-      class: "btn btn--small",
-      "aria-label": "Previous page",
-      onclick: () => update({ page: state.page - 1 }, true),
+      class: "pager__jumpform",
+      onsubmit: (event) => {
+        event.preventDefault();
+        const page = Number.parseInt(jumpInput.value, 10);
+        if (page >= 1 && page <= Number(jumpInput.max)) update({ page, ...NO_CURSOR }, true);
+      },
     },
-    icon("left", { size: 16 }),
-    h("span", { class: "hide-sm" }, "Previous"),
-  );
-  const next = h(
-    "button",
-    {
-      type: "button",
-      class: "btn btn--small",
-      "aria-label": "Next page",
-      onclick: () => update({ page: state.page + 1 }, true),
-    },
-    h("span", { class: "hide-sm" }, "Next"),
-    icon("right", { size: 16 }),
+    h("label", { for: "page-jump", class: "pager__size" }, "Go to page", jumpInput),
   );
   const sizeSelect = h(
     "select",
     {
       id: "page-size",
       name: "page_size",
-      onchange: () => update({ page_size: Number(sizeSelect.value), page: 1 }, true),
+      onchange: () => update({ page_size: Number(sizeSelect.value), page: 1, ...NO_CURSOR }, true),
     },
     PAGE_SIZES.map((size) => h("option", { value: String(size) }, String(size))),
   );
   const range = h("span", { class: "pager__range muted" });
+
+  // Selection bar: what is selected and what can be done with it.
+  const selectionText = h("span", { class: "selection__text", id: "selection-text", "aria-live": "polite" });
+  const selectAll = h("button", { type: "button", class: "btn btn--ghost btn--small", id: "select-all-matching" });
+  const selectionBar = h(
+    "div",
+    { class: "selection", id: "selection-bar", hidden: true },
+    selectionText,
+    selectAll,
+    h("button", { type: "button", class: "btn btn--small", onclick: () => bulkAction("update", true) }, "Set active"),
+    h(
+      "button",
+      { type: "button", class: "btn btn--small", onclick: () => bulkAction("update", false) },
+      "Set inactive",
+    ),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn--small btn--danger",
+        id: "delete-selected",
+        onclick: () => bulkAction("delete"),
+      },
+      icon("trash", { size: 16 }),
+      "Delete",
+    ),
+    h(
+      "button",
+      { type: "button", class: "btn btn--ghost btn--small", onclick: () => clearSelection() },
+      "Clear selection",
+    ),
+  );
 
   clear(
     card,
@@ -193,7 +290,7 @@ export function mountProducts(card) {
       titleId: "products-title",
       large: true,
       sub: count,
-      aside: h("div", { class: "card__actions" }, bulkButton, createButton),
+      aside: h("div", { class: "card__actions" }, createButton),
     }),
     h(
       "form",
@@ -214,7 +311,9 @@ export function mountProducts(card) {
         textField({ label: "Active", input: activeSelect, className: "filter filter--active" }).wrap,
         h("div", { class: "filters__clear" }, clearFilters),
       ),
+      textField({ label: "Sort", input: sortSelect, className: "filter filter--sort" }).wrap,
     ),
+    selectionBar,
     tableWrap,
     tableState,
     h(
@@ -225,9 +324,11 @@ export function mountProducts(card) {
         "div",
         { class: "pager__controls" },
         h("label", { for: "page-size", class: "pager__size" }, "Rows per page", sizeSelect),
-        h("div", { class: "pager__nav" }, prev, pageLabel, next),
+        h("div", { class: "pager__nav" }, firstButton, prev, pageLabel, next, lastButton),
+        jump,
       ),
     ),
+    h("div", { class: "card__foot" }, bulkButton),
   );
 
   function syncControls() {
@@ -236,6 +337,7 @@ export function mountProducts(card) {
     }
     activeSelect.value = state.active;
     sizeSelect.value = String(state.page_size);
+    sortSelect.value = state.sort;
     clearFilters.parentElement.hidden = ![...TEXT_FILTERS, "active"].some((key) => state[key]);
     const narrowing = ["sku", "name", "description", "active"].filter((key) => state[key]).length;
     moreCount.textContent = narrowing ? String(narrowing) : "";
@@ -251,6 +353,7 @@ export function mountProducts(card) {
       h(
         "tr",
         {},
+        h("th", { scope: "col", class: "col-select" }, pageCheckbox),
         COLUMNS.map((column) => {
           if (!column.sort) return headerCell(column);
           const active = column.sort === sortKey;
@@ -265,7 +368,7 @@ export function mountProducts(card) {
                 type: "button",
                 class: `sort-btn${active ? " sort-btn--active" : ""}`,
                 "data-sort": column.sort,
-                onclick: () => update({ sort: nextSort, page: 1 }, true),
+                onclick: () => update({ sort: nextSort, page: 1, ...NO_CURSOR }, true),
               },
               column.label,
               icon(active ? (descending ? "down" : "up") : "sort", { size: 14 }),
@@ -283,6 +386,82 @@ export function mountProducts(card) {
     );
   }
 
+  const pageCheckbox = h("input", {
+    type: "checkbox",
+    id: "select-page",
+    "aria-label": "Select every product on this page",
+    onchange: () => {
+      for (const product of lastReply?.items ?? []) {
+        if (pageCheckbox.checked) selected.set(product.id, product);
+        else selected.delete(product.id);
+      }
+      allMatching = false;
+      renderSelection();
+    },
+  });
+
+  function filterParams() {
+    const filter = {};
+    for (const key of TEXT_FILTERS) if (state[key]) filter[key] = state[key];
+    if (state.active) filter.active = state.active === "true";
+    return filter;
+  }
+
+  function clearSelection() {
+    selected.clear();
+    allMatching = false;
+    renderSelection();
+  }
+
+  function renderSelection() {
+    const items = lastReply?.items ?? [];
+    for (const box of tbody.querySelectorAll("input[data-select]")) {
+      box.checked = allMatching || selected.has(Number(box.dataset.select));
+      box.disabled = allMatching;
+    }
+    const pageAll = items.length > 0 && items.every((p) => selected.has(p.id));
+    pageCheckbox.checked = allMatching || pageAll;
+    pageCheckbox.indeterminate = !pageCheckbox.checked && items.some((p) => selected.has(p.id));
+    pageCheckbox.disabled = allMatching || !items.length;
+    const filtered = Object.keys(filterParams()).length > 0;
+    selectionBar.hidden = !allMatching && selected.size === 0;
+    selectionText.textContent = allMatching
+      ? `All ${lastReply ? totalText(lastReply) : ""} matching products are selected.`
+      : `${num(selected.size)} selected.`;
+    const offerAll = !allMatching && pageAll && filtered && lastReply && lastReply.total > items.length;
+    selectAll.hidden = !offerAll;
+    if (offerAll) {
+      selectAll.textContent = `Select all ${totalText(lastReply)} matching`;
+      selectAll.onclick = () => {
+        allMatching = true;
+        renderSelection();
+      };
+    }
+  }
+
+  /** Next (+1) or previous (-1) page: by number while the count is exact, else by cursor. */
+  function go(step) {
+    const reply = lastReply;
+    if (!reply) return;
+    if (reply.total_kind === "exact" && reply.page !== null) {
+      update({ page: state.page + step, ...NO_CURSOR }, true);
+      return;
+    }
+    const cursor = step > 0 ? reply.next_cursor : reply.prev_cursor;
+    if (!cursor) return;
+    const known = reply.page ?? state.page;
+    update({ ...NO_CURSOR, [step > 0 ? "after" : "before"]: cursor, page: known ? known + step : 1 }, true);
+  }
+
+  function goLast() {
+    const reply = lastReply;
+    if (reply && reply.total_kind === "exact") {
+      update({ page: Math.max(1, Math.ceil(reply.total / state.page_size)), ...NO_CURSOR }, true);
+      return;
+    }
+    update({ ...NO_CURSOR, last: "true", page: 1 }, true);
+  }
+
   function update(changes, push) {
     state = { ...state, ...changes };
     writeState(state, push);
@@ -290,7 +469,7 @@ export function mountProducts(card) {
   }
 
   function resetFilters() {
-    update({ q: "", sku: "", name: "", description: "", active: "", page: 1 }, true);
+    update({ q: "", sku: "", name: "", description: "", active: "", page: 1, ...NO_CURSOR }, true);
     filterInputs.q.focus();
   }
 
@@ -301,14 +480,21 @@ export function mountProducts(card) {
     loading = controller;
     table.setAttribute("aria-busy", "true");
     card.classList.add("is-loading");
-    const params = { sort: state.sort, page: state.page, page_size: state.page_size, active: state.active };
+    const params = { sort: state.sort, page_size: state.page_size, active: state.active };
     for (const key of TEXT_FILTERS) params[key] = state[key];
+    const cursor = CURSORS.find((key) => state[key]);
+    if (cursor) params[cursor] = state[cursor];
+    else params.page = state.page;
     try {
       const reply = await get("/api/products", params, controller.signal);
       if (loading !== controller) return;
-      const pages = Math.max(1, Math.ceil(reply.total / state.page_size));
-      if (state.page > pages && reply.total > 0) {
-        update({ page: pages }, false);
+      // A numbered page past the end (rows deleted since) moves to the last one; never an empty page.
+      if (!reply.items.length && !cursor && state.page > 1) {
+        update({ page: 1, ...NO_CURSOR, last: "true" }, false);
+        return;
+      }
+      if (!reply.items.length && cursor) {
+        update({ page: 1, ...NO_CURSOR }, false);
         return;
       }
       render(reply);
@@ -326,15 +512,21 @@ export function mountProducts(card) {
   }
 
   function render(reply) {
+    lastReply = reply;
     const { items, total } = reply;
     const filtered = [...TEXT_FILTERS, "active"].some((key) => state[key]);
-    const pages = Math.max(1, Math.ceil(total / state.page_size));
-    const about = reply.total_exact ? "" : "about ";
+    const exact = reply.total_kind === "exact";
     const noun = total === 1 ? (filtered ? "product matches" : "product") : filtered ? "products match" : "products";
-    count.textContent = `${about}${num(total)} ${noun}${filtered ? " the filters" : ""}`;
+    count.textContent = `${totalText(reply)} ${noun}${filtered ? " the filters" : ""}`;
+    searchHint.textContent = reply.search_indexed
+      ? "Matches anywhere in the SKU or name; an exact SKU comes first."
+      : "Matches anywhere in the SKU or name; an exact SKU comes first. This server has no pg_trgm, so searches read the whole table (up to a second at a million products).";
+    if (!filtered) bulkButton.disabled = total === 0;
+    const pinned = reply.sku_match && !items.some((p) => p.id === reply.sku_match.id) ? [reply.sku_match] : [];
     clear(
       tbody,
-      items.map((product) => row(product)),
+      pinned.map((product) => row(product, true)),
+      items.map((product) => row(product, reply.sku_match?.id === product.id)),
     );
     clear(
       tableState,
@@ -357,18 +549,49 @@ export function mountProducts(card) {
               ),
             ),
     );
-    const first = total ? (state.page - 1) * state.page_size + 1 : 0;
-    range.textContent = total ? `${num(first)}–${num(first + items.length - 1)} of ${about}${num(total)}` : "";
-    pageLabel.textContent = `Page ${num(state.page)} of ${about}${num(pages)}`;
-    prev.disabled = state.page <= 1;
-    next.disabled = state.page >= pages;
+    const atEnd = !reply.next_cursor;
+    const pages = exact ? Math.max(1, Math.ceil(total / state.page_size)) : null;
+    const pageNumber = reply.page ?? (state.last ? (exact ? pages : null) : state.page);
+    const first = pageNumber ? (pageNumber - 1) * state.page_size + 1 : null;
+    range.textContent =
+      items.length && first
+        ? `${num(first)}–${num(first + items.length - 1)} of ${totalText(reply)}`
+        : items.length
+          ? `${num(items.length)} of ${totalText(reply)}`
+          : "";
+    pageLabel.textContent = pageNumber
+      ? exact
+        ? `Page ${num(pageNumber)} of ${num(pages)}`
+        : `Page ${num(pageNumber)}`
+      : atEnd
+        ? "Last page"
+        : "Page";
+    prev.disabled = !reply.prev_cursor;
+    firstButton.disabled = !reply.prev_cursor;
+    next.disabled = atEnd;
+    lastButton.disabled = atEnd;
+    jump.hidden = !exact || pages <= 1;
+    jumpInput.max = String(pages ?? 1);
+    jumpInput.value = pageNumber ? String(pageNumber) : "";
+    renderSelection();
   }
 
-  function row(product) {
+  function row(product, exactSku = false) {
     const label = `${product.sku}`;
+    const box = h("input", {
+      type: "checkbox",
+      "data-select": String(product.id),
+      "aria-label": `Select ${label}`,
+      onchange: () => {
+        if (box.checked) selected.set(product.id, product);
+        else selected.delete(product.id);
+        renderSelection();
+      },
+    });
     return h(
       "tr",
-      { "data-id": product.id },
+      { "data-id": product.id, class: exactSku ? "row--exact" : null, title: exactSku ? "Exact SKU" : null },
+      h("td", { class: "col-select", "data-label": "Select" }, box),
       h("td", { class: "num col-id", "data-label": "ID" }, String(product.id)),
       h("td", { class: "col-sku", "data-label": "SKU" }, h("code", { class: "sku" }, product.sku)),
       h("td", { class: "col-name", "data-label": "Name" }, product.name),
@@ -497,6 +720,76 @@ export function mountProducts(card) {
     }
   }
 
+  /** Delete, or set active (`value`), on the selection or on everything the filter matches. */
+  async function bulkAction(kind, value = null) {
+    const selection = allMatching ? { filter: filterParams() } : { ids: [...selected.keys()] };
+    const path = kind === "delete" ? "/api/products/bulk-delete" : "/api/products/bulk-update";
+    const body = kind === "delete" ? selection : { ...selection, set: { active: value } };
+    let counted;
+    try {
+      counted = await post(path, { ...body, dry_run: true });
+    } catch (error) {
+      toastError(error, "Could not count the selection");
+      return;
+    }
+    const verb = kind === "delete" ? "Delete" : value ? "Set active on" : "Set inactive on";
+    const n = counted.affected;
+    if (!n) {
+      toast(
+        kind === "delete"
+          ? "Nothing to delete."
+          : `All ${num(counted.matched)} are already ${value ? "active" : "inactive"}.`,
+      );
+      return;
+    }
+    const ok = await confirmDialog({
+      title: `${verb} ${num(n)} products`,
+      message:
+        kind === "delete"
+          ? `Delete ${num(n)} products? This cannot be undone.`
+          : `${verb} ${num(n)} products (${num(counted.matched - n)} already are)?`,
+      detail: allMatching
+        ? "Every product the current filters match, not only this page. Webhooks get one summary event."
+        : "The selected products. Webhooks get one summary event.",
+      confirmLabel: `${verb} ${num(n)} products`,
+      danger: kind === "delete",
+      typed: String(n),
+    });
+    if (!ok) return;
+    const stopProgress = allMatching ? followProgress(path, body, n) : () => {};
+    try {
+      const result = await post(path, body);
+      toast(`${kind === "delete" ? "Deleted" : "Changed"} ${num(result.affected)} products.`);
+      clearSelection();
+      update(kind === "delete" ? { page: 1, ...NO_CURSOR } : {}, false);
+    } catch (error) {
+      toastError(error, "The bulk action failed");
+    } finally {
+      stopProgress();
+    }
+  }
+
+  /** While a filter action runs, its dry run counts what is left: each batch commits on its own. */
+  function followProgress(path, body, total) {
+    let running = true;
+    const tick = async () => {
+      while (running) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        if (!running) return;
+        try {
+          const left = await post(path, { ...body, dry_run: true });
+          if (running) selectionText.textContent = `Working… ${num(total - left.affected)} of ${num(total)} done.`;
+        } catch {
+          return;
+        }
+      }
+    };
+    tick();
+    return () => {
+      running = false;
+    };
+  }
+
   async function bulkDelete() {
     let total = null;
     try {
@@ -518,7 +811,8 @@ export function mountProducts(card) {
     try {
       const { deleted } = await del("/api/products/bulk", { confirm: "true" });
       toast(`Deleted ${num(deleted)} products.`);
-      update({ page: 1 }, false);
+      clearSelection();
+      update({ page: 1, ...NO_CURSOR }, false);
     } catch (error) {
       toastError(error, "Bulk delete failed");
     } finally {

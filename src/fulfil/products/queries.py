@@ -28,6 +28,9 @@ ON CONFLICT ((lower(sku))) DO NOTHING
 RETURNING {COLUMNS}
 """
 
+# Whether the server had pg_trgm when the migrations ran (they create the trigram indexes only then).
+SEARCH_INDEXED = "SELECT to_regclass('product_name_trgm_idx') IS NOT NULL"
+
 SELECT_SKU_OWNER = "SELECT id FROM product WHERE lower(sku) = lower(:sku) AND id <> :id"
 
 UPDATE_PRODUCT = f"""

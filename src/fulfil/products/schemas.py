@@ -147,6 +147,9 @@ class ProductList(Page[Product]):
     total_kind: TotalKind
     next_cursor: str | None = Field(description="Pass as `after` for the next page; null on the last")
     prev_cursor: str | None = Field(description="Pass as `before` for the previous page; null on the first")
+    search_indexed: bool = Field(
+        description="Whether SKU and name searches use trigram indexes (pg_trgm); false: they read the table"
+    )
     sku_match: Product | None = Field(
         description="The product whose SKU is exactly the `q` or `sku` term (any case), on the first page"
     )

@@ -116,6 +116,7 @@ async def list_products(resources: Resources, query: ProductQuery) -> ProductLis
         total_kind=kind,
         next_cursor=cursor.encode(secret, query.sort, last) if has_after and last is not None else None,
         prev_cursor=cursor.encode(secret, query.sort, first) if has_before and first is not None else None,
+        search_indexed=bool(await db.fetch_val(queries.SEARCH_INDEXED)),
         sku_match=match,
     )
 
