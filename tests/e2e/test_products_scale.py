@@ -1,0 +1,107 @@
+"""Products in the browser at a size where counts stop being exact: the last page of a 20,000-match
+filter and of the whole table, a selection and a filter acted on with their typed confirmations."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from fulfil.db import connect_raw
+from tests.e2e.conftest import Service
+from tests.support.blocking import run_async
+
+pytestmark = pytest.mark.e2e
+
+
+async def _sql(database_url: str, statement: str) -> list[dict[str, object]]:
+    conn = await connect_raw(database_url)
+    try:
+        return [dict(row) for row in await conn.fetch(statement)]
+    finally:
+        await conn.close()
+
+
+def sql(service: Service, statement: str) -> list[dict[str, object]]:
+    return run_async(_sql(service.database_url, statement))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def catalogue(service: Service) -> Iterator[None]:
+    """20,000 widgets and 30 lamps."""
+    sql(
+        service,
+        "INSERT INTO product (sku, name, description) "
+        "SELECT 'W-' || lpad(i::text, 5, '0'), 'Widget ' || i, 'A widget' FROM generate_series(1, 20000) i",
+    )
+    sql(service, "INSERT INTO product (sku, name) SELECT 'L-' || i, 'Lamp ' || i FROM generate_series(1, 30) i")
+    sql(service, "ANALYZE product")
+    yield
+
+
+def rows(page: Page) -> Locator:
+    return page.locator("[data-testid=products-table] tbody tr")
+
+
+def test_the_last_page_of_a_20000_match_filter_and_of_the_whole_table(page: Page) -> None:
+    page.goto("/?sort=sku&name=widget&page_size=100")
+    expect(page.locator("#products-count")).to_have_text("more than 1,000 products match the filters")
+    page.get_by_role("button", name="Last page").click()
+    expect(page.locator("#products-page")).to_have_text("Last page")
+    expect(rows(page).last.locator(".col-sku")).to_have_text("W-20000")
+    expect(page.get_by_role("button", name="Next page")).to_be_disabled()
+    page.get_by_role("button", name="Previous page").click()
+    expect(rows(page).last.locator(".col-sku")).to_have_text("W-19900")
+    page.get_by_role("button", name="Next page").click()
+    expect(rows(page).last.locator(".col-sku")).to_have_text("W-20000")
+
+    page.goto("/?sort=name&page_size=10")
+    expect(page.locator("#products-count")).to_have_text(re.compile(r"^about [\d,]+ products$"))
+    page.get_by_role("button", name="Last page").click()
+    expect(rows(page).last.locator(".col-name")).to_have_text("Widget 20000")  # natural order: 20000 last
+    page.get_by_role("button", name="First page").click()
+    expect(rows(page).first.locator(".col-name")).to_have_text("Lamp 1")
+    expect(rows(page).nth(1).locator(".col-name")).to_have_text("Lamp 2")
+
+
+def test_sort_control_reaches_every_column(page: Page) -> None:
+    page.goto("/?name=lamp")
+    for value in ["name", "-description", "active", "created_at", "-updated_at", "sku"]:
+        page.locator("#sort-select").select_option(value)
+        expect(page).to_have_url(re.compile(rf"sort={re.escape(value)}"))
+        expect(rows(page)).to_have_count(25)
+
+
+def test_a_selection_set_inactive_with_a_typed_count(page: Page, service: Service) -> None:
+    page.goto("/?name=lamp&sort=sku")
+    rows(page).nth(0).locator("input[type=checkbox]").check()
+    rows(page).nth(1).locator("input[type=checkbox]").check()
+    expect(page.locator("#selection-text")).to_have_text("2 selected.")
+    page.locator("#selection-bar").get_by_role("button", name="Set inactive").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Set inactive on 2 products")
+    confirm = dialog.get_by_role("button", name="Set inactive on 2 products")
+    expect(confirm).to_be_disabled()
+    dialog.get_by_label("Type 2 to confirm").fill("2")
+    confirm.click()
+    expect(page.locator("#selection-bar")).to_be_hidden()
+    [event] = sql(service, "SELECT payload FROM webhook_event WHERE event_type = 'product.bulk_updated'")
+    assert json.loads(str(event["payload"]))["data"]["count"] == 2
+
+
+def test_everything_a_filter_matches_deleted_with_a_typed_count(page: Page, service: Service) -> None:
+    page.goto("/?name=lamp&page_size=10")
+    page.locator("#select-page").check()
+    page.locator("#select-all-matching").click()
+    expect(page.locator("#selection-text")).to_have_text("All 30 matching products are selected.")
+    page.locator("#delete-selected").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Type 30 to confirm").fill("30")
+    dialog.get_by_role("button", name="Delete 30 products").click()
+    expect(page.get_by_text("No products match these filters")).to_be_visible()
+    assert sql(service, "SELECT count(*) AS n FROM product WHERE name LIKE 'Lamp%'") == [{"n": 0}]
+    [event] = sql(service, "SELECT payload FROM webhook_event WHERE event_type = 'product.bulk_deleted'")
+    assert json.loads(str(event["payload"]))["data"] == {"count": 30, "filter": {"name": "lamp"}}
