@@ -15,12 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
-from starlette.convertors import FloatConvertor, IntegerConvertor
+from starlette.convertors import Convertor, FloatConvertor, IntegerConvertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from fulfil.api import ApiRoute
+from fulfil.api import ApiRoute, IdConvertor
 
 TITLE = "Fulfil-RK API"
 REF = "#/components/schemas/{model}"
@@ -60,13 +60,19 @@ def _app_version() -> str:
         return "0.0.0"
 
 
+def _path_schema(convertor: Convertor[Any]) -> dict[str, Any]:
+    if isinstance(convertor, IdConvertor):
+        return {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+    if isinstance(convertor, IntegerConvertor):
+        return {"type": "integer"}
+    return {"type": "number" if isinstance(convertor, FloatConvertor) else "string"}
+
+
 def _path_parameters(route: Route) -> list[dict[str, Any]]:
-    parameters = []
-    for name, convertor in route.param_convertors.items():
-        kind = "integer" if isinstance(convertor, IntegerConvertor) else "string"
-        kind = "number" if isinstance(convertor, FloatConvertor) else kind
-        parameters.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
-    return parameters
+    return [
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(convertor)}
+        for name, convertor in route.param_convertors.items()
+    ]
 
 
 def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
