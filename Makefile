@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-api test-e2e lint bench-import bench-products bench-webhooks bench-sse screenshots clean
+.PHONY: run test test-api test-schema test-e2e lint bench-import bench-products bench-webhooks bench-sse screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/fulfil serve
 
-## Set up and run every test: lint, the API suite, then the browser suite.
-test: lint test-api test-e2e
+## Set up and run every test: lint, the API suite, the OpenAPI document against the API, then the browser suite.
+test: lint test-api test-schema test-e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -25,7 +25,11 @@ lint: $(STAMP)
 	$(BIN)/mypy src
 
 test-api: $(STAMP)
-	$(BIN)/pytest tests --ignore=tests/e2e
+	$(BIN)/pytest tests --ignore=tests/e2e --ignore=tests/schema
+
+# Schemathesis (`--checks all`, a few examples per operation) against a live server: about a minute.
+test-schema: $(STAMP)
+	$(BIN)/pytest tests/schema
 
 test-e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e -p no:asyncio -W ignore::pytest.PytestConfigWarning

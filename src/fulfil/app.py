@@ -12,9 +12,13 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from fulfil import health, openapi
 from fulfil.errors import EXCEPTION_HANDLERS
@@ -29,6 +33,18 @@ from fulfil.worker import SHUTDOWN_GRACE_SECONDS, start_in_process
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+
+class WebFiles(StaticFiles):
+    """The dashboard's files. A method other than GET or HEAD on a path with no file is a 404, not a
+    405: this mount takes every path the API has not, and only a resource that exists has methods."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if scope["method"] not in ("GET", "HEAD"):
+            _, found = await anyio.to_thread.run_sync(self.lookup_path, path)
+            if found is None:
+                raise HTTPException(404)
+        return await super().get_response(path, scope)
 
 
 def api_routes() -> list[BaseRoute]:
@@ -73,7 +89,7 @@ def create_app(settings: Settings) -> Starlette:
             log.info("ready; job worker %s", "in this process" if app.state.worker else "external (fulfil worker)")
             yield
 
-    routes = [*api_routes(), Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")]
+    routes = [*api_routes(), Mount("/", WebFiles(directory=WEB_DIR, html=True), name="web")]
     app = Starlette(
         debug=False,
         routes=routes,

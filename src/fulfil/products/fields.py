@@ -14,7 +14,8 @@ DESCRIPTION_MAX = 10_000
 SEARCH_MAX = 200
 
 # C0 controls except tab, newline and carriage return, plus DEL and the C1 controls.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 _TRUE = {"true", "t", "yes", "y", "1", "on", "active"}
 _FALSE = {"false", "f", "no", "n", "0", "off", "inactive"}
 
@@ -38,6 +39,18 @@ def _limited(value: str, field: str, limit: int, *, one_line: bool = False) -> s
         raise ValueError(f"{field} cannot contain tabs or line breaks")
     no_control(value, field)
     return value
+
+
+def text_pattern(limit: int, *, required: bool, one_line: bool = False) -> str:
+    """`_limited`'s rule (after trimming) as a JSON Schema `pattern`, for the OpenAPI document.
+
+    Any whitespace around 1..`limit` characters (0 too unless `required`) that start and end with
+    neither whitespace nor a control character. `\\s` means what `str.strip` strips.
+    """
+    refused = CONTROL_CHARACTERS + (r"\t\n\r" if one_line else "")
+    edge, inner = rf"[^\s{refused}]", rf"[^{refused}]"
+    text = edge if limit == 1 else rf"{edge}(?:{inner}{{0,{limit - 2}}}{edge})?"
+    return rf"^\s*{text}\s*$" if required else rf"^\s*(?:{text})?\s*$"
 
 
 def _required(value: str, field: str) -> str:
