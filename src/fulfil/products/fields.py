@@ -6,7 +6,7 @@ validators wrap the same functions for the API.
 
 from __future__ import annotations
 
-from fulfil.validation import no_control
+from fulfil.validation import CONTROL_CHARACTERS, no_control
 
 SKU_MAX = 100
 NAME_MAX = 255
@@ -28,6 +28,18 @@ def _limited(value: str, field: str, limit: int, *, one_line: bool = False) -> s
         raise ValueError(f"{field} cannot contain tabs or line breaks")
     no_control(value, field)
     return value
+
+
+def text_pattern(limit: int, *, required: bool, one_line: bool = False) -> str:
+    """`_limited`'s rule (after trimming) as a JSON Schema `pattern`, for the OpenAPI document.
+
+    Any whitespace around 1..`limit` characters (0 too unless `required`) that start and end with
+    neither whitespace nor a control character. `\\s` means what `str.strip` strips.
+    """
+    refused = CONTROL_CHARACTERS + (r"\t\n\r" if one_line else "")
+    edge, inner = rf"[^\s{refused}]", rf"[^{refused}]"
+    text = edge if limit == 1 else rf"{edge}(?:{inner}{{0,{limit - 2}}}{edge})?"
+    return rf"^\s*{text}\s*$" if required else rf"^\s*(?:{text})?\s*$"
 
 
 def _required(value: str, field: str) -> str:

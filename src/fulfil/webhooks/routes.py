@@ -90,7 +90,7 @@ routes: list[BaseRoute] = [
         errors=(400, 422),
     ),
     ApiRoute(
-        "/api/webhooks/deliveries/{id}/resend",
+        "/api/webhooks/deliveries/{id:id}/resend",
         resend_delivery,
         methods=["POST"],
         summary="Deliver a finished delivery again, with a new round of retries",
@@ -100,7 +100,7 @@ routes: list[BaseRoute] = [
         errors=(404, 409),
     ),
     ApiRoute(
-        "/api/webhooks/{id}",
+        "/api/webhooks/{id:id}",
         get_webhook,
         methods=["GET"],
         summary="Read one webhook (the secret is never shown; `has_secret` says if one is set)",
@@ -109,7 +109,7 @@ routes: list[BaseRoute] = [
         errors=(404,),
     ),
     ApiRoute(
-        "/api/webhooks/{id}",
+        "/api/webhooks/{id:id}",
         update_webhook,
         methods=["PUT"],
         summary="Change the fields sent; a secret left out is kept, null or blank removes it",
@@ -119,7 +119,7 @@ routes: list[BaseRoute] = [
         errors=(400, 404, 422),
     ),
     ApiRoute(
-        "/api/webhooks/{id}",
+        "/api/webhooks/{id:id}",
         delete_webhook,
         methods=["DELETE"],
         summary="Delete a webhook and its delivery log",
@@ -128,7 +128,7 @@ routes: list[BaseRoute] = [
         errors=(404,),
     ),
     ApiRoute(
-        "/api/webhooks/{id}/deliveries",
+        "/api/webhooks/{id:id}/deliveries",
         list_deliveries,
         methods=["GET"],
         summary="A webhook's deliveries, newest first, each with its attempts",
@@ -138,7 +138,7 @@ routes: list[BaseRoute] = [
         errors=(404, 422),
     ),
     ApiRoute(
-        "/api/webhooks/{id}/test",
+        "/api/webhooks/{id:id}/test",
         test_webhook,
         methods=["POST"],
         summary="Send one webhook.test event now (no retries) and report the receiver's answer",
