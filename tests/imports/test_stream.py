@@ -177,6 +177,6 @@ async def test_a_last_event_id_that_is_no_number_starts_from_the_snapshot(client
     job_id = (await upload(client, many_rows(10)))["job_id"]
     await wait_final(client, job_id)
     for nonsense in ("²".encode(), b"9" * 5000, b"abc"):  # bytes: httpx takes str headers as ASCII only
-        reply = await client.get(f"/api/upload/{job_id}/stream", headers={"Last-Event-ID": nonsense})
+        reply = await client.get(f"/api/upload/{job_id}/stream", headers=[(b"Last-Event-ID", nonsense)])
         assert reply.status_code == 200, nonsense
         assert '"completed"' in reply.text
