@@ -171,3 +171,12 @@ async def test_two_imports_at_once_both_finish_correctly(client: httpx.AsyncClie
     assert await db.fetchval("SELECT count(*) FROM product") == 1500
     names = await db.fetch("SELECT DISTINCT name FROM product WHERE lower(sku) IN ('cc-0', 'cc-1499')")
     assert {r["name"] for r in names} == {"from first", "from second"}
+
+
+async def test_a_last_event_id_that_is_no_number_starts_from_the_snapshot(client: httpx.AsyncClient) -> None:
+    job_id = (await upload(client, many_rows(10)))["job_id"]
+    await wait_final(client, job_id)
+    for nonsense in ("²".encode(), b"9" * 5000, b"abc"):  # bytes: httpx takes str headers as ASCII only
+        reply = await client.get(f"/api/upload/{job_id}/stream", headers=[(b"Last-Event-ID", nonsense)])
+        assert reply.status_code == 200, nonsense
+        assert '"completed"' in reply.text

@@ -107,7 +107,8 @@ async def import_stream(request: Request) -> Response:
     job_id = _job_id(request)
     snapshot = await service.get_snapshot(resources, job_id, fresh=False)
     last = request.headers.get("last-event-id", "").strip()
-    last_event_id = int(last) if last.isdigit() else -1
+    # ASCII digits only, and few enough for int(): "²" or a 5,000-digit id counts as no id.
+    last_event_id = int(last) if last.isascii() and last.isdigit() and len(last) <= 18 else -1
     if snapshot.final and last_event_id >= snapshot.version:
         return Response(status_code=204)  # the client has the final event; 204 stops EventSource reconnecting
     hub = app_state(request.app).hub
