@@ -224,10 +224,13 @@ async def import_csv(ctx: dict[str, Any], job_id: str) -> str:
                     conn.terminate()  # never hand the pool a connection that still holds the job's lock
 
 
-async def resume_imports(ctx: dict[str, Any]) -> int:
-    """The sweep: queue again every unfinished job whose process is gone; returns how many."""
+async def resume_imports(ctx: dict[str, Any], queued_grace: float = QUEUED_GRACE_SECONDS) -> int:
+    """The sweep: queue again every unfinished job whose process is gone; returns how many.
+
+    A queued job younger than `queued_grace` seconds is left to the upload that is queueing it.
+    """
     resources: Resources = ctx["resources"]
-    rows = await resources.db.fetch_all(queries.ORPHANED_JOBS, {"queued_grace": QUEUED_GRACE_SECONDS})
+    rows = await resources.db.fetch_all(queries.ORPHANED_JOBS, {"queued_grace": queued_grace})
     queued = 0
     for row in rows:
         job_id = str(row["id"])
