@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
@@ -18,6 +19,7 @@ from fulfil import health, openapi, shipped
 from fulfil.errors import EXCEPTION_HANDLERS
 from fulfil.imports import routes as imports_routes
 from fulfil.imports.progress import ProgressHub
+from fulfil.limits import BodyDeadline, UploadSlots
 from fulfil.products import routes as products_routes
 from fulfil.resources import open_resources
 from fulfil.settings import Settings
@@ -69,6 +71,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(BodyDeadline, settings=settings)],
     )
-    store_state(app, AppState(settings=settings))
+    store_state(app, AppState(settings=settings, upload_slots=UploadSlots(settings.max_concurrent_uploads)))
     return app
