@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
@@ -25,6 +26,7 @@ from fulfil.access.middleware import access_middleware
 from fulfil.errors import EXCEPTION_HANDLERS
 from fulfil.imports import routes as imports_routes
 from fulfil.imports.progress import ProgressHub
+from fulfil.limits import BodyDeadline, UploadSlots
 from fulfil.products import routes as products_routes
 from fulfil.resources import open_resources
 from fulfil.settings import Settings
@@ -89,9 +91,10 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         debug=False,
         routes=routes,
-        middleware=access_middleware(settings),
+        # The body deadline sits inside the access checks: a refused request's body is never awaited.
+        middleware=[*access_middleware(settings), Middleware(BodyDeadline, settings=settings)],
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
     )
-    store_state(app, AppState(settings=settings))
+    store_state(app, AppState(settings=settings, upload_slots=UploadSlots(settings.max_concurrent_uploads)))
     return app

@@ -66,6 +66,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from fulfil.app import create_app
+    from fulfil.limits import uvicorn_options
     from fulfil.resources import open_resources
     from fulfil.state import app_state
 
@@ -79,6 +80,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
         log_config=None,
         timeout_graceful_shutdown=OPEN_REQUESTS_SECONDS,
         proxy_headers=True,
+        **uvicorn_options(settings),
     )
     # uvicorn re-raises the signal that stopped it once shutdown is done; a SIGTERM that led to a
     # clean shutdown should end the process with status 0, as SIGINT (KeyboardInterrupt) does.

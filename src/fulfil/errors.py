@@ -161,7 +161,8 @@ EXCEPTION_HANDLERS = {
     ClientDisconnect: handle_client_disconnect,
     # The database refusing connections or dropping one (pool connects are refused when it is down).
     asyncpg.PostgresConnectionError: handle_unavailable,
-    asyncpg.CannotConnectNowError: handle_unavailable,
+    asyncpg.OperatorInterventionError: handle_unavailable,  # shutting down, starting, or our session ended
+    asyncpg.InterfaceError: handle_unavailable,  # the connection closed under the query
     ConnectionRefusedError: handle_unavailable,
     redis.exceptions.ConnectionError: handle_unavailable,
     redis.exceptions.TimeoutError: handle_unavailable,

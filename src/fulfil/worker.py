@@ -59,9 +59,22 @@ CRON_JOBS: list[PeriodicJob] = [
 ]
 
 
+async def requeue_from_database(resources: Resources) -> None:
+    """After a Redis outage: queue again what PostgreSQL says is owed, at once rather than at the
+    next sweep. A Redis that restarted empty has lost its queue; the job rows (queued imports,
+    their age no matter) and the deliveries due are the truth, and every job id is idempotent.
+    """
+    ctx = {"resources": resources}
+    await import_jobs.resume_imports(ctx, queued_grace=0)
+    await webhook_jobs.sweep_webhooks(ctx)
+
+
 def start_in_process(resources: Resources, role: str = "serve") -> InProcessWorker:
     resources.role = role
-    worker = InProcessWorker(build_worker(resources.redis_url, FUNCTIONS, CRON_JOBS, {"resources": resources}))
+    worker = InProcessWorker(
+        build_worker(resources.redis_url, FUNCTIONS, CRON_JOBS, {"resources": resources}),
+        on_reconnect=lambda: requeue_from_database(resources),
+    )
     worker.start()
     return worker
 

@@ -22,6 +22,7 @@ from uuid import UUID
 import anyio
 import asyncpg
 
+from fulfil.db import CONNECTION_LOST, dedicated_connection
 from fulfil.imports import loader, queries
 from fulfil.imports.progress import publish, snapshot_of
 from fulfil.imports.reader import Batch, Header, ImportFailed, check_file, read_batches, read_header
@@ -37,6 +38,8 @@ IMPORT_JOB = JobName("import_csv")
 QUEUE_DEPTH = 2  # parsed batches waiting for the database; bounds memory
 MAX_ATTEMPTS = 5  # a file that kills its process this often is failed, not retried forever
 SWEEP_SECONDS = 10
+RECONNECT_FIRST_SECONDS = 0.2  # a run cut off by the database waits this long, doubling, before it resumes
+RECONNECT_MAX_SECONDS = 2.0
 QUEUED_GRACE_SECONDS = 10  # a queued job younger than this is still on its way into arq
 
 
@@ -198,36 +201,50 @@ class ImportRun:
 
 
 async def import_csv(ctx: dict[str, Any], job_id: str) -> str:
-    """The arq job: import one uploaded file, or resume it from its last committed batch."""
+    """The arq job: import one uploaded file, or resume it from its last committed batch.
+
+    When the database drops the connection (a failover, a restart) the run stops where it is and
+    starts again, once the server answers, after the last batch that committed.
+    """
     resources: Resources = ctx["resources"]
+    pause = RECONNECT_FIRST_SECONDS
+    while True:
+        try:
+            return await _run_once(resources, job_id)
+        except CONNECTION_LOST as exc:
+            log.warning("import %s lost the database (%r); resuming after its last committed batch", job_id, exc)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, RECONNECT_MAX_SECONDS)
+
+
+async def _run_once(resources: Resources, job_id: str) -> str:
     uid = UUID(job_id)
-    async with resources.db.connection() as connection:
-        # The lock is a session lock on `conn`: the one pool connection this run holds until the end
-        # of this block (`resources.db` calls inside it use the same connection, and the batches
-        # are written on it). It is released below before the connection returns to the pool, or
-        # by PostgreSQL when the process dies and the connection with it.
-        conn: asyncpg.Connection = connection.raw_connection
+    async with dedicated_connection(resources.database_url) as conn:
+        # A session lock on the run's own connection: released below, or by PostgreSQL when the
+        # connection goes (the process died, or the server dropped it).
         if not await conn.fetchval(queries.TRY_LOCK, job_id):
             return "already running elsewhere"
         try:
             return await ImportRun(resources, conn, uid).run()
+        except CONNECTION_LOST:
+            raise
         except Exception as exc:
             log.exception("import %s stopped unexpectedly", job_id)
             message = f"The import stopped on an unexpected error ({exc.__class__.__name__}); it has been logged."
             await finish_import(resources, uid, "failed", message)
             return "failed"
         finally:
-            with anyio.CancelScope(shield=True):
-                try:
-                    await asyncio.wait_for(conn.execute(queries.UNLOCK_ALL), 5)
-                except Exception:
-                    conn.terminate()  # never hand the pool a connection that still holds the job's lock
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.execute(queries.UNLOCK_ALL), 5)
 
 
-async def resume_imports(ctx: dict[str, Any]) -> int:
-    """The sweep: queue again every unfinished job whose process is gone; returns how many."""
+async def resume_imports(ctx: dict[str, Any], queued_grace: float = QUEUED_GRACE_SECONDS) -> int:
+    """The sweep: queue again every unfinished job whose process is gone; returns how many.
+
+    A queued job younger than `queued_grace` seconds is left to the upload that is queueing it.
+    """
     resources: Resources = ctx["resources"]
-    rows = await resources.db.fetch_all(queries.ORPHANED_JOBS, {"queued_grace": QUEUED_GRACE_SECONDS})
+    rows = await resources.db.fetch_all(queries.ORPHANED_JOBS, {"queued_grace": queued_grace})
     queued = 0
     for row in rows:
         job_id = str(row["id"])

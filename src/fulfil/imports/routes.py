@@ -31,6 +31,7 @@ from fulfil.imports.schemas import (
     UploadQuery,
 )
 from fulfil.imports.upload import receive_upload
+from fulfil.limits import one_upload_slot
 from fulfil.queue import enqueue
 from fulfil.shutdown import STREAM_END_SECONDS
 from fulfil.state import app_state
@@ -57,6 +58,7 @@ def _job_id(request: Request) -> UUID:
         raise service.not_found(raw) from None
 
 
+@one_upload_slot
 async def upload_csv(request: Request) -> Response:
     """Stream the file to disk (never whole in memory), record the job, queue it; 202 with its URLs."""
     resources = app_resources(request)
