@@ -1,7 +1,7 @@
 """The import API: upload, progress, live stream, history, rejects report and cancel.
 
-The upload's body goes to a file in UPLOAD_DIR as it arrives (`upload.receive_upload`); then
-the job is recorded and queued.
+The upload's body goes into the upload store as it arrives (`upload.receive_upload`); then the
+job is recorded and queued.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from uuid import UUID, uuid4
 import anyio
 from sse_starlette import EventSourceResponse
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
 from fulfil.api import ApiRoute, app_resources, json_response, read_query
 from fulfil.imports import jobs, queries, service
 from fulfil.imports.progress import HEARTBEAT_SECONDS, event_stream, publish, snapshot_of
-from fulfil.imports.rejects import FIXED_COLUMNS, rejects_path
+from fulfil.imports.rejects import FIXED_COLUMNS, rejects_key
 from fulfil.imports.schemas import (
     HistoryQuery,
     ImportHistory,
@@ -29,6 +29,7 @@ from fulfil.imports.schemas import (
     UploadAccepted,
     UploadQuery,
 )
+from fulfil.imports.store import upload_key, upload_store
 from fulfil.imports.upload import receive_upload
 from fulfil.queue import enqueue
 from fulfil.shutdown import STREAM_END_SECONDS
@@ -57,28 +58,27 @@ def _job_id(request: Request) -> UUID:
 
 
 async def upload_csv(request: Request) -> Response:
-    """Stream the file to disk (never whole in memory), record the job, queue it; 202 with its URLs."""
+    """Stream the file into the upload store (never whole in memory), record the job, queue it; 202 with its URLs."""
     resources = app_resources(request)
     query = read_query(request, UploadQuery)
     job_id = uuid4()
-    uploads = resources.settings.uploads_path
-    uploads.mkdir(parents=True, exist_ok=True)
-    part = uploads / f"{job_id}.part"
-    sent_name, size = await receive_upload(request, part, resources.settings.max_upload_bytes)
-    path = part.rename(uploads / f"{job_id}.csv")
+    store = upload_store(resources.settings, resources.db)
+    key = upload_key(str(job_id))
+    sent_name, size = await receive_upload(request, store, key, resources.settings.max_upload_bytes)
     filename = display_name(query.filename or sent_name)
     values = {
         "id": str(job_id),
         "filename": filename,
-        "file_path": str(path),
-        "rejects_path": str(rejects_path(uploads, str(job_id))),
+        "file_path": key,
+        "rejects_path": rejects_key(str(job_id)),
         "bytes_total": size,
     }
     try:
         row = await resources.db.fetch_one(queries.INSERT_JOB, values)
         assert row is not None  # INSERT ... RETURNING
     except BaseException:
-        path.unlink(missing_ok=True)  # no job, so no file
+        with anyio.CancelScope(shield=True):
+            await store.remove(key)  # no job, so no file
         raise
     snapshot = snapshot_of(row._mapping)
     await publish(resources.redis, snapshot)
@@ -145,9 +145,10 @@ async def import_rejects(request: Request) -> Response:
     ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("_") or "import"
     disposition = f"attachment; filename=\"{ascii_stem}-rejects.csv\"; filename*=UTF-8''{quote(stem)}-rejects.csv"
     headers = {"Content-Disposition": disposition}
-    path = job["rejects_path"]
-    if path and await anyio.Path(path).is_file():
-        return FileResponse(path, media_type="text/csv; charset=utf-8", headers=headers)
+    store = upload_store(resources.settings, resources.db)
+    key = job["rejects_path"]
+    if key and await store.exists(key):
+        return StreamingResponse(store.chunks(key), media_type="text/csv; charset=utf-8", headers=headers)
     return Response(",".join(FIXED_COLUMNS) + "\r\n", media_type="text/csv; charset=utf-8", headers=headers)
 
 

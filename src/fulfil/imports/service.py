@@ -10,13 +10,13 @@ import logging
 from typing import Any
 from uuid import UUID
 
-import anyio
 from databases import Database
 
 from fulfil.errors import ApiError
 from fulfil.imports import queries
 from fulfil.imports.progress import load_snapshot, publish, snapshot_of
 from fulfil.imports.schemas import FINAL_STATUSES, HistoryQuery, ImportHistory, ImportSnapshot
+from fulfil.imports.store import upload_store
 from fulfil.resources import Resources
 from fulfil.webhooks.outbox import record_event, relay_soon
 
@@ -49,7 +49,7 @@ async def _finish(
 ) -> ImportSnapshot | None:
     """End the job with `statement` and write its `import.completed` event in the same transaction.
 
-    Then publish the final snapshot, delete the uploaded file (the rejects report stays) and nudge
+    Then publish the final snapshot, remove the uploaded file (the rejects report stays) and nudge
     the webhook relay. None if the statement matched no job (it had ended, or was not queued).
     """
     async with resources.db.transaction():
@@ -61,7 +61,7 @@ async def _finish(
         snapshot = snapshot_of(row._mapping)
         await record_event(resources.db, "import.completed", completed_event(snapshot))
     await publish(resources.redis, snapshot)
-    await anyio.Path(row._mapping["file_path"]).unlink(missing_ok=True)
+    await upload_store(resources.settings, resources.db).remove(row._mapping["file_path"])
     await relay_soon(resources)
     log.info("import %s %s%s", job_id, status, f": {error}" if error else "")
     return snapshot
