@@ -11,6 +11,7 @@ import logging
 import signal
 from typing import Any
 
+from fulfil.heartbeat import heartbeat
 from fulfil.imports import jobs as import_jobs
 from fulfil.queue import (
     InProcessWorker,
@@ -57,10 +58,17 @@ CRON_JOBS: list[PeriodicJob] = [
 ]
 
 
+# The heartbeat tasks (fulfil.heartbeat) of the workers this process runs; each ends with its worker.
+_heartbeats: set[asyncio.Task[None]] = set()
+
+
 def start_in_process(resources: Resources, role: str = "serve") -> InProcessWorker:
     resources.role = role
     worker = InProcessWorker(build_worker(resources.redis_url, FUNCTIONS, CRON_JOBS, {"resources": resources}))
     worker.start()
+    beat = asyncio.create_task(heartbeat(resources.redis, role, worker), name="worker-heartbeat")
+    _heartbeats.add(beat)
+    beat.add_done_callback(_heartbeats.discard)
     return worker
 
 

@@ -155,3 +155,10 @@ WHERE EXISTS (
        OR right(j.rejects_path, length(k) + 1) = '/' || k
 )
 """
+
+# `fulfil status`: the imports under way, and how many wait for a worker.
+RUNNING_IMPORTS = """
+SELECT id, filename, rows_done, rows_total, bytes_done, bytes_total, attempts, started_at
+FROM import_job WHERE status = 'running' ORDER BY started_at
+"""
+COUNT_QUEUED = "SELECT count(*) FROM import_job WHERE status = 'queued'"

@@ -8,6 +8,8 @@ text (a PNG, a zip) is refused from its first bytes.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import TYPE_CHECKING
 
 import anyio
@@ -48,8 +50,9 @@ class _StoreSink:
 
     The parser's callbacks are synchronous, so they only count, sniff and collect a chunk's bytes
     (`add`); `flush` then hands about a megabyte at a time to the store, whose writes never hold
-    up the event loop (a thread for a local file, the database's own I/O otherwise). At most one
-    store chunk and one request chunk are ever in memory.
+    up the event loop (a thread for a local file, the database's own I/O otherwise). One write
+    runs while the next megabyte arrives, so receiving and storing overlap; at most two store
+    chunks are in memory.
     """
 
     def __init__(self, store: UploadStore, key: str, limit: int) -> None:
@@ -60,6 +63,7 @@ class _StoreSink:
         self.head = b""
         self.pending: list[bytes] = []
         self.pending_bytes = 0
+        self.writing: asyncio.Task[None] | None = None
 
     def add(self, data: bytes) -> None:
         if not data:
@@ -80,7 +84,16 @@ class _StoreSink:
             data = b"".join(self.pending)
             self.pending.clear()
             self.pending_bytes = 0
-            await self.store.append(self.key, data)
+            await self._written()
+            self.writing = asyncio.create_task(self.store.append(self.key, data))
+        if final:
+            await self._written()
+
+    async def _written(self) -> None:
+        """Wait for the write under way (its error, if any, is raised here)."""
+        if self.writing is not None:
+            writing, self.writing = self.writing, None
+            await writing
 
     def check_text(self) -> None:
         kind = binary_kind(self.head)
@@ -93,6 +106,8 @@ class _StoreSink:
     async def discard(self) -> None:
         """Remove what an upload that failed (even one cancelled) had stored."""
         with anyio.CancelScope(shield=True):
+            with contextlib.suppress(Exception):
+                await self._written()
             await self.store.remove(self.key)
 
 
