@@ -205,6 +205,7 @@ async def test_a_killed_worker_leaves_its_import_to_the_other_and_a_killed_web_p
 
             final = await wait_final(web_b, job["job_id"], within=120)
             assert (final["status"], final["rows_done"], final["created"]) == ("completed", rows, rows)
+            # A second start, and only the other worker was left to make it.
             assert await db.fetchval("SELECT attempts FROM import_job WHERE id = $1", job["job_id"]) == 2
             assert await db.fetchval("SELECT count(*) FROM product WHERE sku LIKE 'KW-%'") == rows
 

@@ -101,10 +101,11 @@ async def test_a_stopped_service_resumes_the_import_with_the_counts_of_an_uninte
     assert events == 1
 
 
-@pytest.mark.parametrize("settings", ["local"], indirect=True)
 async def test_the_sweep_requeues_a_job_whose_process_is_gone(
     client: httpx.AsyncClient, live_server: LiveServer, db: asyncpg.Connection, settings: Settings
 ) -> None:
+    """The job's file is recorded by its absolute path, as jobs were before the upload store: it is
+    read from UPLOAD_DIR whichever store is configured."""
     await live_server.stop_worker()  # no periodic sweep of its own races the one below
     job_id = uuid.uuid4()
     path = settings.uploads_path / f"{job_id}.csv"

@@ -86,7 +86,6 @@ class ImportRun:
         self.db = resources.db
         self.conn = conn
         self.job_id = job_id
-        self.store = upload_store(resources.settings, resources.db)
 
     async def _publish_row(self, row: Mapping[str, Any]) -> ImportSnapshot:
         snapshot = snapshot_of(row)
@@ -108,8 +107,9 @@ class ImportRun:
         if job["attempts"] > MAX_ATTEMPTS:
             message = f"The import was interrupted {job['attempts'] - 1} times (the service stopped while it ran)."
             return await self.finish("failed", message)
+        key = job["file_path"]
         try:
-            async with self.store.local_file(job["file_path"]) as path:
+            async with upload_store(self.resources.settings, self.db, key).local_file(key) as path:
                 return await self.read(job, path)
         except FileNotFoundError:
             message = f"The uploaded file ({job['filename']}) is no longer stored; upload it again."
@@ -122,7 +122,8 @@ class ImportRun:
             header = await asyncio.to_thread(read_header, path)
         except ImportFailed as exc:
             return await self.finish("failed", str(exc))
-        rejects = RejectsReport(self.store, job["rejects_path"] or rejects_key(str(self.job_id)), header.columns)
+        report = job["rejects_path"] or rejects_key(str(self.job_id))
+        rejects = RejectsReport(upload_store(self.resources.settings, self.db, report), report, header.columns)
         resumed = job["checkpoint_byte"] > 0
         if resumed:
             log.info("import %s resumes after line %d", self.job_id, job["checkpoint_line"])
@@ -259,7 +260,8 @@ async def prune_import_history(ctx: dict[str, Any]) -> int:
         return 0
     rows = await resources.db.fetch_all(queries.PRUNE_JOBS, {"days": days})
     for row in rows:
-        await store.remove(row["rejects_path"] or rejects_key(str(row["id"])))
+        report = row["rejects_path"] or rejects_key(str(row["id"]))
+        await upload_store(resources.settings, resources.db, report).remove(report)
     return len(rows)
 
 

@@ -145,8 +145,8 @@ async def import_rejects(request: Request) -> Response:
     ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("_") or "import"
     disposition = f"attachment; filename=\"{ascii_stem}-rejects.csv\"; filename*=UTF-8''{quote(stem)}-rejects.csv"
     headers = {"Content-Disposition": disposition}
-    store = upload_store(resources.settings, resources.db)
     key = job["rejects_path"]
+    store = upload_store(resources.settings, resources.db, key)
     if key and await store.exists(key):
         return StreamingResponse(store.chunks(key), media_type="text/csv; charset=utf-8", headers=headers)
     return Response(",".join(FIXED_COLUMNS) + "\r\n", media_type="text/csv; charset=utf-8", headers=headers)

@@ -61,7 +61,8 @@ async def _finish(
         snapshot = snapshot_of(row._mapping)
         await record_event(resources.db, "import.completed", completed_event(snapshot))
     await publish(resources.redis, snapshot)
-    await upload_store(resources.settings, resources.db).remove(row._mapping["file_path"])
+    key = row._mapping["file_path"]
+    await upload_store(resources.settings, resources.db, key).remove(key)
     await relay_soon(resources)
     log.info("import %s %s%s", job_id, status, f": {error}" if error else "")
     return snapshot

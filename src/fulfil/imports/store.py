@@ -196,8 +196,12 @@ class DatabaseStore(UploadStore):
             return [row["key"] for row in await conn.fetch(STALE, older_than_seconds)]
 
 
-def upload_store(settings: Settings, db: Database) -> UploadStore:
-    """The store UPLOAD_STORAGE names."""
-    if settings.upload_storage == "local":
+def upload_store(settings: Settings, db: Database, key: str | None = None) -> UploadStore:
+    """The store UPLOAD_STORAGE names, or the one holding `key` when that says which.
+
+    A key that is an absolute path was recorded by a job from before stores were configurable,
+    when every upload was a file in UPLOAD_DIR: it stays readable there whatever the setting.
+    """
+    if settings.upload_storage == "local" or (key is not None and Path(key).is_absolute()):
         return LocalStore(settings.uploads_path)
     return DatabaseStore(db, settings.uploads_path / "spool")
