@@ -1,7 +1,9 @@
 """The import job (`import_csv`) and the recovery sweep (`resume_imports`).
 
-The job reads the file in a thread (reader.py) that stays up to QUEUE_DEPTH batches ahead, so
-parsing the next batch overlaps the database work of the current one. It holds a PostgreSQL
+The job takes the uploaded file from the upload store as a file on this host's disk (store.py:
+the local store's own file, or a spool copy of the database store's chunks) and reads it in a
+thread (reader.py) that stays up to QUEUE_DEPTH batches ahead, so parsing the next batch overlaps
+the database work of the current one. It holds a PostgreSQL
 session lock on the job while it runs: a process killed mid-import loses its connection and with
 it the lock, which is how the sweep, run at start-up and every few seconds, tells an orphaned job
 from a running one and queues it again at once, without waiting for arq's in-progress key.
@@ -108,12 +110,12 @@ class ImportRun:
             message = f"The import was interrupted {job['attempts'] - 1} times (the service stopped while it ran)."
             return await self.finish("failed", message)
         key = job["file_path"]
-        try:
-            async with upload_store(self.resources.settings, self.db, key).local_file(key) as path:
-                return await self.read(job, path)
-        except FileNotFoundError:
+        store = upload_store(self.resources.settings, self.db, key)
+        if not await store.exists(key):
             message = f"The uploaded file ({job['filename']}) is no longer stored; upload it again."
             return await self.finish("failed", message)
+        async with store.local_file(key) as path:
+            return await self.read(job, path)
 
     async def read(self, job: Mapping[str, Any], path: Path) -> str:
         """Check the file, then load it from the start or from the job's checkpoint."""
