@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     data_dir: Path = Path("data")
     upload_dir: Path | None = None
+    upload_storage: Literal["database", "local"] = Field(
+        "database", description="Where uploads wait for their job: PostgreSQL (any host) or UPLOAD_DIR (one host)"
+    )
     max_upload_mb: int = Field(200, ge=1)
     import_batch_rows: int = Field(10_000, ge=1, description="CSV rows per import batch (one COPY + upsert + commit)")
     # Slow clients (see fulfil.limits): a request head must arrive within HEADER_TIMEOUT_SECONDS; each
@@ -73,7 +76,7 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(24 * 7, ge=1, description="A dashboard session ends this long after sign-in")
     audit_retention_days: int = Field(365, ge=0, description="Days audit entries are kept; 0 keeps them forever")
 
-    @field_validator("log_level", "environment", mode="before")
+    @field_validator("log_level", "environment", "upload_storage", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value

@@ -12,6 +12,7 @@ import signal
 from typing import Any
 
 from fulfil.access import jobs as access_jobs
+from fulfil.heartbeat import heartbeat
 from fulfil.imports import jobs as import_jobs
 from fulfil.queue import (
     InProcessWorker,
@@ -69,6 +70,10 @@ async def requeue_from_database(resources: Resources) -> None:
     await webhook_jobs.sweep_webhooks(ctx)
 
 
+# The heartbeat tasks (fulfil.heartbeat) of the workers this process runs; each ends with its worker.
+_heartbeats: set[asyncio.Task[None]] = set()
+
+
 def start_in_process(resources: Resources, role: str = "serve") -> InProcessWorker:
     resources.role = role
     worker = InProcessWorker(
@@ -76,6 +81,9 @@ def start_in_process(resources: Resources, role: str = "serve") -> InProcessWork
         on_reconnect=lambda: requeue_from_database(resources),
     )
     worker.start()
+    beat = asyncio.create_task(heartbeat(resources.redis, role, worker), name="worker-heartbeat")
+    _heartbeats.add(beat)
+    beat.add_done_callback(_heartbeats.discard)
     return worker
 
 
