@@ -79,7 +79,6 @@ async def bulk_update_selected(request: Request) -> JSONResponse:
     return json_response(await service.bulk_action(resources, actor_of(request), body, set_active=body.set.active))
 
 
-# `/api/products/bulk` comes before `/api/products/{id}`, so "bulk" is never read as an id.
 routes: list[BaseRoute] = [
     ApiRoute(
         "/api/products/bulk",
@@ -133,7 +132,7 @@ routes: list[BaseRoute] = [
         errors=(400, 409, 422),
     ),
     ApiRoute(
-        "/api/products/{id}",
+        "/api/products/{id:id}",
         get_product,
         methods=["GET"],
         summary="Read one product",
@@ -142,7 +141,7 @@ routes: list[BaseRoute] = [
         errors=(404,),
     ),
     ApiRoute(
-        "/api/products/{id}",
+        "/api/products/{id:id}",
         update_product,
         methods=["PUT"],
         summary="Update a product; fields left out stay as they are",
@@ -152,7 +151,7 @@ routes: list[BaseRoute] = [
         errors=(400, 404, 409, 422),
     ),
     ApiRoute(
-        "/api/products/{id}",
+        "/api/products/{id:id}",
         delete_product,
         methods=["DELETE"],
         summary="Delete a product",
