@@ -251,8 +251,10 @@ def floor_statements(params: dict[str, Any], secret: str) -> tuple[queries.ListS
 async def floor_request(conn: asyncpg.Connection, sql: queries.ListSql, statements: list[list[Any]]) -> None:
     """What `list_products` runs, minus everything but the SQL."""
     page, count, estimate, *others = statements
-    await conn.fetch(*page)
-    if await conn.fetchval(*count) > sql.cap and sql.cap != queries.SEARCH_COUNT_CAP:
+    rows = await conn.fetch(*page)
+    more = len(rows) > sql.page_params["limit"] - 1
+    counted = await conn.fetchval(*count) if service.needs_count(sql, len(rows), more) else 0
+    if counted > sql.cap and sql.cap != queries.SEARCH_COUNT_CAP:
         json.loads(await conn.fetchval(*estimate))
     for statement in others:
         await conn.fetch(*statement)

@@ -148,6 +148,8 @@ class ListSql:
     page_params: dict[str, Any]
     cap: int
     reverse: bool
+    cursor: bool  # the page starts past a cursor's position
+    offset: int  # rows before a numbered page (0 for a cursor's or the last page)
 
 
 def list_queries(query: ProductQuery, position: list[Any] | None = None, *, reverse: bool = False) -> ListSql:
@@ -179,6 +181,8 @@ LIMIT :limit{offset}
         page_params=page_params,
         cap=cap,
         reverse=reverse,
+        cursor=position is not None,
+        offset=page_params.get("offset", 0),
     )
 
 

@@ -64,6 +64,13 @@ async def count_total(db: Database, sql: queries.ListSql) -> tuple[int, TotalKin
     return max(int(json.loads(plan)[0]["Plan"]["Plan Rows"]), counted), "about"
 
 
+def needs_count(sql: queries.ListSql, shown: int, more: bool) -> bool:
+    """Whether the total needs its own count: not when a numbered page (or the last page) holds
+    the list's end, as then the rows before it and on it are all there is. That spares a rare
+    term, which a count would look for through the whole table, a second read."""
+    return more or sql.cursor or (shown == 0 and sql.offset > 0)
+
+
 def paging(query: ProductQuery, secret: str) -> tuple[list[Any] | None, bool]:
     """Where the page starts (a cursor's key, or None for a page number or the end) and whether
     it is read backwards; asking for more than one way to page is a 422 naming them."""
@@ -103,7 +110,7 @@ async def list_products(resources: Resources, query: ProductQuery) -> ProductLis
     has_after = (position is not None) if reverse else more
     # An empty page past a cursor (its rows deleted since) still leads back to where it started.
     first, last = (keys[0], keys[-1]) if keys else (position, position)
-    total, kind = await count_total(db, sql)
+    total, kind = await count_total(db, sql) if needs_count(sql, len(rows), more) else (sql.offset + len(rows), "exact")
     term = query.q or query.sku
     first_page = position is None and not reverse and query.page == 1
     match = await fetch_model(db, queries.SELECT_BY_SKU, {"sku": term}, Product) if term and first_page else None
