@@ -26,7 +26,8 @@ const EVENT_TYPES = [
   ["product.created", "A product is created"],
   ["product.updated", "A product is changed"],
   ["product.deleted", "A product is deleted"],
-  ["product.bulk_deleted", "All products are deleted (Bulk Delete)"],
+  ["product.bulk_deleted", "Products are deleted in bulk (a selection, a filter or all; one event with the count)"],
+  ["product.bulk_updated", "Products are set active or inactive in bulk (one event with the count)"],
   ["import.completed", "A CSV import finishes (one event with its counts)"],
 ];
 const DELIVERY_TONE = { delivered: "success", failed: "danger", pending: "info" };
@@ -38,6 +39,7 @@ const SUBJECTS = {
   "product.updated": (data) => data.sku,
   "product.deleted": (data) => data.sku,
   "product.bulk_deleted": (data) => `${num(data.count)} products`,
+  "product.bulk_updated": (data) => `${num(data.count)} products`,
   "import.completed": (data) => data.filename,
 };
 
