@@ -210,16 +210,48 @@ class BulkDeleteResult(BaseModel):
 BULK_IDS_MAX = 10_000
 
 
+def _condition_required(schema: dict[str, Any]) -> None:
+    """In the JSON schema: at least one condition, none null, no text condition blank (the API
+    refuses an empty filter: everything is the admin's `DELETE /api/products/bulk`)."""
+    schema["minProperties"] = 1
+    for name, prop in schema["properties"].items():
+        options = [option for option in prop.pop("anyOf") if option != {"type": "null"}]
+        prop.pop("default", None)
+        prop.update(options[0])
+        if name in TEXT_FILTER_NAMES:
+            prop["pattern"] = text_pattern(SEARCH_MAX, required=True)
+
+
+TEXT_FILTER_NAMES = ("sku", "name", "description", "q")
+
+
+class BulkFilter(ProductFilter):
+    """A bulk action's `filter`: the list's filter parameters, at least one of them."""
+
+    model_config = ConfigDict(json_schema_extra=_condition_required)
+
+    _not_null = field_validator("sku", "name", "description", "q", "active", mode="before")(not_null)
+
+
+def _one_selection(schema: dict[str, Any]) -> None:
+    """In the JSON schema: exactly one of `ids` and `filter`."""
+    schema["oneOf"] = [{"required": ["ids"]}, {"required": ["filter"]}]
+
+
 class BulkSelection(StrictModel):
     """Which products a bulk action takes: `ids` (a selection) or `filter` (all it matches), one of them."""
+
+    model_config = ConfigDict(json_schema_extra=_one_selection)
 
     ids: list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]] | None = Field(
         None, min_length=1, max_length=BULK_IDS_MAX, description="Product ids (unknown ones are skipped)"
     )
-    filter: ProductFilter | None = Field(
+    filter: BulkFilter | None = Field(
         None, description="The list's filter parameters; at least one (everything: `DELETE /api/products/bulk`)"
     )
     dry_run: StrictBool = Field(False, description="true: change nothing, answer the counts only")
+
+    _not_null = field_validator("ids", "filter", mode="before")(not_null)
 
 
 class BulkSet(StrictModel):
