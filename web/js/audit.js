@@ -1,9 +1,9 @@
 // The audit log (admins only): who did what and when, newest first, filtered by actor, action and
 // time, a page at a time.
 
-import { get } from "./api.js";
 import { clear, dateTime, debounce, h } from "./dom.js";
-import { badge, cardHead, dataTable, emptyState, iconButton, loadError, pager, textField } from "./ui.js";
+import { pagedTable } from "./paged-table.js";
+import { badge, cardHead, emptyState, iconButton, textField } from "./ui.js";
 
 const PAGE_SIZE = 50;
 // What the service records, as the action filter offers it.
@@ -31,8 +31,6 @@ function isoOf(local) {
 }
 
 export function mountAudit(card) {
-  let page = 1;
-  let loading = null;
   const actor = h("input", { type: "search", name: "actor", placeholder: "name@example.com", autocomplete: "off" });
   const action = h(
     "select",
@@ -44,17 +42,30 @@ export function mountAudit(card) {
   const until = h("input", { type: "datetime-local", name: "until" });
   actor.addEventListener(
     "input",
-    debounce(() => load(1), 300),
+    debounce(() => list.load(1), 300),
   );
-  for (const control of [action, since, until]) control.addEventListener("change", () => load(1));
-  const refresh = iconButton({ icon: "refresh", label: "Refresh the audit log", onclick: () => load() });
-  const { wrap, table, tbody, state } = dataTable({
-    className: "table--compact table--stack table--audit",
-    caption: "Audit log",
-    columns: ["When", "Actor", "Address", "Action", "Target", "Details"],
-    attrs: { "data-testid": "audit-table" },
+  for (const control of [action, since, until]) control.addEventListener("change", () => list.load(1));
+  const refresh = iconButton({ icon: "refresh", label: "Refresh the audit log", onclick: () => list.load() });
+  const list = pagedTable({
+    path: "/api/audit",
+    what: "the audit log",
+    pageSize: PAGE_SIZE,
+    table: {
+      className: "table--compact table--stack table--audit",
+      caption: "Audit log",
+      columns: ["When", "Actor", "Address", "Action", "Target", "Details"],
+      attrs: { "data-testid": "audit-table" },
+    },
+    row: (entry) => row(entry),
+    params: () => ({
+      actor: actor.value.trim(),
+      action: action.value,
+      since: isoOf(since.value),
+      until: isoOf(until.value),
+    }),
+    empty: (query) =>
+      emptyState(Object.values(query).some(Boolean) ? "Nothing matches these filters" : "Nothing recorded yet", null),
   });
-  const pages = pager({ label: "the audit log", onPage: (n) => load(n) });
   clear(
     card,
     cardHead({
@@ -77,50 +88,8 @@ export function mountAudit(card) {
       textField({ label: "From", input: since, className: "filter" }).wrap,
       textField({ label: "Until", input: until, className: "filter" }).wrap,
     ),
-    wrap,
-    state,
-    pages.root,
+    list.nodes,
   );
-
-  async function load(n = page) {
-    if (loading) loading.abort();
-    const controller = new AbortController();
-    loading = controller;
-    table.setAttribute("aria-busy", "true");
-    const params = {
-      page: n,
-      page_size: PAGE_SIZE,
-      actor: actor.value.trim(),
-      action: action.value,
-      since: isoOf(since.value),
-      until: isoOf(until.value),
-    };
-    try {
-      const reply = await get("/api/audit", params, controller.signal);
-      page = reply.page;
-      const filtered = Boolean(params.actor || params.action || params.since || params.until);
-      clear(
-        tbody,
-        reply.items.map((entry) => row(entry)),
-      );
-      clear(
-        state,
-        reply.items.length
-          ? null
-          : emptyState(filtered ? "Nothing matches these filters" : "Nothing recorded yet", null),
-      );
-      pages.show(reply);
-    } catch (error) {
-      if (error.name === "AbortError") return;
-      clear(tbody);
-      clear(state, loadError("the audit log", error));
-    } finally {
-      if (loading === controller) {
-        loading = null;
-        table.removeAttribute("aria-busy");
-      }
-    }
-  }
 
   function row(entry) {
     const details = Object.keys(entry.details).length ? JSON.stringify(entry.details) : "";
@@ -141,5 +110,5 @@ export function mountAudit(card) {
     );
   }
 
-  load();
+  list.load();
 }

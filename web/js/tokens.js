@@ -1,8 +1,9 @@
 // API tokens: create one (scopes limited to what the caller's role allows, optional expiry), see
 // it once with a copy button, list them with their last use and expiry, revoke with confirmation.
 
-import { ApiError, del, get, post } from "./api.js";
+import { ApiError, del, post } from "./api.js";
 import { clear, dateTime, h, icon, timeAgo } from "./dom.js";
+import { pagedTable } from "./paged-table.js";
 import { can } from "./session.js";
 import {
   badge,
@@ -10,13 +11,10 @@ import {
   checkOption,
   clearErrors,
   confirmDialog,
-  dataTable,
   emptyState,
   formBanner,
   iconButton,
-  loadError,
   openModal,
-  pager,
   setBusy,
   showErrors,
   textField,
@@ -48,28 +46,33 @@ function today() {
 
 export function mountTokens(card) {
   const everyone = can("admin"); // an admin's list holds every user's tokens
-  let page = 1;
   const create = h(
     "button",
     { type: "button", class: "btn btn--primary", onclick: () => createToken() },
     icon("plus"),
     "New token",
   );
-  const { wrap, tbody, state } = dataTable({
-    className: "table--compact table--stack table--tokens",
-    caption: "API tokens",
-    columns: [
-      "Name",
-      "Scopes",
-      ...(everyone ? ["Owner"] : []),
-      "Created",
-      "Last used",
-      "Expires",
-      { label: "Actions", hidden: true },
-    ],
-    attrs: { "data-testid": "tokens-table" },
+  const list = pagedTable({
+    path: "/api/tokens",
+    what: "the tokens",
+    pageSize: PAGE_SIZE,
+    table: {
+      className: "table--compact table--stack table--tokens",
+      caption: "API tokens",
+      columns: [
+        "Name",
+        "Scopes",
+        ...(everyone ? ["Owner"] : []),
+        "Created",
+        "Last used",
+        "Expires",
+        { label: "Actions", hidden: true },
+      ],
+      attrs: { "data-testid": "tokens-table" },
+    },
+    row: (token) => row(token),
+    empty: () => emptyState("No API tokens", "Create one to call the API from a program."),
   });
-  const pages = pager({ label: "tokens", onPage: (n) => load(n) });
   clear(
     card,
     cardHead({
@@ -79,29 +82,8 @@ export function mountTokens(card) {
       sub: `For curl and programs: send Authorization: Bearer fk_…. ${everyone ? "Every user's tokens." : "Your tokens."}`,
       aside: h("div", { class: "card__actions" }, create),
     }),
-    wrap,
-    state,
-    pages.root,
+    list.nodes,
   );
-
-  async function load(n = page) {
-    let reply;
-    try {
-      reply = await get("/api/tokens", { page: n, page_size: PAGE_SIZE });
-    } catch (error) {
-      clear(tbody);
-      clear(state, loadError("the tokens", error));
-      return;
-    }
-    if (!reply.items.length && reply.page > 1) return load(reply.page - 1);
-    page = reply.page;
-    clear(
-      tbody,
-      reply.items.map((token) => row(token)),
-    );
-    clear(state, reply.items.length ? null : emptyState("No API tokens", "Create one to call the API from a program."));
-    pages.show(reply);
-  }
 
   function row(token) {
     const expired = token.expires_at && new Date(token.expires_at) <= new Date();
@@ -201,7 +183,7 @@ export function mountTokens(card) {
           const created = await post("/api/tokens", payload);
           modal.close();
           showCreated(created);
-          load(1);
+          list.load(1);
         } catch (error) {
           setBusy(save, false, "Creating…");
           if (!(error instanceof ApiError)) throw error;
@@ -264,8 +246,8 @@ export function mountTokens(card) {
     } catch (error) {
       toastError(error, `Could not revoke ${token.name}`);
     }
-    load();
+    list.load();
   }
 
-  load();
+  list.load();
 }

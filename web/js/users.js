@@ -1,20 +1,18 @@
 // Users (admins only): create one with a role and an initial password, change a role, disable or
 // enable, set a new password. The last enabled admin stays one: the API's 409 shows as a notice.
 
-import { ApiError, get, post, put } from "./api.js";
+import { ApiError, post, put } from "./api.js";
 import { clear, h, icon, timeAgo } from "./dom.js";
+import { pagedTable } from "./paged-table.js";
 import { signedIn } from "./session.js";
 import {
   badge,
   cardHead,
   clearErrors,
   confirmDialog,
-  dataTable,
   formBanner,
-  loadError,
   notice,
   openModal,
-  pager,
   setBusy,
   showErrors,
   textField,
@@ -44,7 +42,6 @@ function passwordInput(name) {
 
 export function mountUsers(card) {
   const me = signedIn();
-  let page = 1;
   const message = h("div", { class: "users__message", "aria-live": "polite" });
   const create = h(
     "button",
@@ -52,13 +49,18 @@ export function mountUsers(card) {
     icon("plus"),
     "New user",
   );
-  const { wrap, tbody, state } = dataTable({
-    className: "table--compact table--stack table--users",
-    caption: "Users",
-    columns: ["Email", "Role", "Status", "Created", { label: "Actions", hidden: true }],
-    attrs: { "data-testid": "users-table" },
+  const list = pagedTable({
+    path: "/api/users",
+    what: "the users",
+    pageSize: PAGE_SIZE,
+    table: {
+      className: "table--compact table--stack table--users",
+      caption: "Users",
+      columns: ["Email", "Role", "Status", "Created", { label: "Actions", hidden: true }],
+      attrs: { "data-testid": "users-table" },
+    },
+    row: (user) => row(user),
   });
-  const pages = pager({ label: "users", onPage: (n) => load(n) });
   clear(
     card,
     cardHead({
@@ -69,28 +71,8 @@ export function mountUsers(card) {
       aside: h("div", { class: "card__actions" }, create),
     }),
     message,
-    wrap,
-    state,
-    pages.root,
+    list.nodes,
   );
-
-  async function load(n = page) {
-    let reply;
-    try {
-      reply = await get("/api/users", { page: n, page_size: PAGE_SIZE });
-    } catch (error) {
-      clear(tbody);
-      clear(state, loadError("the users", error));
-      return;
-    }
-    page = reply.page;
-    clear(
-      tbody,
-      reply.items.map((user) => row(user)),
-    );
-    clear(state);
-    pages.show(reply);
-  }
 
   /** PUT a change; a refusal (the last admin's 409 above all) shows in the card's notice. */
   async function change(user, fields, done) {
@@ -105,7 +87,7 @@ export function mountUsers(card) {
       clear(message, notice("danger", h("strong", {}, `${user.email} was not changed: `), error.message));
       return null;
     } finally {
-      load();
+      list.load();
     }
   }
 
@@ -186,7 +168,7 @@ export function mountUsers(card) {
           const user = await post("/api/users", { email: email.value, role: role.value, password: password.value });
           modal.close();
           toast(`Created ${user.email} (${user.role}).`);
-          load();
+          list.load();
         }),
     });
   }
@@ -234,5 +216,5 @@ export function mountUsers(card) {
     }
   }
 
-  load();
+  list.load();
 }
