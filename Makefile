@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test test-api test-e2e check-wheel lint bench-import bench-products bench-webhooks bench-sse screenshots clean
+.PHONY: run test test-api test-schema test-e2e check-wheel lint bench-import bench-products bench-webhooks bench-sse screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,8 @@ $(NPM_STAMP): package.json package-lock.json
 run: $(STAMP)
 	$(BIN)/fulfil serve
 
-## Set up and run every test: lint, the API suite, then the browser suite.
-test: lint test-api test-e2e
+## Set up and run every test: lint, the API suite, the OpenAPI document against the API, then the browser suite.
+test: lint test-api test-schema test-e2e
 
 lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check .
@@ -32,7 +32,11 @@ lint: $(STAMP) $(NPM_STAMP)
 	npx biome check web
 
 test-api: $(STAMP)
-	$(BIN)/pytest tests --ignore=tests/e2e
+	$(BIN)/pytest tests --ignore=tests/e2e --ignore=tests/schema
+
+# Schemathesis (`--checks all`, a few examples per operation) against a live server: about a minute.
+test-schema: $(STAMP)
+	$(BIN)/pytest tests/schema
 
 test-e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e -p no:asyncio -W ignore::pytest.PytestConfigWarning

@@ -14,7 +14,10 @@ database of its own):
 
 It also reports the service's peak RSS (sampled every 20 ms) and the p95 of the product GETs.
 
-    flock /tmp/fulfil-bench.lock .venv/bin/python bench/import.py [--rows N]
+    flock /tmp/fulfil-bench.lock .venv/bin/python bench/import.py [--rows N] [--storage database|local]
+
+`--storage` sets the service's UPLOAD_STORAGE (default: the service's default); compare the two
+by running it once with each.
 
 Targets: (b) <= 1.3 x (a); service re-import <= 0.6 x the floor's re-import; peak RSS <= 200 MB;
 p95 GET /api/products/{id} during (b) <= 50 ms.
@@ -179,8 +182,8 @@ def counts(s: dict[str, Any]) -> str:
     )
 
 
-def report(rows_count: int, r: dict[str, Any]) -> None:
-    print(f"\nCSV import, {rows_count:,} rows; times in seconds\n")
+def report(rows_count: int, storage: str, r: dict[str, Any]) -> None:
+    print(f"\nCSV import, {rows_count:,} rows, upload storage {storage}; times in seconds\n")
     print(f"{'measure':<44}{'value':>10}{'floor':>10}{'ratio':>8}{'target':>10}")
     rows = [
         ("(a) floor: COPY + one upsert", r["floor_first"], None, None),
@@ -206,6 +209,7 @@ def report(rows_count: int, r: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=500_000)
+    parser.add_argument("--storage", choices=["database", "local"], help="the service's UPLOAD_STORAGE")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="fulfil-bench-import-"))
@@ -221,6 +225,7 @@ def main() -> None:
         UPLOAD_DIR=work / "uploads",
         DATA_DIR=work / "data",
         LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "warning"),
+        **({"UPLOAD_STORAGE": args.storage} if args.storage else {}),
     )
     try:
         with serve(env) as served:
@@ -228,7 +233,7 @@ def main() -> None:
     finally:
         asyncio.run(drop_database(ADMIN_URL, DB_NAME))
         shutil.rmtree(work, ignore_errors=True)
-    report(args.rows, result)
+    report(args.rows, args.storage or "the default", result)
 
 
 if __name__ == "__main__":

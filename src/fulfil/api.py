@@ -6,16 +6,17 @@ output, so `openapi.py` can describe the API from the routes themselves.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from fulfil.errors import ApiError, validation_error
+from fulfil.json_body import parse_object
 from fulfil.resources import Resources
 from fulfil.state import app_state
 
@@ -23,6 +24,24 @@ Model = TypeVar("Model", bound=BaseModel)
 
 # Far above any product or webhook (a description is at most 10,000 characters).
 JSON_BODY_MAX_BYTES = 1024 * 1024
+
+
+class IdConvertor(Convertor[str]):
+    """`{id:id}`: a path segment of ASCII digits, so `/api/products/bulk` is no product's path.
+
+    The text is kept as it is: `path_int` turns it into a number, or a 404 past a bigint's range.
+    """
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
 
 
 class ApiRoute(Route):
@@ -74,23 +93,8 @@ async def _body_bytes(request: Request) -> bytes:
 
 
 async def read_body(request: Request, model: type[Model]) -> Model:
-    """Parse the JSON body into `model`; a 400 for broken JSON, a 422 naming each bad field."""
-    raw = await _body_bytes(request)
-    if not raw.strip():
-        raise ApiError(400, "The request body is empty; send a JSON object.")
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        position = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise ApiError(400, f"The request body is not valid JSON{position}.") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
-    try:  # "\ud800" alone is valid JSON but no character: PostgreSQL could not store it
-        json.dumps(data, ensure_ascii=False).encode()
-    except UnicodeEncodeError as exc:
-        escape, before = f"\\u{ord(exc.object[exc.start]):04x}", exc.object[max(exc.start - 20, 0) : exc.start]
-        message = f"The request body holds {escape} (after {before!r}), half of a surrogate pair: no character."
-        raise ApiError(400, message) from None
+    """Parse the JSON body into `model`; a 400 for a body that is not a JSON object, a 422 naming each bad field."""
+    data = parse_object(await _body_bytes(request))
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -116,12 +120,10 @@ def app_resources(request: Request) -> Resources:
 
 
 def path_int(request: Request) -> int:
-    """The path's numeric `{id}`; anything else is a 404, as no such resource can exist."""
+    """The path's `{id:id}` as a number; past a bigint's range it is a 404, as no such resource can exist."""
     raw = request.path_params["id"]
-    if isinstance(raw, int):
-        return raw
-    if not str(raw).isdigit() or int(raw) > 2**63 - 1:
-        raise ApiError(404, f"Nothing at {request.url.path}: {raw!r} is not a valid id (a whole number)")
+    if len(raw) > 19 or int(raw) > 2**63 - 1:
+        raise ApiError(404, f"Nothing at {request.url.path}: {raw} is larger than any id")
     return int(raw)
 
 

@@ -10,9 +10,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import anyio
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from fulfil import health, openapi, shipped
 from fulfil.access import routes as access_routes
@@ -21,6 +26,7 @@ from fulfil.access.middleware import access_middleware
 from fulfil.errors import EXCEPTION_HANDLERS
 from fulfil.imports import routes as imports_routes
 from fulfil.imports.progress import ProgressHub
+from fulfil.limits import BodyDeadline, UploadSlots
 from fulfil.products import routes as products_routes
 from fulfil.resources import open_resources
 from fulfil.settings import Settings
@@ -30,6 +36,18 @@ from fulfil.webhooks import routes as webhooks_routes
 from fulfil.worker import start_in_process
 
 log = logging.getLogger(__name__)
+
+
+class WebFiles(StaticFiles):
+    """The dashboard's files. A method other than GET or HEAD on a path with no file is a 404, not a
+    405: this mount takes every path the API has not, and only a resource that exists has methods."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if scope["method"] not in ("GET", "HEAD"):
+            _, found = await anyio.to_thread.run_sync(self.lookup_path, path)
+            if found is None:
+                raise HTTPException(404)
+        return await super().get_response(path, scope)
 
 
 def api_routes() -> list[BaseRoute]:
@@ -69,13 +87,14 @@ def create_app(settings: Settings) -> Starlette:
             yield
 
     # Every route behind the access check of the route table; the static dashboard is public.
-    routes = [*protect(api_routes()), Mount("/", StaticFiles(directory=shipped.web_dir(), html=True), name="web")]
+    routes = [*protect(api_routes()), Mount("/", WebFiles(directory=shipped.web_dir(), html=True), name="web")]
     app = Starlette(
         debug=False,
         routes=routes,
-        middleware=access_middleware(settings),
+        # The body deadline sits inside the access checks: a refused request's body is never awaited.
+        middleware=[*access_middleware(settings), Middleware(BodyDeadline, settings=settings)],
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
     )
-    store_state(app, AppState(settings=settings))
+    store_state(app, AppState(settings=settings, upload_slots=UploadSlots(settings.max_concurrent_uploads)))
     return app

@@ -1,4 +1,4 @@
-"""`fulfil serve | worker | migrate | users | tokens`: the service's only entry point (also `python -m fulfil`)."""
+"""`fulfil serve | worker | migrate | status | users | tokens`: the service's one entry point (`python -m fulfil`)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from fulfil.app import create_app
+    from fulfil.limits import uvicorn_options
     from fulfil.resources import open_resources
     from fulfil.state import app_state
 
@@ -79,6 +80,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
         log_config=None,
         timeout_graceful_shutdown=OPEN_REQUESTS_SECONDS,
         proxy_headers=True,
+        **uvicorn_options(settings),
     )
     # uvicorn re-raises the signal that stopped it once shutdown is done; a SIGTERM that led to a
     # clean shutdown should end the process with status 0, as SIGINT (KeyboardInterrupt) does.
@@ -129,6 +131,21 @@ async def migrate_only(settings: Settings) -> None:
     print("applied: " + ", ".join(applied) if applied else "nothing to apply: the database is up to date")
 
 
+async def show_status(settings: Settings, as_json: bool) -> None:
+    """`fulfil status`: the workers alive, the queue, running imports and pending deliveries."""
+    import json
+
+    from fulfil.status import collect, render
+
+    if not (settings.database_url and settings.redis_url):
+        raise StartupError(
+            "fulfil status reads the servers the service uses: set DATABASE_URL and REDIS_URL "
+            "(the embedded servers belong to the process that started them)"
+        )
+    status = await collect(settings.database_url, settings.redis_url)
+    print(json.dumps(status, indent=2) if as_json else render(status))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="fulfil", description="Fulfil-RK product catalogue service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -137,6 +154,10 @@ def main(argv: list[str] | None = None) -> None:
     serve_parser.add_argument("--port", type=int, help="port to listen on (default: PORT)")
     commands.add_parser("worker", help="run background jobs only (for WORKER_IN_PROCESS=false set-ups)")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    status_parser = commands.add_parser(
+        "status", help="show the workers alive, the job queue, running imports and pending webhook deliveries"
+    )
+    status_parser.add_argument("--json", action="store_true", help="print the status as JSON")
     from fulfil.access.commands import add_commands
 
     add_commands(commands)
@@ -158,6 +179,8 @@ def main(argv: list[str] | None = None) -> None:
             from fulfil.worker import run_standalone
 
             asyncio.run(run_standalone(settings))
+        elif args.command == "status":
+            asyncio.run(show_status(settings, args.json))
         elif args.command in ("users", "tokens"):
             asyncio.run(manage_access(settings, args))
         else:

@@ -8,7 +8,7 @@ other failure is a 500, logged with its traceback, which never reaches the clien
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import asyncpg
@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.types import Scope
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +90,42 @@ async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.message, exc.code, exc.details, exc.headers)
 
 
+def allowed_methods(routes: Iterable[BaseRoute], scope: Scope) -> set[str]:
+    """Every method some route serves at the scope's path, looking inside mounts."""
+    methods: set[str] = set()
+    for route in routes:
+        match, child_scope = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        if isinstance(route, Route):
+            methods |= route.methods or set()
+        elif isinstance(route, Mount):
+            methods |= allowed_methods(route.routes, {**scope, **child_scope})
+    return methods
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's 404 and 405, in our shape, with an `Allow` header that lists every method of the path.
+
+    Starlette stops at the first route whose path matches, and the dashboard's mount at `/` matches
+    every path, so its 404 or 405 (`Allow: GET, HEAD`) would stand for an API path served by other
+    methods: the routes are asked again here.
+    """
     assert isinstance(exc, HTTPException)
+    status, headers = exc.status_code, exc.headers
+    if status in (404, 405):
+        scope = {**request.scope, "root_path": request.scope.get("app_root_path", request.scope.get("root_path", ""))}
+        allowed = allowed_methods(request.app.router.routes, scope)
+        if allowed and request.method not in allowed:
+            status, headers = 405, {"Allow": ", ".join(sorted(allowed))}
     messages = {
         404: f"No route matches {request.url.path}",
         405: f"{request.method} is not allowed on {request.url.path}",
     }
-    message = messages.get(exc.status_code) or str(exc.detail)
-    return error_response(exc.status_code, message, headers=exc.headers)
+    if headers and "Allow" in headers:
+        messages[405] += f"; it takes {headers['Allow']}"
+    message = messages.get(status) or str(exc.detail)
+    return error_response(status, message, headers=headers)
 
 
 async def handle_client_disconnect(request: Request, exc: Exception) -> JSONResponse:
@@ -131,7 +161,8 @@ EXCEPTION_HANDLERS = {
     ClientDisconnect: handle_client_disconnect,
     # The database refusing connections or dropping one (pool connects are refused when it is down).
     asyncpg.PostgresConnectionError: handle_unavailable,
-    asyncpg.CannotConnectNowError: handle_unavailable,
+    asyncpg.OperatorInterventionError: handle_unavailable,  # shutting down, starting, or our session ended
+    asyncpg.InterfaceError: handle_unavailable,  # the connection closed under the query
     ConnectionRefusedError: handle_unavailable,
     redis.exceptions.ConnectionError: handle_unavailable,
     redis.exceptions.TimeoutError: handle_unavailable,

@@ -1,4 +1,4 @@
-"""`GET /healthz`: is each part up? 200 when all are, 503 naming what is down."""
+"""`GET /healthz`: is each part up, as this process sees it? 200 when all are, 503 naming what is down."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from fulfil.api import app_resources
+from fulfil.heartbeat import process_id
 from fulfil.queue import HEALTH_CHECK_KEY
 from fulfil.resources import Resources
 from fulfil.state import app_state
@@ -52,10 +53,14 @@ async def healthz(request: Request) -> JSONResponse:
         "redis": await check_redis(resources),
         "worker": await check_worker(request, resources),
     }
+    runs_jobs = app_state(request.app).worker is not None
     body = {
         "status": "ok" if not any(problems.values()) else "degraded",
         "checks": {name: {"ok": problem is None, "detail": problem or "ok"} for name, problem in problems.items()},
-        "worker_mode": "in-process" if app_state(request.app).worker is not None else "external",
+        "process": process_id(),  # this process's view: each web process answers for itself
+        "role": "web+worker" if runs_jobs else "web",
+        "runs_jobs": runs_jobs,
+        "worker_mode": "in-process" if runs_jobs else "external",
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
     }
     down = [name for name, problem in problems.items() if problem]

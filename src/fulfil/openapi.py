@@ -17,14 +17,15 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
-from starlette.convertors import FloatConvertor, IntegerConvertor
+from starlette.convertors import Convertor, FloatConvertor, IntegerConvertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from fulfil.access.table import PUBLIC, required_scope
-from fulfil.api import ApiRoute
+from fulfil.api import ApiRoute, IdConvertor
 from fulfil.state import app_state
+from fulfil.validation import not_null
 
 TITLE = "Fulfil-RK API"
 REF = "#/components/schemas/{model}"
@@ -32,6 +33,7 @@ SECURITY_SCHEMES = {
     "bearerToken": {"type": "http", "scheme": "bearer", "description": "An API token: `fk_…`"},
     "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "fulfil_session", "description": "The dashboard's"},
 }
+CSV_TEXT = r"^(?!GIF8|%PDF)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 class ErrorDetail(BaseModel):
@@ -68,13 +70,35 @@ def _app_version() -> str:
         return "0.0.0"
 
 
+def _path_schema(convertor: Convertor[Any]) -> dict[str, Any]:
+    if isinstance(convertor, IdConvertor):
+        return {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+    if isinstance(convertor, IntegerConvertor):
+        return {"type": "integer"}
+    return {"type": "number" if isinstance(convertor, FloatConvertor) else "string"}
+
+
 def _path_parameters(route: Route) -> list[dict[str, Any]]:
-    parameters = []
-    for name, convertor in route.param_convertors.items():
-        kind = "integer" if isinstance(convertor, IntegerConvertor) else "string"
-        kind = "number" if isinstance(convertor, FloatConvertor) else kind
-        parameters.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
-    return parameters
+    return [
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(convertor)}
+        for name, convertor in route.param_convertors.items()
+    ]
+
+
+def _never_null(model: type[BaseModel]) -> list[str]:
+    """The fields a `not_null` validator guards: they may be left out, but never sent as null."""
+    validators = model.__pydantic_decorators__.field_validators.values()
+    return [name for validator in validators if validator.func is not_null for name in validator.info.fields]
+
+
+def _drop_null(schema: dict[str, Any], names: Iterable[str]) -> None:
+    """Describe the fields `names` of an object schema without their `null` option and its default."""
+    for name in names:
+        prop = schema["properties"][name]
+        options = [option for option in prop.pop("anyOf", []) if option != {"type": "null"}]
+        if prop.get("default", 0) is None:
+            del prop["default"]
+        prop.update(options[0] if len(options) == 1 else {"anyOf": options} if options else {})
 
 
 def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
@@ -100,13 +124,17 @@ def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
 def _body_schema(content_type: str, ref: dict[str, Any] | None) -> dict[str, Any]:
     if ref is not None:
         return ref
+    # Not empty (a 400), and text: no control characters, nor what a GIF or PDF starts with (a 415).
+    file = {"type": "string", "contentMediaType": "text/csv", "minLength": 1, "pattern": CSV_TEXT}
     if content_type == "multipart/form-data":
-        return {"type": "object", "properties": {"file": {"type": "string", "contentMediaType": "text/csv"}}}
-    return {"type": "string", "contentMediaType": content_type}
+        return {"type": "object", "required": ["file"], "properties": {"file": file}}
+    return {**file, "contentMediaType": content_type}
 
 
 def _error_codes(route: ApiRoute) -> list[int]:
     implied = {400, 413, 422} if route.body else set()
+    # A JSON body sent as anything but application/json (fulfil.access.guard).
+    implied |= {415} if route.body and route.content_types == ("application/json",) else set()
     implied |= {422} if route.query else set()
     return sorted(implied | set(route.errors))
 
@@ -143,6 +171,9 @@ def build_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
         wanted += [(route.response, "serialization")] if route.response is not None else []
     refs, definitions = models_json_schema(list(dict.fromkeys(wanted)), ref_template=REF)
     schemas: dict[str, Any] = definitions.get("$defs", {})
+    for model, mode in wanted:
+        if mode == "validation":
+            _drop_null(schemas[refs[(model, mode)]["$ref"].rsplit("/", 1)[1]], _never_null(model))
     error_ref = refs[(ErrorResponse, "serialization")]
 
     paths: dict[str, dict[str, Any]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,10 @@ QUEUE_NAME = "fulfil:queue"
 HEALTH_CHECK_KEY = QUEUE_NAME + health_check_key_suffix
 HEALTH_CHECK_SECONDS = 10
 MAX_JOBS = 10  # jobs one worker runs at once
+# After Redis is lost the worker tries again after 0.2 s, doubling the pause up to 2 s: it is back
+# within ~2 s of Redis, and an outage costs a ping every 2 s.
+RECONNECT_FIRST_SECONDS = 0.2
+RECONNECT_MAX_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -160,26 +164,69 @@ def build_worker(
 
 
 class InProcessWorker:
-    """Runs a Worker as a task beside the web app and drains it on shutdown."""
+    """Runs a Worker as a task beside the web app (or as `fulfil worker`), through any Redis outage.
 
-    def __init__(self, worker: Worker) -> None:
+    arq's `Worker.main` ends with an exception as soon as one Redis call fails. The supervisor
+    keeps the same Worker (its running jobs carry on: they need PostgreSQL, not Redis), waits
+    for Redis with growing pauses, runs `on_reconnect` (which re-queues from PostgreSQL what the
+    outage may have dropped) and starts `main` again; only `drain` ends it.
+    """
+
+    def __init__(self, worker: Worker, on_reconnect: Callable[[], Awaitable[object]] | None = None) -> None:
         self.worker = worker
+        self.on_reconnect = on_reconnect
         self.task: asyncio.Task[None] | None = None
+        self.connected = False  # main() is running (False while waiting for Redis)
+        self.outages = 0
 
     def start(self) -> None:
-        self.task = asyncio.create_task(self.worker.main(), name="arq-worker")
+        self.task = asyncio.create_task(self._supervise(), name="arq-worker")
         self.task.add_done_callback(self._died)
 
     @property
     def alive(self) -> bool:
-        return self.task is not None and not self.task.done()
+        return self.task is not None and not self.task.done() and self.connected
+
+    async def _supervise(self) -> None:
+        while True:
+            self.connected = True
+            try:
+                await self.worker.main()
+                return  # only a burst worker returns
+            except Exception as exc:
+                self.connected = False
+                self.outages += 1
+                log.warning("the job worker lost Redis (%r); reconnecting", exc)
+            await self._wait_for_redis()
+            # Report in at once rather than up to HEALTH_CHECK_SECONDS later.
+            self.worker._last_health_check = 0
+            if self.on_reconnect is not None:
+                try:
+                    await self.on_reconnect()
+                except Exception as exc:  # the periodic sweeps do the same a little later
+                    log.warning("re-queueing after the Redis outage failed: %r", exc)
+            log.info("the job worker reached Redis again; taking jobs")
+
+    async def _wait_for_redis(self) -> None:
+        delay = RECONNECT_FIRST_SECONDS
+        while True:
+            await asyncio.sleep(delay)
+            if self.worker._pool is None:  # never connected: main() opens its pool itself
+                return
+            try:
+                await asyncio.wait_for(self.worker.pool.ping(), RECONNECT_MAX_SECONDS)
+                return
+            except Exception as exc:
+                log.debug("Redis still unreachable: %r", exc)
+            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
 
     @staticmethod
     def _died(task: asyncio.Task[None]) -> None:
         if task.cancelled():
             return
         exc = task.exception()
-        log.critical("the in-process job worker stopped: %r; no jobs will run until restart", exc)
+        if exc is not None:
+            log.critical("the job worker's supervisor stopped: %r; no jobs will run until restart", exc)
 
     async def drain(self, grace_seconds: float) -> None:
         """Stop taking jobs, give running ones `grace_seconds` to finish, then close."""

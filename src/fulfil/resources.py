@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 class Resources:
     settings: Settings
     redis_url: str  # the in-process worker opens its own pool on it
+    database_url: str  # an import opens its own connection on it (fulfil.db.dedicated_connection)
     db: Database
     redis: Redis
     queue: Queue
@@ -89,4 +90,12 @@ async def open_resources(settings: Settings) -> Resources:
         queue = await create_queue(redis_url)
         settings.uploads_path.mkdir(parents=True, exist_ok=True)
         undo.pop_all()  # all open: from here on `Resources.close` closes them
-    return Resources(settings=settings, redis_url=redis_url, db=db, redis=redis, queue=queue, embedded=embedded)
+    return Resources(
+        settings=settings,
+        redis_url=redis_url,
+        database_url=database_url,
+        db=db,
+        redis=redis,
+        queue=queue,
+        embedded=embedded,
+    )

@@ -45,8 +45,18 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     data_dir: Path = Path("data")
     upload_dir: Path | None = None
+    upload_storage: Literal["database", "local"] = Field(
+        "database", description="Where uploads wait for their job: PostgreSQL (any host) or UPLOAD_DIR (one host)"
+    )
     max_upload_mb: int = Field(200, ge=1)
     import_batch_rows: int = Field(10_000, ge=1, description="CSV rows per import batch (one COPY + upsert + commit)")
+    # Slow clients (see fulfil.limits): a request head must arrive within HEADER_TIMEOUT_SECONDS; each
+    # BODY_IDLE_TIMEOUT_SECONDS spent waiting for a body must bring BODY_MIN_BYTES_PER_SECOND a second.
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    body_idle_timeout_seconds: float = Field(30.0, gt=0)
+    body_min_bytes_per_second: int = Field(1024, ge=0)
+    max_connections: int = Field(1000, ge=1, description="Connections and requests served at once; past it a 503")
+    max_concurrent_uploads: int = Field(8, ge=1, description="Uploads received at once per process; past it a 503")
     worker_in_process: bool = True
     migrate_on_start: bool = True
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
@@ -66,7 +76,7 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(24 * 7, ge=1, description="A dashboard session ends this long after sign-in")
     audit_retention_days: int = Field(365, ge=0, description="Days audit entries are kept; 0 keeps them forever")
 
-    @field_validator("log_level", "environment", mode="before")
+    @field_validator("log_level", "environment", "upload_storage", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value

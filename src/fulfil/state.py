@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # types only: this module is read from every layer and import
     from starlette.applications import Starlette
 
     from fulfil.imports.progress import ProgressHub
+    from fulfil.limits import UploadSlots
     from fulfil.queue import InProcessWorker
     from fulfil.resources import Resources
     from fulfil.settings import Settings
@@ -22,6 +23,8 @@ if TYPE_CHECKING:  # types only: this module is read from every layer and import
 @dataclass
 class AppState:
     settings: Settings
+    # The uploads this process is receiving, against MAX_CONCURRENT_UPLOADS.
+    upload_slots: UploadSlots
     resources: Resources | None = None
     # The in-process job worker; None when jobs run in `fulfil worker` (WORKER_IN_PROCESS=false).
     worker: InProcessWorker | None = None

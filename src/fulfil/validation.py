@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationInfo
 
 # C0 controls except tab, newline and carriage return, plus DEL and the C1 controls.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 
 class StrictModel(BaseModel):
@@ -27,6 +28,20 @@ def no_control(value: str, field: str) -> None:
     if match:
         code = f"U+{ord(match.group()):04X}"
         raise ValueError(f"{field} contains a control character ({code}) at position {match.start() + 1}")
+
+
+def text_pattern(limit: int, *, required: bool, one_line: bool = False) -> str:
+    """A text field's rule as a JSON Schema `pattern`, for the OpenAPI document: after trimming,
+    at most `limit` characters (at least one if `required`) and no control characters (nor tabs or
+    line breaks when `one_line`).
+
+    Any whitespace around 1..`limit` characters (0 too unless `required`) that start and end with
+    neither whitespace nor a control character. `\\s` means what `str.strip` strips.
+    """
+    refused = CONTROL_CHARACTERS + (r"\t\n\r" if one_line else "")
+    edge, inner = rf"[^\s{refused}]", rf"[^{refused}]"
+    text = edge if limit == 1 else rf"{edge}(?:{inner}{{0,{limit - 2}}}{edge})?"
+    return rf"^\s*{text}\s*$" if required else rf"^\s*(?:{text})?\s*$"
 
 
 def not_null(value: Any, info: ValidationInfo) -> Any:

@@ -12,6 +12,7 @@ import signal
 from typing import Any
 
 from fulfil.access import jobs as access_jobs
+from fulfil.heartbeat import heartbeat
 from fulfil.imports import jobs as import_jobs
 from fulfil.queue import (
     InProcessWorker,
@@ -59,10 +60,30 @@ CRON_JOBS: list[PeriodicJob] = [
 ]
 
 
+async def requeue_from_database(resources: Resources) -> None:
+    """After a Redis outage: queue again what PostgreSQL says is owed, at once rather than at the
+    next sweep. A Redis that restarted empty has lost its queue; the job rows (queued imports,
+    their age no matter) and the deliveries due are the truth, and every job id is idempotent.
+    """
+    ctx = {"resources": resources}
+    await import_jobs.resume_imports(ctx, queued_grace=0)
+    await webhook_jobs.sweep_webhooks(ctx)
+
+
+# The heartbeat tasks (fulfil.heartbeat) of the workers this process runs; each ends with its worker.
+_heartbeats: set[asyncio.Task[None]] = set()
+
+
 def start_in_process(resources: Resources, role: str = "serve") -> InProcessWorker:
     resources.role = role
-    worker = InProcessWorker(build_worker(resources.redis_url, FUNCTIONS, CRON_JOBS, {"resources": resources}))
+    worker = InProcessWorker(
+        build_worker(resources.redis_url, FUNCTIONS, CRON_JOBS, {"resources": resources}),
+        on_reconnect=lambda: requeue_from_database(resources),
+    )
     worker.start()
+    beat = asyncio.create_task(heartbeat(resources.redis, role, worker), name="worker-heartbeat")
+    _heartbeats.add(beat)
+    beat.add_done_callback(_heartbeats.discard)
     return worker
 
 

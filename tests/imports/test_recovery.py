@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import signal
 import time
 import uuid
@@ -14,9 +15,9 @@ import pytest
 
 from fulfil.imports.jobs import IMPORT_JOB, resume_imports
 from fulfil.queue import enqueue
-from fulfil.settings import Settings
+from fulfil.settings import Settings, load_settings
 from tests.support.access import token_headers
-from tests.support.imports import csv_bytes, upload, wait_final, wait_rows_done
+from tests.support.imports import csv_bytes, stored_keys, upload, wait_final, wait_rows_done
 from tests.support.live import LiveServer
 from tests.support.ports import free_port
 from tests.support.processes import run_service, service_env
@@ -37,11 +38,16 @@ def crash_file() -> bytes:
     return csv_bytes(rows)
 
 
+@pytest.mark.parametrize("storage", ["database", "local"])
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
 async def test_a_stopped_service_resumes_the_import_with_the_counts_of_an_uninterrupted_run(
-    stop: signal.Signals, database_url: str, redis_url: str, db: asyncpg.Connection, tmp_path: Path
+    stop: signal.Signals, storage: str, database_url: str, redis_url: str, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
-    """kill -9 cuts the job mid-batch; SIGTERM gives it a few seconds, then stops it after a batch."""
+    """kill -9 cuts the job mid-batch; SIGTERM gives it a few seconds, then stops it after a batch.
+
+    With the database store the restarted service gets a fresh data directory: nothing it needs
+    was on the first one's disk.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     uploads = tmp_path / "uploads"
@@ -51,6 +57,7 @@ async def test_a_stopped_service_resumes_the_import_with_the_counts_of_an_uninte
         REDIS_URL=redis_url,
         MIGRATE_ON_START="false",
         UPLOAD_DIR=uploads,
+        UPLOAD_STORAGE=storage,
         DATA_DIR=tmp_path / "data",
         IMPORT_BATCH_ROWS=100,
         LOG_LEVEL="warning",
@@ -68,14 +75,18 @@ async def test_a_stopped_service_resumes_the_import_with_the_counts_of_an_uninte
         if stop == signal.SIGKILL:
             assert cut["status"] == "running"
             assert 2_000 <= cut["rows_done"] < ROWS, "killed mid-way"
+        stored = load_settings(upload_dir=uploads, upload_storage=storage, _env_file=None)
         if cut["status"] == "running":
-            assert (uploads / f"{job_id}.csv").exists(), "the file stays until the job ends"
+            assert f"{job_id}.csv" in await stored_keys(stored, db), "the file stays until the job ends"
+        if storage == "database":
+            env.update(UPLOAD_DIR=str(tmp_path / "other-uploads"), DATA_DIR=str(tmp_path / "other-data"))
 
         with run_service("serve", env=env):
             restarted = time.monotonic()
             await wait_for_health(url)
             final = await wait_final(http, job_id, within=60)
             assert time.monotonic() - restarted < 60
+            report = await http.get(f"/api/upload/{job_id}/rejects")
     assert final["status"] == "completed_with_errors"
     rejected = ROWS // REJECTED_EVERY
     expected = {"rows_done": ROWS, "created": ROWS - REPEATS - rejected, "updated": REPEATS, "unchanged": 0}
@@ -85,10 +96,9 @@ async def test_a_stopped_service_resumes_the_import_with_the_counts_of_an_uninte
     assert await db.fetchval("SELECT count(*) FROM product WHERE name = 'renamed' AND sku LIKE 'rc-%'") == REPEATS
     assert await db.fetchval("SELECT attempts FROM import_job") == (2 if cut["status"] == "running" else 1)
 
-    with (uploads / f"{job_id}.rejects.csv").open(newline="") as f:
-        lines = [int(row[0]) for row in list(csv.reader(f))[1:]]
+    lines = [int(row[0]) for row in list(csv.reader(io.StringIO(report.text)))[1:]]
     assert lines == [i + 2 for i in range(1000, ROWS - REPEATS, REJECTED_EVERY)], "each rejected row reported once"
-    assert not (uploads / f"{job_id}.csv").exists(), "the upload is deleted when the job ends"
+    assert await stored_keys(stored, db) == [f"{job_id}.rejects.csv"], "the upload is deleted when the job ends"
     events = await db.fetchval("SELECT count(*) FROM webhook_event WHERE event_type = 'import.completed'")
     assert events == 1
 
@@ -96,6 +106,8 @@ async def test_a_stopped_service_resumes_the_import_with_the_counts_of_an_uninte
 async def test_the_sweep_requeues_a_job_whose_process_is_gone(
     client: httpx.AsyncClient, live_server: LiveServer, db: asyncpg.Connection, settings: Settings
 ) -> None:
+    """The job's file is recorded by its absolute path, as jobs were before the upload store: it is
+    read from UPLOAD_DIR whichever store is configured."""
     await live_server.stop_worker()  # no periodic sweep of its own races the one below
     job_id = uuid.uuid4()
     path = settings.uploads_path / f"{job_id}.csv"
@@ -126,4 +138,4 @@ async def test_a_job_whose_file_is_gone_fails_saying_so(
     await enqueue(live_server.resources.queue, IMPORT_JOB, job_id, job_id=job_id)
     final = await wait_final(client, job_id)
     assert final["status"] == "failed"
-    assert final["error"] == "The uploaded file (gone.csv) is no longer on disk; upload it again."
+    assert final["error"] == "The uploaded file (gone.csv) is no longer stored; upload it again."

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 import httpx
@@ -19,52 +16,8 @@ from fulfil.imports.progress import CHANNEL
 from fulfil.state import app_state
 from tests.support.imports import SNAPSHOT_FIELDS, csv_bytes, upload, wait_final, wait_rows_done
 from tests.support.live import LiveServer
+from tests.support.sse import Stream, read_stream
 from tests.support.waiting import eventually
-
-Event = tuple[int, dict[str, Any]]
-
-
-@dataclass
-class Stream:
-    """What one SSE client has read so far: the events (id, snapshot) and the comment lines."""
-
-    events: list[Event] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
-
-    @property
-    def ids(self) -> list[int]:
-        return [event_id for event_id, _ in self.events]
-
-
-async def read_stream(
-    client: httpx.AsyncClient,
-    job_id: str,
-    *,
-    last_event_id: int | None = None,
-    stop_after: int | None = None,
-    into: Stream | None = None,
-) -> Stream:
-    """Read the job's stream until the server closes it (or `stop_after` events), filling `into` as it goes."""
-    stream = into or Stream()
-    headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
-    event_id, data = None, None
-    async with asyncio.timeout(30), client.stream("GET", f"/api/upload/{job_id}/stream", headers=headers) as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        async for line in response.aiter_lines():
-            if line.startswith(":"):
-                stream.comments.append(line)
-            elif line.startswith("id:"):
-                event_id = int(line[3:].strip())
-            elif line.startswith("data:"):
-                data = json.loads(line[5:].strip())
-            elif line == "" and data is not None:
-                assert event_id is not None
-                stream.events.append((event_id, data))
-                event_id, data = None, None
-                if stop_after and len(stream.events) >= stop_after:
-                    break
-    return stream
 
 
 def many_rows(count: int) -> bytes:
@@ -171,3 +124,12 @@ async def test_two_imports_at_once_both_finish_correctly(client: httpx.AsyncClie
     assert await db.fetchval("SELECT count(*) FROM product") == 1500
     names = await db.fetch("SELECT DISTINCT name FROM product WHERE lower(sku) IN ('cc-0', 'cc-1499')")
     assert {r["name"] for r in names} == {"from first", "from second"}
+
+
+async def test_a_last_event_id_that_is_no_number_starts_from_the_snapshot(client: httpx.AsyncClient) -> None:
+    job_id = (await upload(client, many_rows(10)))["job_id"]
+    await wait_final(client, job_id)
+    for nonsense in ("²".encode(), b"9" * 5000, b"abc"):  # bytes: httpx takes str headers as ASCII only
+        reply = await client.get(f"/api/upload/{job_id}/stream", headers=[(b"Last-Event-ID", nonsense)])
+        assert reply.status_code == 200, nonsense
+        assert '"completed"' in reply.text

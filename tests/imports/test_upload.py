@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import httpx
 
 from fulfil.settings import Settings
 from tests.support.access import token_headers
-from tests.support.imports import SNAPSHOT_FIELDS, csv_bytes, import_file, upload, wait_final
+from tests.support.imports import BOTH_STORES, SNAPSHOT_FIELDS, csv_bytes, import_file, stored_keys, upload, wait_final
 from tests.support.live import start_live_server
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde" * 20
 
 
-def files_in(folder: Path, suffix: str = "") -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(suffix))
-
-
+@BOTH_STORES
 async def test_multipart_upload_is_accepted_imported_and_its_file_removed(
     client: httpx.AsyncClient, db: asyncpg.Connection, settings: Settings
 ) -> None:
@@ -47,7 +43,7 @@ async def test_multipart_upload_is_accepted_imported_and_its_file_removed(
     row = await db.fetchrow("SELECT sku, name, description FROM product WHERE sku = 'SKU-7'")
     assert dict(row) == {"sku": "SKU-7", "name": "Name 7", "description": "Description 7"}
     assert await db.fetchval("SELECT count(*) FROM product") == 120
-    assert files_in(settings.uploads_path, ".csv") == [], "the uploaded file is deleted when the job ends"
+    assert await stored_keys(settings, db) == [], "the uploaded file is deleted when the job ends"
 
 
 async def test_raw_text_csv_body_takes_its_name_from_the_query(
@@ -106,13 +102,16 @@ async def test_multipart_without_a_file_field_is_a_400_naming_it(client: httpx.A
     assert error["details"][0]["field"] == "file"
 
 
-async def test_a_png_is_a_415_that_says_what_it_looks_like(client: httpx.AsyncClient, settings: Settings) -> None:
+@BOTH_STORES
+async def test_a_png_is_a_415_that_says_what_it_looks_like(
+    client: httpx.AsyncClient, settings: Settings, db: asyncpg.Connection
+) -> None:
     response = await client.post("/api/upload", files={"file": ("photo.csv", PNG, "text/csv")})
     assert response.status_code == 415
     assert "PNG image" in response.json()["error"]["message"]
     response = await client.post("/api/upload", content=PNG, headers={"Content-Type": "text/csv"})
     assert response.status_code == 415
-    assert files_in(settings.uploads_path) == [], "a refused upload leaves nothing on disk"
+    assert await stored_keys(settings, db) == [], "a refused upload leaves nothing stored"
 
 
 async def test_an_unaccepted_content_type_is_a_415(client: httpx.AsyncClient) -> None:
@@ -121,7 +120,7 @@ async def test_an_unaccepted_content_type_is_a_415(client: httpx.AsyncClient) ->
     assert "multipart/form-data" in response.json()["error"]["message"]
 
 
-async def test_over_the_size_limit_is_a_413_that_says_the_limit(settings: Settings) -> None:
+async def test_over_the_size_limit_is_a_413_that_says_the_limit(settings: Settings, db: asyncpg.Connection) -> None:
     # No worker: only the upload is under test, not the import of a megabyte of rows.
     live = await start_live_server(settings.model_copy(update={"max_upload_mb": 1, "worker_in_process": False}))
     too_big = b"sku,name\n" + b"A,B\n" * (1024 * 1024 // 4 + 10)
@@ -144,7 +143,7 @@ async def test_over_the_size_limit_is_a_413_that_says_the_limit(settings: Settin
         assert response.status_code == 413
         assert "1 MB" in response.json()["error"]["message"]
     assert under.status_code == 202
-    assert files_in(settings.uploads_path, ".part") == []
+    assert len(await stored_keys(settings, db)) == 1, "only the upload under the limit is kept"
 
 
 async def test_history_lists_imports_newest_first(client: httpx.AsyncClient) -> None:

@@ -49,9 +49,20 @@ async def test_openapi_describes_the_products_api(client: httpx.AsyncClient) -> 
     schemas = doc["components"]["schemas"]
     assert schemas["Product"]["required"] == ["id", "sku", "name", "description", "active", "created_at", "updated_at"]
     assert schemas["ProductCreate"]["required"] == ["sku", "name"]
-    assert schemas["ProductCreate"]["properties"]["sku"]["maxLength"] == 100
+    assert "{0,98}" in schemas["ProductCreate"]["properties"]["sku"]["pattern"]  # 1 to 100 characters, trimmed
     assert schemas["ProductUpdate"]["properties"]["name"]["type"] == "string"  # may be left out, never null
     assert "required" not in schemas["ProductUpdate"]
+    bulk = paths["/api/products/bulk"]["delete"]["parameters"]
+    assert bulk == [
+        {
+            "name": "confirm",
+            "in": "query",
+            "required": True,
+            "description": "Must be true: every product is deleted",
+            "schema": {"type": "boolean", "const": True},
+        }
+    ]
+    assert paths["/api/products/{id}"]["get"]["parameters"][0]["schema"]["type"] == "integer"
     operation_ids = [op["operationId"] for path in paths.values() for op in path.values()]
     assert len(operation_ids) == len(set(operation_ids))
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 
 from fulfil.imports.schemas import FINAL_STATUSES
+from fulfil.settings import Settings
 from tests.support.waiting import eventually
 
 BATCH_ROWS = 50  # the import tests' batch size (tests/imports/conftest.py), so a few hundred rows span several
@@ -31,6 +34,20 @@ SNAPSHOT_FIELDS = {
     "finished_at",
     "version",
 }
+
+
+# Runs a test once with each upload store (tests/imports/conftest.py reads the parameter).
+BOTH_STORES = pytest.mark.parametrize("settings", ["database", "local"], indirect=True)
+
+
+async def stored_keys(settings: Settings, db: asyncpg.Connection, suffix: str = "") -> list[str]:
+    """The keys of the files the upload store the settings name holds, ending in `suffix`."""
+    if settings.upload_storage == "local":
+        folder = settings.uploads_path
+        keys = [p.name for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
+    else:
+        keys = [row["key"] for row in await db.fetch("SELECT DISTINCT key FROM upload_chunk")]
+    return sorted(key for key in keys if key.endswith(suffix))
 
 
 def csv_bytes(rows: list[list[str]], header: tuple[str, ...] = ("sku", "name", "description")) -> bytes:

@@ -9,6 +9,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from fulfil.app import create_app
+from fulfil.limits import uvicorn_options
 from fulfil.resources import Resources
 from fulfil.settings import Settings
 from fulfil.state import app_state
@@ -49,7 +50,9 @@ async def start_live_server(settings: Settings, app: Starlette | None = None) ->
     app = app or create_app(settings)
     sock = bound_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **uvicorn_options(settings)
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     await eventually(lambda: server.started or task.done(), within=20, every=0.02, what="uvicorn started")

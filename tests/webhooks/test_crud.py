@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.support.webhooks import create_webhook
 
@@ -94,3 +95,19 @@ async def test_delete_and_unknown_ids_are_404(client: httpx.AsyncClient) -> None
     ):
         response = await client.request(method, path, json={"enabled": True} if method == "PUT" else None)
         assert response.status_code == 404, (method, path, response.text)
+
+
+@pytest.mark.parametrize("url", ["http://.example.com/", "http://a..b/", f"http://{'a' * 64}.com/"])
+async def test_a_host_name_with_an_empty_or_long_label_is_a_422(client: httpx.AsyncClient, url: str) -> None:
+    response = await client.post("/api/webhooks", json={"url": url, "event_types": ["product.created"]})
+    assert response.status_code == 422, response.text
+    assert "invalid host name" in response.json()["error"]["message"]
+
+
+async def test_the_document_states_the_webhook_rules(client: httpx.AsyncClient) -> None:
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    update = schemas["WebhookUpdate"]["properties"]
+    assert update["enabled"] == {"title": "Enabled", "type": "boolean"}  # may be left out, never null
+    assert update["timeout"]["type"] == "integer" and "anyOf" not in update["timeout"]
+    assert schemas["WebhookCreate"]["properties"]["event_types"]["minItems"] == 1
+    assert schemas["WebhookCreate"]["properties"]["url"]["pattern"].startswith("^\\s*[hH][tT][tT][pP][sS]?://")

@@ -216,7 +216,7 @@ routes: list[BaseRoute] = [
         errors=(415,),
     ),
     ApiRoute(
-        "/api/tokens/{id}",
+        "/api/tokens/{id:id}",
         revoke_token,
         methods=["DELETE"],
         summary="Revoke an API token",
@@ -245,7 +245,7 @@ routes: list[BaseRoute] = [
         errors=(409, 415),
     ),
     ApiRoute(
-        "/api/users/{id}",
+        "/api/users/{id:id}",
         update_user,
         methods=["PUT"],
         summary="Change a user's role, disabled flag or password",

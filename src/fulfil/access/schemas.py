@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictBool, ValidationInfo, field_validator
+from pydantic.json_schema import JsonDict
 
-from fulfil.access.passwords import PASSWORD_MAX, password_problem
+from fulfil.access.passwords import PASSWORD_MAX, PASSWORD_MIN, password_problem
 from fulfil.access.roles import Role, Scope
 from fulfil.pagination import Page, PageQuery, page_size_field
-from fulfil.validation import StrictModel, no_control
+from fulfil.validation import CONTROL_CHARACTERS, StrictModel, no_control, not_null, text_pattern
 
 EMAIL_MAX = 254
 NAME_MAX = 100
+# What the OpenAPI document states of each rule below (JSON Schema patterns).
+PLAIN_PATTERN = rf"^[^{CONTROL_CHARACTERS}]*$"
+EMAIL_PATTERN = rf"^\s*[^\s{CONTROL_CHARACTERS}]+@[^\s@{CONTROL_CHARACTERS}]+\s*$"
+PLAIN: JsonDict = {"pattern": PLAIN_PATTERN}
+PASSWORD_SCHEMA: JsonDict = {"minLength": PASSWORD_MIN}
+# RFC 3339, as JSON Schema's `date-time` format says: pydantic alone would also take a bare date
+# or a number of seconds.
+_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)", re.ASCII)
 
 
 def clean_email(value: str) -> str:
@@ -28,16 +38,34 @@ def clean_email(value: str) -> str:
     return value
 
 
+def plain(value: str | None, info: ValidationInfo) -> str | None:
+    """A text with no control characters (PostgreSQL cannot store a NUL byte)."""
+    if value is not None:
+        no_control(value, info.field_name or "value")
+    return value
+
+
+def date_time(value: Any, info: ValidationInfo) -> Any:
+    """A time as RFC 3339 text, with its offset (`2030-01-01T00:00:00Z`); nothing else is read as one."""
+    if isinstance(value, str) and _DATE_TIME.fullmatch(value):
+        return value
+    if value is None:
+        return value
+    raise ValueError(f"{info.field_name} must be a date and time with a time zone, such as 2030-01-01T00:00:00Z")
+
+
 class SignIn(StrictModel):
-    email: str = Field(max_length=EMAIL_MAX)
+    email: str = Field(max_length=EMAIL_MAX, json_schema_extra=PLAIN)
     password: str = Field(max_length=PASSWORD_MAX)
+
+    _plain = field_validator("email")(plain)
 
 
 class NewAccount(StrictModel):
     """An email and a password good enough to keep."""
 
-    email: str = Field(max_length=EMAIL_MAX)
-    password: str = Field(max_length=PASSWORD_MAX)
+    email: str = Field(max_length=EMAIL_MAX, json_schema_extra={"pattern": EMAIL_PATTERN})
+    password: str = Field(max_length=PASSWORD_MAX, json_schema_extra=PASSWORD_SCHEMA)
 
     _email = field_validator("email")(clean_email)
 
@@ -51,7 +79,11 @@ class NewAccount(StrictModel):
 
 
 class SetupRequest(NewAccount):
-    token: str = Field(max_length=200, description="the token of the setup link logged at start")
+    token: str = Field(
+        max_length=200, json_schema_extra=PLAIN, description="the token of the setup link logged at start"
+    )
+
+    _plain = field_validator("token")(plain)
 
 
 class Me(BaseModel):
@@ -82,8 +114,10 @@ class UserUpdate(StrictModel):
     """Fields left out keep their value; a new password ends the user's sessions and tokens."""
 
     role: Role | None = None
-    disabled: bool | None = None
-    password: str | None = Field(default=None, max_length=PASSWORD_MAX)
+    disabled: StrictBool | None = None
+    password: str | None = Field(default=None, max_length=PASSWORD_MAX, json_schema_extra=PASSWORD_SCHEMA)
+
+    _not_null = field_validator("role", "disabled", "password", mode="before")(not_null)
 
     @field_validator("password")
     @classmethod
@@ -105,9 +139,13 @@ class UserList(Page[User]):
 
 
 class TokenCreate(StrictModel):
-    name: str = Field(min_length=1, max_length=NAME_MAX)
+    name: str = Field(
+        min_length=1, max_length=NAME_MAX, json_schema_extra={"pattern": text_pattern(NAME_MAX, required=True)}
+    )
     scopes: list[Scope] | None = Field(None, description="default: every scope your role allows")
     expires_at: datetime | None = Field(None, description="with a time zone; default: never")
+
+    _date_time = field_validator("expires_at", mode="before")(date_time)
 
     @field_validator("name")
     @classmethod
@@ -116,13 +154,6 @@ class TokenCreate(StrictModel):
         if not value:
             raise ValueError("name cannot be blank")
         no_control(value, "name")
-        return value
-
-    @field_validator("expires_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("expires_at needs a time zone, such as 2030-01-01T00:00:00Z")
         return value
 
 
@@ -147,10 +178,15 @@ class TokenList(Page[Token]):
 
 
 class AuditQuery(AccessQuery):
-    actor: str | None = Field(None, max_length=EMAIL_MAX, description="the actor's email")
-    action: str | None = Field(None, max_length=100, description="such as auth.signin or token.created")
+    actor: str | None = Field(None, max_length=EMAIL_MAX, json_schema_extra=PLAIN, description="the actor's email")
+    action: str | None = Field(
+        None, max_length=100, json_schema_extra=PLAIN, description="such as auth.signin or token.created"
+    )
     since: datetime | None = Field(None, description="from this time on")
     until: datetime | None = Field(None, description="before this time")
+
+    _plain = field_validator("actor", "action")(plain)
+    _date_time = field_validator("since", "until", mode="before")(date_time)
 
 
 class AuditEntry(BaseModel):

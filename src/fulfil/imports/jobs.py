@@ -1,7 +1,9 @@
 """The import job (`import_csv`) and the recovery sweep (`resume_imports`).
 
-The job reads the file in a thread (reader.py) that stays up to QUEUE_DEPTH batches ahead, so
-parsing the next batch overlaps the database work of the current one. It holds a PostgreSQL
+The job takes the uploaded file from the upload store as a file on this host's disk (store.py:
+the local store's own file, or a spool copy of the database store's chunks) and reads it in a
+thread (reader.py) that stays up to QUEUE_DEPTH batches ahead, so parsing the next batch overlaps
+the database work of the current one. It holds a PostgreSQL
 session lock on the job while it runs: a process killed mid-import loses its connection and with
 it the lock, which is how the sweep, run at start-up and every few seconds, tells an orphaned job
 from a running one and queues it again at once, without waiting for arq's in-progress key.
@@ -22,12 +24,14 @@ from uuid import UUID
 import anyio
 import asyncpg
 
+from fulfil.db import CONNECTION_LOST, dedicated_connection
 from fulfil.imports import loader, queries
 from fulfil.imports.progress import publish, snapshot_of
 from fulfil.imports.reader import Batch, Header, ImportFailed, check_file, read_batches, read_header
-from fulfil.imports.rejects import RejectsFile, rejects_path
+from fulfil.imports.rejects import RejectsReport, rejects_key
 from fulfil.imports.schemas import ImportSnapshot
 from fulfil.imports.service import finish_import
+from fulfil.imports.store import UploadStore, upload_store
 from fulfil.queue import JobName, enqueue, forget_job, in_progress
 from fulfil.resources import Resources
 
@@ -37,7 +41,10 @@ IMPORT_JOB = JobName("import_csv")
 QUEUE_DEPTH = 2  # parsed batches waiting for the database; bounds memory
 MAX_ATTEMPTS = 5  # a file that kills its process this often is failed, not retried forever
 SWEEP_SECONDS = 10
+RECONNECT_FIRST_SECONDS = 0.2  # a run cut off by the database waits this long, doubling, before it resumes
+RECONNECT_MAX_SECONDS = 2.0
 QUEUED_GRACE_SECONDS = 10  # a queued job younger than this is still on its way into arq
+UNCLAIMED_SECONDS = 24 * 3600  # a stored file no job names, older than this, is an abandoned upload
 
 
 class _Pipe:
@@ -100,28 +107,34 @@ class ImportRun:
             return "not pending"
         job = claimed._mapping
         await self._publish_row(job)
-        path = Path(job["file_path"])
         if job["cancel_requested"]:
             return await self.finish("cancelled", None)
         if job["attempts"] > MAX_ATTEMPTS:
             message = f"The import was interrupted {job['attempts'] - 1} times (the service stopped while it ran)."
             return await self.finish("failed", message)
-        if not await anyio.Path(path).exists():
-            message = f"The uploaded file ({job['filename']}) is no longer on disk; upload it again."
+        key = job["file_path"]
+        store = upload_store(self.resources.settings, self.db, key)
+        if not await store.exists(key):
+            message = f"The uploaded file ({job['filename']}) is no longer stored; upload it again."
             return await self.finish("failed", message)
+        async with store.local_file(key) as path:
+            return await self.read(job, path)
+
+    async def read(self, job: Mapping[str, Any], path: Path) -> str:
+        """Check the file, then load it from the start or from the job's checkpoint."""
         try:
             has_nul = await asyncio.to_thread(check_file, path)
             header = await asyncio.to_thread(read_header, path)
         except ImportFailed as exc:
             return await self.finish("failed", str(exc))
-        report = job["rejects_path"] or rejects_path(self.resources.settings.uploads_path, str(self.job_id))
-        rejects = RejectsFile(Path(report), header.columns)
+        report = job["rejects_path"] or rejects_key(str(self.job_id))
+        rejects = RejectsReport(upload_store(self.resources.settings, self.db, report), report, header.columns)
         resumed = job["checkpoint_byte"] > 0
         if resumed:
             log.info("import %s resumes after line %d", self.job_id, job["checkpoint_line"])
         # Rows of a batch that never committed go (all of them when the first batch did not), or a
         # run cut off before its first commit would report them twice.
-        await asyncio.to_thread(rejects.trim, job["checkpoint_line"])
+        await rejects.trim(job["checkpoint_line"])
         phase = await self.db.fetch_one(queries.SET_PHASE, {"id": str(self.job_id), "phase": "importing"})
         assert phase is not None  # the claimed job row exists
         await self._publish_row(phase._mapping)
@@ -138,7 +151,7 @@ class ImportRun:
         path: Path,
         header: Header,
         has_nul: bool,
-        rejects: RejectsFile,
+        rejects: RejectsReport,
         start_byte: int,
         start_line: int,
         size: int,
@@ -174,8 +187,7 @@ class ImportRun:
                 byte_rate = (item.end_byte - start_byte) / elapsed
                 eta = (size - item.end_byte) / byte_rate if byte_rate > 0 else None
                 progress = loader.Progress(round(rows / elapsed, 1), None if eta is None else round(eta, 1))
-                if item.rejects:
-                    await asyncio.to_thread(rejects.append, item.rejects)
+                await rejects.append(item.rejects)
                 row = await loader.commit_batch(
                     self.conn, self.job_id, item, keep_active=header.active is None, progress=progress
                 )
@@ -198,36 +210,50 @@ class ImportRun:
 
 
 async def import_csv(ctx: dict[str, Any], job_id: str) -> str:
-    """The arq job: import one uploaded file, or resume it from its last committed batch."""
+    """The arq job: import one uploaded file, or resume it from its last committed batch.
+
+    When the database drops the connection (a failover, a restart) the run stops where it is and
+    starts again, once the server answers, after the last batch that committed.
+    """
     resources: Resources = ctx["resources"]
+    pause = RECONNECT_FIRST_SECONDS
+    while True:
+        try:
+            return await _run_once(resources, job_id)
+        except CONNECTION_LOST as exc:
+            log.warning("import %s lost the database (%r); resuming after its last committed batch", job_id, exc)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, RECONNECT_MAX_SECONDS)
+
+
+async def _run_once(resources: Resources, job_id: str) -> str:
     uid = UUID(job_id)
-    async with resources.db.connection() as connection:
-        # The lock is a session lock on `conn`: the one pool connection this run holds until the end
-        # of this block (`resources.db` calls inside it use the same connection, and the batches
-        # are written on it). It is released below before the connection returns to the pool, or
-        # by PostgreSQL when the process dies and the connection with it.
-        conn: asyncpg.Connection = connection.raw_connection
+    async with dedicated_connection(resources.database_url) as conn:
+        # A session lock on the run's own connection: released below, or by PostgreSQL when the
+        # connection goes (the process died, or the server dropped it).
         if not await conn.fetchval(queries.TRY_LOCK, job_id):
             return "already running elsewhere"
         try:
             return await ImportRun(resources, conn, uid).run()
+        except CONNECTION_LOST:
+            raise
         except Exception as exc:
             log.exception("import %s stopped unexpectedly", job_id)
             message = f"The import stopped on an unexpected error ({exc.__class__.__name__}); it has been logged."
             await finish_import(resources, uid, "failed", message)
             return "failed"
         finally:
-            with anyio.CancelScope(shield=True):
-                try:
-                    await asyncio.wait_for(conn.execute(queries.UNLOCK_ALL), 5)
-                except Exception:
-                    conn.terminate()  # never hand the pool a connection that still holds the job's lock
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.execute(queries.UNLOCK_ALL), 5)
 
 
-async def resume_imports(ctx: dict[str, Any]) -> int:
-    """The sweep: queue again every unfinished job whose process is gone; returns how many."""
+async def resume_imports(ctx: dict[str, Any], queued_grace: float = QUEUED_GRACE_SECONDS) -> int:
+    """The sweep: queue again every unfinished job whose process is gone; returns how many.
+
+    A queued job younger than `queued_grace` seconds is left to the upload that is queueing it.
+    """
     resources: Resources = ctx["resources"]
-    rows = await resources.db.fetch_all(queries.ORPHANED_JOBS, {"queued_grace": QUEUED_GRACE_SECONDS})
+    rows = await resources.db.fetch_all(queries.ORPHANED_JOBS, {"queued_grace": queued_grace})
     queued = 0
     for row in rows:
         job_id = str(row["id"])
@@ -240,13 +266,33 @@ async def resume_imports(ctx: dict[str, Any]) -> int:
 
 
 async def prune_import_history(ctx: dict[str, Any]) -> int:
-    """Hourly: forget finished imports older than HISTORY_RETENTION_DAYS, with their rejects files."""
+    """Hourly: forget finished imports older than HISTORY_RETENTION_DAYS, with their rejects reports.
+
+    Also removes stored files no job refers to (an upload whose process died before recording its
+    job) and spool files a killed run left, once they are older than a day.
+    """
     resources: Resources = ctx["resources"]
+    store = upload_store(resources.settings, resources.db)
+    await remove_unclaimed(resources, store)
     days = resources.settings.history_retention_days
     if not days:
         return 0
     rows = await resources.db.fetch_all(queries.PRUNE_JOBS, {"days": days})
-    uploads = resources.settings.uploads_path
     for row in rows:
-        await anyio.Path(row["rejects_path"] or rejects_path(uploads, str(row["id"]))).unlink(missing_ok=True)
+        report = row["rejects_path"] or rejects_key(str(row["id"]))
+        await upload_store(resources.settings, resources.db, report).remove(report)
     return len(rows)
+
+
+async def remove_unclaimed(resources: Resources, store: UploadStore) -> int:
+    """Remove stored files older than UNCLAIMED_SECONDS that no job names; returns how many."""
+    await asyncio.to_thread(store.prune_spool, UNCLAIMED_SECONDS)
+    keys = await store.stale(UNCLAIMED_SECONDS)
+    if not keys:
+        return 0
+    rows = await resources.db.fetch_all(queries.CLAIMED_KEYS, {"keys": keys})
+    claimed = {row["key"] for row in rows}
+    unclaimed = [key for key in keys if key not in claimed]
+    for key in unclaimed:
+        await store.remove(key)
+    return len(unclaimed)

@@ -137,9 +137,28 @@ WHERE id = $1
 RETURNING {SNAPSHOT_COLUMNS}, cancel_requested
 """
 
-# Retention: finished jobs past the window; their rejects files are removed by the caller.
+# Retention: finished jobs past the window; their rejects reports are removed by the caller.
 PRUNE_JOBS = """
 DELETE FROM import_job
 WHERE finished_at < now() - make_interval(days => :days)
 RETURNING id, rejects_path
 """
+
+# Which of these stored keys a job still names (as its upload or its rejects report); jobs recorded
+# before the upload store kept absolute paths, which end in the key.
+CLAIMED_KEYS = """
+SELECT k AS key FROM unnest(CAST(:keys AS text[])) AS k
+WHERE EXISTS (
+    SELECT 1 FROM import_job j
+    WHERE k IN (j.file_path, j.rejects_path)
+       OR right(j.file_path, length(k) + 1) = '/' || k
+       OR right(j.rejects_path, length(k) + 1) = '/' || k
+)
+"""
+
+# `fulfil status`: the imports under way, and how many wait for a worker.
+RUNNING_IMPORTS = """
+SELECT id, filename, rows_done, rows_total, bytes_done, bytes_total, attempts, started_at
+FROM import_job WHERE status = 'running' ORDER BY started_at
+"""
+COUNT_QUEUED = "SELECT count(*) FROM import_job WHERE status = 'queued'"

@@ -1,42 +1,67 @@
 """The rejects report: one CSV per job with each rejected row's line, the reason and its fields.
 
-Rows are appended just before their batch commits; a job resuming after a crash first drops the
-rows past its checkpoint, so a batch that never committed is not reported twice.
+It lives in the upload store beside the upload, so any web process can serve it whichever worker
+wrote it. Rows are appended just before their batch commits; a job resuming after a crash first
+drops the rows past its checkpoint, so a batch that never committed is not reported twice.
 """
 
 from __future__ import annotations
 
 import csv
-from pathlib import Path
+import io
+from collections.abc import Sequence
+
+import anyio.to_thread
+
+from fulfil.imports.store import UploadStore
 
 FIXED_COLUMNS = ["line", "reason"]
 
-
-def rejects_path(uploads: Path, job_id: str) -> Path:
-    return uploads / f"{job_id}.rejects.csv"
+Reject = tuple[int, str, list[str]]  # line, reason, the row's fields
 
 
-class RejectsFile:
-    def __init__(self, path: Path, columns: list[str]) -> None:
-        self.path = path
+def rejects_key(job_id: str) -> str:
+    """The key a job's rejects report is stored under."""
+    return f"{job_id}.rejects.csv"
+
+
+def _csv(rows: Sequence[Sequence[object]]) -> bytes:
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows(rows)
+    return text.getvalue().encode()
+
+
+def _committed(data: bytes, last_line: int) -> bytes:
+    """The report's header and the rows of lines up to `last_line`."""
+    rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
+    return _csv([rows[0], *(row for row in rows[1:] if int(row[0]) <= last_line)]) if rows else b""
+
+
+class RejectsReport:
+    def __init__(self, store: UploadStore, key: str, columns: list[str]) -> None:
+        self.store = store
+        self.key = key
         self.columns = columns
+        self.started = False  # whether the stored report has its header line
 
-    def append(self, rejects: list[tuple[int, str, list[str]]]) -> None:
+    async def trim(self, last_line: int) -> None:
+        """Keep only the rows of committed batches (line <= `last_line`); call once before appending.
+
+        Reads the report as it stands, as a resumed job must; the first run finds nothing.
+        """
+        data = b"".join([chunk async for chunk in self.store.chunks(self.key)])
+        if not data:
+            return
+        kept = await anyio.to_thread.run_sync(_committed, data, last_line)
+        await self.store.remove(self.key)
+        if kept:
+            await self.store.append(self.key, kept)
+            self.started = True
+
+    async def append(self, rejects: list[Reject]) -> None:
         if not rejects:
             return
-        new = not self.path.exists()
-        with self.path.open("a", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            if new:
-                writer.writerow(FIXED_COLUMNS + [c.strip() for c in self.columns])
-            writer.writerows([line, reason, *fields] for line, reason, fields in rejects)
-
-    def trim(self, last_line: int) -> None:
-        """Keep only the rows of committed batches (line <= `last_line`)."""
-        if not self.path.exists():
-            return
-        with self.path.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-        kept = [rows[0], *(row for row in rows[1:] if int(row[0]) <= last_line)] if rows else []
-        with self.path.open("w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows(kept)
+        rows: list[Sequence[object]] = [] if self.started else [FIXED_COLUMNS + [c.strip() for c in self.columns]]
+        rows.extend([line, reason, *fields] for line, reason, fields in rejects)
+        await self.store.append(self.key, await anyio.to_thread.run_sync(_csv, rows))
+        self.started = True

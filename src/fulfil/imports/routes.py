@@ -1,7 +1,7 @@
 """The import API: upload, progress, live stream, history, rejects report and cancel.
 
-The upload's body goes to a file in UPLOAD_DIR as it arrives (`upload.receive_upload`); then
-the job is recorded and queued.
+The upload's body goes into the upload store as it arrives (`upload.receive_upload`); then the
+job is recorded and queued.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from uuid import UUID, uuid4
 import anyio
 from sse_starlette import EventSourceResponse
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
 from fulfil.access.audit import actor_of
 from fulfil.api import ApiRoute, app_resources, json_response, read_query
 from fulfil.imports import jobs, queries, service
 from fulfil.imports.progress import HEARTBEAT_SECONDS, event_stream, publish
-from fulfil.imports.rejects import FIXED_COLUMNS, rejects_path
+from fulfil.imports.rejects import FIXED_COLUMNS, rejects_key
 from fulfil.imports.schemas import (
     HistoryQuery,
     ImportHistory,
@@ -30,7 +30,9 @@ from fulfil.imports.schemas import (
     UploadAccepted,
     UploadQuery,
 )
+from fulfil.imports.store import upload_key, upload_store
 from fulfil.imports.upload import receive_upload
+from fulfil.limits import one_upload_slot
 from fulfil.queue import enqueue
 from fulfil.shutdown import STREAM_END_SECONDS
 from fulfil.state import app_state
@@ -57,22 +59,22 @@ def _job_id(request: Request) -> UUID:
         raise service.not_found(raw) from None
 
 
+@one_upload_slot
 async def upload_csv(request: Request) -> Response:
-    """Stream the file to disk (never whole in memory), record the job, queue it; 202 with its URLs."""
+    """Stream the file into the upload store (never whole in memory), record the job, queue it; 202 with its URLs."""
     resources = app_resources(request)
     query = read_query(request, UploadQuery)
     job_id = uuid4()
-    uploads = resources.settings.uploads_path
-    uploads.mkdir(parents=True, exist_ok=True)
-    part = uploads / f"{job_id}.part"
-    sent_name, size = await receive_upload(request, part, resources.settings.max_upload_bytes)
-    path = part.rename(uploads / f"{job_id}.csv")
+    store = upload_store(resources.settings, resources.db)
+    key = upload_key(str(job_id))
+    sent_name, size = await receive_upload(request, store, key, resources.settings.max_upload_bytes)
     filename = display_name(query.filename or sent_name)
-    rejects = rejects_path(uploads, str(job_id))
+    rejects = rejects_key(str(job_id))
     try:
-        snapshot = await service.record_import(resources.db, job_id, filename, path, rejects, size, actor_of(request))
+        snapshot = await service.record_import(resources.db, job_id, filename, key, rejects, size, actor_of(request))
     except BaseException:
-        path.unlink(missing_ok=True)  # no job, so no file
+        with anyio.CancelScope(shield=True):
+            await store.remove(key)  # no job, so no file
         raise
     await publish(resources.redis, snapshot)
     try:
@@ -107,7 +109,8 @@ async def import_stream(request: Request) -> Response:
     job_id = _job_id(request)
     snapshot = await service.get_snapshot(resources, job_id, fresh=False)
     last = request.headers.get("last-event-id", "").strip()
-    last_event_id = int(last) if last.isdigit() else -1
+    # ASCII digits only, and few enough for int(): "²" or a 5,000-digit id counts as no id.
+    last_event_id = int(last) if last.isascii() and last.isdigit() and len(last) <= 18 else -1
     if snapshot.final and last_event_id >= snapshot.version:
         return Response(status_code=204)  # the client has the final event; 204 stops EventSource reconnecting
     hub = app_state(request.app).hub
@@ -138,9 +141,10 @@ async def import_rejects(request: Request) -> Response:
     ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("_") or "import"
     disposition = f"attachment; filename=\"{ascii_stem}-rejects.csv\"; filename*=UTF-8''{quote(stem)}-rejects.csv"
     headers = {"Content-Disposition": disposition}
-    path = job["rejects_path"]
-    if path and await anyio.Path(path).is_file():
-        return FileResponse(path, media_type="text/csv; charset=utf-8", headers=headers)
+    key = job["rejects_path"]
+    store = upload_store(resources.settings, resources.db, key)
+    if key and await store.exists(key):
+        return StreamingResponse(store.chunks(key), media_type="text/csv; charset=utf-8", headers=headers)
     return Response(",".join(FIXED_COLUMNS) + "\r\n", media_type="text/csv; charset=utf-8", headers=headers)
 
 

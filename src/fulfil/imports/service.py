@@ -8,11 +8,9 @@ transaction as the change. Errors are `ApiError`s the routes pass on as they are
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import anyio
 from databases import Database
 
 from fulfil.access.audit import Actor, write_audit
@@ -20,6 +18,7 @@ from fulfil.errors import ApiError
 from fulfil.imports import queries
 from fulfil.imports.progress import load_snapshot, publish, snapshot_of
 from fulfil.imports.schemas import FINAL_STATUSES, HistoryQuery, ImportHistory, ImportSnapshot
+from fulfil.imports.store import upload_store
 from fulfil.resources import Resources
 from fulfil.webhooks.outbox import record_event, relay_soon
 
@@ -48,14 +47,14 @@ async def list_imports(db: Database, query: HistoryQuery) -> ImportHistory:
 
 
 async def record_import(
-    db: Database, job_id: UUID, filename: str, path: Path, rejects: Path, size: int, actor: Actor
+    db: Database, job_id: UUID, filename: str, key: str, rejects: str, size: int, actor: Actor
 ) -> ImportSnapshot:
-    """The queued job for the uploaded file at `path`, and its audit row, in one transaction."""
+    """The queued job for the upload stored under `key`, and its audit row, in one transaction."""
     values = {
         "id": str(job_id),
         "filename": filename,
-        "file_path": str(path),
-        "rejects_path": str(rejects),
+        "file_path": key,
+        "rejects_path": rejects,
         "bytes_total": size,
     }
     async with db.transaction():
@@ -76,7 +75,7 @@ async def _finish(
     """End the job with `statement` and write its `import.completed` event in the same transaction
     (with the audit row of whoever cancelled it, if someone did).
 
-    Then publish the final snapshot, delete the uploaded file (the rejects report stays) and nudge
+    Then publish the final snapshot, remove the uploaded file (the rejects report stays) and nudge
     the webhook relay. None if the statement matched no job (it had ended, or was not queued).
     """
     async with resources.db.transaction():
@@ -90,7 +89,8 @@ async def _finish(
         if cancelled_by is not None:
             await write_audit(resources.db, cancelled_by, "import.cancelled", f"import {job_id}")
     await publish(resources.redis, snapshot)
-    await anyio.Path(row._mapping["file_path"]).unlink(missing_ok=True)
+    key = row._mapping["file_path"]
+    await upload_store(resources.settings, resources.db, key).remove(key)
     await relay_soon(resources)
     log.info("import %s %s%s", job_id, status, f": {error}" if error else "")
     return snapshot

@@ -1,4 +1,4 @@
-"""Receiving an upload: the request body streamed to a file as it arrives, never whole in memory.
+"""Receiving an upload: the request body streamed into the upload store as it arrives, never whole in memory.
 
 Either multipart/form-data (its `file` field: the dashboard, `curl -F`) or the CSV itself as the
 body (`curl --data-binary`). The bytes are counted here against MAX_UPLOAD_MB, since
@@ -8,17 +8,18 @@ text (a PNG, a zip) is refused from its first bytes.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
 
 import anyio
-import anyio.to_thread
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from fulfil.errors import ApiError
 from fulfil.imports.reader import binary_kind, not_text_message
+from fulfil.imports.store import CHUNK_BYTES, UploadStore
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -44,24 +45,25 @@ def _too_large(limit: int) -> ApiError:
     )
 
 
-class _FileSink:
-    """The upload's bytes to disk as they arrive, counted against the limit; never all in memory.
+class _StoreSink:
+    """The upload's bytes into the upload store as they arrive, counted against the limit.
 
     The parser's callbacks are synchronous, so they only count, sniff and collect a chunk's bytes
-    (`add`); `flush` then writes them in a worker thread, as Starlette's UploadFile does, so a slow
-    disk never holds up the event loop and the other requests it serves.
+    (`add`); `flush` then hands about a megabyte at a time to the store, whose writes never hold
+    up the event loop (a thread for a local file, the database's own I/O otherwise). One write
+    runs while the next megabyte arrives, so receiving and storing overlap; at most two store
+    chunks are in memory.
     """
 
-    def __init__(self, path: Path, limit: int) -> None:
-        self.path = path
+    def __init__(self, store: UploadStore, key: str, limit: int) -> None:
+        self.store = store
+        self.key = key
         self.limit = limit
         self.size = 0
         self.head = b""
         self.pending: list[bytes] = []
-        self.file: BinaryIO | None = None
-
-    async def open(self) -> None:
-        self.file = await anyio.to_thread.run_sync(self.path.open, "wb")
+        self.pending_bytes = 0
+        self.writing: asyncio.Task[None] | None = None
 
     def add(self, data: bytes) -> None:
         if not data:
@@ -74,13 +76,24 @@ class _FileSink:
             if len(self.head) >= SNIFF_BYTES:
                 self.check_text()
         self.pending.append(data)
+        self.pending_bytes += len(data)
 
-    async def flush(self) -> None:
-        """Write what `add` collected, off the event loop."""
-        if self.pending and self.file is not None:
+    async def flush(self, *, final: bool = False) -> None:
+        """Append what `add` collected once it makes a store chunk (or, at the end, whatever is left)."""
+        if self.pending and (final or self.pending_bytes >= CHUNK_BYTES):
             data = b"".join(self.pending)
             self.pending.clear()
-            await anyio.to_thread.run_sync(self.file.write, data)
+            self.pending_bytes = 0
+            await self._written()
+            self.writing = asyncio.create_task(self.store.append(self.key, data))
+        if final:
+            await self._written()
+
+    async def _written(self) -> None:
+        """Wait for the write under way (its error, if any, is raised here)."""
+        if self.writing is not None:
+            writing, self.writing = self.writing, None
+            await writing
 
     def check_text(self) -> None:
         kind = binary_kind(self.head)
@@ -88,22 +101,20 @@ class _FileSink:
             raise ApiError(415, not_text_message(kind))
 
     async def close(self) -> None:
-        await self.flush()
-        if self.file is not None:
-            await anyio.to_thread.run_sync(self.file.close)
+        await self.flush(final=True)
 
     async def discard(self) -> None:
-        """Close and remove the partial file of an upload that failed (even when it was cancelled)."""
+        """Remove what an upload that failed (even one cancelled) had stored."""
         with anyio.CancelScope(shield=True):
-            if self.file is not None:
-                await anyio.to_thread.run_sync(self.file.close)
-            await anyio.Path(self.path).unlink(missing_ok=True)
+            with contextlib.suppress(Exception):
+                await self._written()
+            await self.store.remove(self.key)
 
 
 class _FormFile:
     """python-multipart callbacks that send the `file` part to the sink and skip everything else."""
 
-    def __init__(self, sink: _FileSink) -> None:
+    def __init__(self, sink: _StoreSink) -> None:
         self.sink = sink
         self.header_field = b""
         self.header_value = b""
@@ -152,7 +163,7 @@ class _FormFile:
             self.in_file, self.found = False, True
 
 
-async def _receive_multipart(request: Request, boundary: bytes | None, sink: _FileSink) -> str | None:
+async def _receive_multipart(request: Request, boundary: bytes | None, sink: _StoreSink) -> str | None:
     if not boundary:
         raise ApiError(400, "The multipart/form-data request has no boundary in its Content-Type header.")
     form = _FormFile(sink)
@@ -177,7 +188,7 @@ async def _receive_multipart(request: Request, boundary: bytes | None, sink: _Fi
     return form.filename
 
 
-async def _receive_raw(request: Request, sink: _FileSink) -> str | None:
+async def _receive_raw(request: Request, sink: _StoreSink) -> str | None:
     async for chunk in request.stream():
         sink.add(chunk)
         await sink.flush()
@@ -185,11 +196,12 @@ async def _receive_raw(request: Request, sink: _FileSink) -> str | None:
     return options.get(b"filename", b"").decode(errors="replace") or None
 
 
-async def receive_upload(request: Request, path: Path, limit: int) -> tuple[str | None, int]:
-    """Write the uploaded file to `path`; returns the file name the client gave (if any) and the size.
+async def receive_upload(request: Request, store: UploadStore, key: str, limit: int) -> tuple[str | None, int]:
+    """Write the uploaded file to `store` under `key`; returns the file name the client gave (if any) and the size.
 
     415 for a type that is not CSV, 413 past `limit` bytes, 400 for an empty or malformed body;
-    on any error (a client gone mid-upload included) the partial file is removed.
+    on any error (a client gone mid-upload included) what was stored is removed. A process killed
+    mid-upload leaves a file no job refers to, which the hourly prune removes.
     """
     raw_type, options = parse_options_header(request.headers.get("content-type", ""))
     content_type = raw_type.decode().lower()
@@ -204,9 +216,8 @@ async def receive_upload(request: Request, path: Path, limit: int) -> tuple[str 
     if declared.isdigit() and int(declared) > limit + (MULTIPART_OVERHEAD if multipart else 0):
         raise _too_large(limit)
 
-    sink = _FileSink(path, limit)
+    sink = _StoreSink(store, key, limit)
     try:
-        await sink.open()
         if multipart:
             filename = await _receive_multipart(request, options.get(b"boundary"), sink)
         else:

@@ -63,7 +63,6 @@ async def bulk_delete(request: Request) -> JSONResponse:
     return json_response(BulkDeleteResult(deleted=await service.bulk_delete(app_resources(request), actor_of(request))))
 
 
-# `/api/products/bulk` comes before `/api/products/{id}`, so "bulk" is never read as an id.
 routes: list[BaseRoute] = [
     ApiRoute(
         "/api/products/bulk",
@@ -97,7 +96,7 @@ routes: list[BaseRoute] = [
         errors=(400, 409, 422),
     ),
     ApiRoute(
-        "/api/products/{id}",
+        "/api/products/{id:id}",
         get_product,
         methods=["GET"],
         summary="Read one product",
@@ -106,7 +105,7 @@ routes: list[BaseRoute] = [
         errors=(404,),
     ),
     ApiRoute(
-        "/api/products/{id}",
+        "/api/products/{id:id}",
         update_product,
         methods=["PUT"],
         summary="Update a product; fields left out stay as they are",
@@ -116,7 +115,7 @@ routes: list[BaseRoute] = [
         errors=(400, 404, 409, 422),
     ),
     ApiRoute(
-        "/api/products/{id}",
+        "/api/products/{id:id}",
         delete_product,
         methods=["DELETE"],
         summary="Delete a product",

@@ -22,18 +22,28 @@ from fulfil.products.fields import (
     clean_search,
     clean_sku,
 )
-from fulfil.validation import StrictModel, not_null
+from fulfil.validation import StrictModel, not_null, text_pattern
 
 Sku = Annotated[
     str,
     AfterValidator(clean_sku),
-    Field(description="Unique, case-insensitively; stored as typed", json_schema_extra={"maxLength": SKU_MAX}),
+    Field(
+        description="Unique, case-insensitively; stored as typed",
+        json_schema_extra={"pattern": text_pattern(SKU_MAX, required=True, one_line=True)},
+    ),
 ]
-Name = Annotated[str, AfterValidator(clean_name), Field(json_schema_extra={"maxLength": NAME_MAX})]
+Name = Annotated[
+    str,
+    AfterValidator(clean_name),
+    Field(json_schema_extra={"pattern": text_pattern(NAME_MAX, required=True)}),
+]
 Description = Annotated[
     str | None,
     AfterValidator(clean_description),
-    Field(description="Blank becomes null", json_schema_extra={"maxLength": DESCRIPTION_MAX}),
+    Field(
+        description="Blank becomes null",
+        json_schema_extra={"pattern": text_pattern(DESCRIPTION_MAX, required=False)},
+    ),
 ]
 SortKey = Literal["id", "-id", "sku", "-sku", "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
 
@@ -44,7 +54,7 @@ def _search_rule(field: str) -> AfterValidator:
 
 
 _CONTAINS = "Case-insensitive contains"
-_SEARCH_LENGTH = {"maxLength": SEARCH_MAX}
+_SEARCH_LENGTH = {"pattern": text_pattern(SEARCH_MAX, required=False)}
 SkuFilter = Annotated[str | None, _search_rule("sku"), Field(description=_CONTAINS, json_schema_extra=_SEARCH_LENGTH)]
 NameFilter = Annotated[str | None, _search_rule("name"), Field(description=_CONTAINS, json_schema_extra=_SEARCH_LENGTH)]
 DescriptionFilter = Annotated[
@@ -66,19 +76,8 @@ class ProductCreate(StrictModel):
     active: StrictBool = True
 
 
-def _not_nullable(schema: dict[str, Any]) -> None:
-    """In the JSON schema: sku, name and active may be left out, but never sent as null."""
-    for name in ("sku", "name", "active"):
-        prop = schema["properties"][name]
-        options = [option for option in prop.pop("anyOf") if option != {"type": "null"}]
-        prop.pop("default", None)
-        prop.update(options[0])
-
-
 class ProductUpdate(StrictModel):
     """`PUT /api/products/{id}`: the fields sent are changed, the ones left out stay as they are."""
-
-    model_config = ConfigDict(json_schema_extra=_not_nullable)
 
     sku: Sku | None = None
     name: Name | None = None
@@ -140,8 +139,17 @@ class ProductQuery(PageQuery):
         return None if isinstance(value, str) and not value.strip() else value
 
 
+def _confirm_required(schema: dict[str, Any]) -> None:
+    """In the JSON schema: `confirm` must be sent, as true (left out or false, the route answers a 400)."""
+    schema["required"] = ["confirm"]
+    schema["properties"]["confirm"].pop("default")
+    schema["properties"]["confirm"]["const"] = True
+
+
 class BulkDeleteQuery(BaseModel):
     """`DELETE /api/products/bulk` parameters: nothing is deleted unless `confirm=true`."""
+
+    model_config = ConfigDict(json_schema_extra=_confirm_required)
 
     confirm: bool = Field(False, description="Must be true: every product is deleted")
 

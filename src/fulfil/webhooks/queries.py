@@ -176,3 +176,9 @@ WITH gone AS (
 )
 SELECT count(*) FROM gone
 """
+
+# `fulfil status`: deliveries still to make, and events the relay has not turned into deliveries yet.
+COUNT_PENDING = """
+SELECT (SELECT count(*) FROM webhook_delivery WHERE status = 'pending') AS deliveries,
+       (SELECT count(*) FROM webhook_event WHERE relayed_at IS NULL) AS events
+"""

@@ -91,7 +91,7 @@ routes: list[BaseRoute] = [
         errors=(400, 422),
     ),
     ApiRoute(
-        "/api/webhooks/deliveries/{id}/resend",
+        "/api/webhooks/deliveries/{id:id}/resend",
         resend_delivery,
         methods=["POST"],
         summary="Deliver a finished delivery again, with a new round of retries",
@@ -101,7 +101,7 @@ routes: list[BaseRoute] = [
         errors=(404, 409),
     ),
     ApiRoute(
-        "/api/webhooks/{id}",
+        "/api/webhooks/{id:id}",
         get_webhook,
         methods=["GET"],
         summary="Read one webhook (the secret is never shown; `has_secret` says if one is set)",
@@ -110,7 +110,7 @@ routes: list[BaseRoute] = [
         errors=(404,),
     ),
     ApiRoute(
-        "/api/webhooks/{id}",
+        "/api/webhooks/{id:id}",
         update_webhook,
         methods=["PUT"],
         summary="Change the fields sent; a secret left out is kept, null or blank removes it",
@@ -120,7 +120,7 @@ routes: list[BaseRoute] = [
         errors=(400, 404, 422),
     ),
     ApiRoute(
-        "/api/webhooks/{id}",
+        "/api/webhooks/{id:id}",
         delete_webhook,
         methods=["DELETE"],
         summary="Delete a webhook and its delivery log",
@@ -129,7 +129,7 @@ routes: list[BaseRoute] = [
         errors=(404,),
     ),
     ApiRoute(
-        "/api/webhooks/{id}/deliveries",
+        "/api/webhooks/{id:id}/deliveries",
         list_deliveries,
         methods=["GET"],
         summary="A webhook's deliveries, newest first, each with its attempts",
@@ -139,7 +139,7 @@ routes: list[BaseRoute] = [
         errors=(404, 422),
     ),
     ApiRoute(
-        "/api/webhooks/{id}/test",
+        "/api/webhooks/{id:id}/test",
         test_webhook,
         methods=["POST"],
         summary="Send one webhook.test event now (no retries) and report the receiver's answer",

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, field_validator
 
 from fulfil.pagination import Page, PageQuery, page_size_field
-from fulfil.validation import StrictModel, no_control, not_null
+from fulfil.validation import CONTROL_CHARACTERS, StrictModel, no_control, not_null
 
 TEST_EVENT = "webhook.test"
 URL_MAX = 2048
@@ -24,6 +24,14 @@ RETRY_COUNT_DEFAULT = 3
 EventType = Literal["product.created", "product.updated", "product.deleted", "product.bulk_deleted", "import.completed"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+
+# `clean_url`'s rule for the OpenAPI document (a little stricter: an ASCII host name or address, a port
+# written without leading zeros).
+_PORT = "[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]"
+URL_PATTERN = (
+    rf"^\s*[hH][tT][tT][pP][sS]?://(?:[A-Za-z0-9_-]{{1,63}}\.)*[A-Za-z0-9_-]{{1,63}}(?::(?:{_PORT}))?"
+    rf"(?:[/?][^\s#{CONTROL_CHARACTERS}]*)?\s*$"
+)
 
 
 def clean_url(value: str) -> str:
@@ -47,6 +55,10 @@ def clean_url(value: str) -> str:
         raise ValueError("url must start with http:// or https://")
     if not parts.hostname:
         raise ValueError("url has no host name")
+    try:  # what the HTTP client does with it: a label that is empty or over 63 characters fails
+        parts.hostname.encode("idna")
+    except UnicodeError:
+        raise ValueError("url has an invalid host name (a part between dots is empty or too long)") from None
     if parts.username or parts.password:
         raise ValueError("url cannot carry a user name or password; use the secret to authenticate")
     if parts.fragment:
@@ -72,15 +84,43 @@ def clean_secret(value: str | None) -> str | None:
     return value
 
 
-Url = Annotated[str, AfterValidator(clean_url), Field(description="http:// or https://", max_length=URL_MAX + 64)]
-EventTypes = Annotated[list[EventType], AfterValidator(clean_event_types), Field(description="Non-empty")]
+Url = Annotated[
+    str,
+    AfterValidator(clean_url),
+    Field(
+        description="http:// or https://",
+        max_length=URL_MAX + 64,  # room for whitespace around it, trimmed before URL_MAX applies
+        json_schema_extra={"maxLength": URL_MAX, "pattern": URL_PATTERN},
+    ),
+]
+EventTypes = Annotated[
+    list[EventType],
+    AfterValidator(clean_event_types),
+    Field(description="Non-empty", json_schema_extra={"minItems": 1}),
+]
 Secret = Annotated[
     str | None,
     AfterValidator(clean_secret),
-    Field(description="Write-only HMAC key (its UTF-8 bytes); blank or null removes it"),
+    Field(
+        description="Write-only HMAC key (its UTF-8 bytes); blank or null removes it",
+        json_schema_extra={"maxLength": SECRET_MAX, "pattern": "^[^\\x00]*$"},
+    ),
 ]
-Timeout = Annotated[int, Field(ge=1, le=300, description="Seconds to wait for the receiver")]
-RetryCount = Annotated[int, Field(ge=0, le=20, description="Retries after the first attempt fails")]
+
+
+def whole_number(value: Any) -> Any:
+    """JSON Schema's `integer`: a number without a fractional part (`3.0` too), not `true` or `"3"`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    return value
+
+
+Timeout = Annotated[
+    int, Field(ge=1, le=300, description="Seconds to wait for the receiver"), BeforeValidator(whole_number)
+]
+RetryCount = Annotated[
+    int, Field(ge=0, le=20, description="Retries after the first attempt fails"), BeforeValidator(whole_number)
+]
 
 
 class WebhookCreate(StrictModel):
