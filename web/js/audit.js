@@ -31,7 +31,13 @@ function isoOf(local) {
 }
 
 export function mountAudit(card) {
-  const actor = h("input", { type: "search", name: "actor", placeholder: "name@example.com", autocomplete: "off" });
+  const actor = h("input", {
+    type: "search",
+    name: "actor",
+    placeholder: "name@example.com",
+    autocomplete: "off",
+    maxlength: "254",
+  });
   const action = h(
     "select",
     { name: "action" },
