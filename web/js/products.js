@@ -3,6 +3,7 @@
 
 import { ApiError, del, get, post, put } from "./api.js";
 import { clear, debounce, h, icon, num, timeAgo } from "./dom.js";
+import { can } from "./session.js";
 import {
   badge,
   cardHead,
@@ -193,7 +194,7 @@ export function mountProducts(card) {
       titleId: "products-title",
       large: true,
       sub: count,
-      aside: h("div", { class: "card__actions" }, bulkButton, createButton),
+      aside: h("div", { class: "card__actions" }, can("admin") && bulkButton, can("products:write") && createButton),
     }),
     h(
       "form",
@@ -349,12 +350,13 @@ export function mountProducts(card) {
           : emptyState(
               "No products yet",
               "Import a CSV above or create one.",
-              h(
-                "button",
-                { type: "button", class: "btn btn--primary", onclick: () => editProduct(null) },
-                icon("plus"),
-                "New product",
-              ),
+              can("products:write") &&
+                h(
+                  "button",
+                  { type: "button", class: "btn btn--primary", onclick: () => editProduct(null) },
+                  icon("plus"),
+                  "New product",
+                ),
             ),
     );
     const first = total ? (state.page - 1) * state.page_size + 1 : 0;
@@ -388,18 +390,19 @@ export function mountProducts(card) {
       h(
         "td",
         { class: "col-actions", "data-label": "Actions" },
-        h(
-          "div",
-          { class: "row-actions" },
-          iconButton({ icon: "edit", label: `Edit ${label}`, title: "Edit", onclick: () => editProduct(product) }),
-          iconButton({
-            icon: "trash",
-            label: `Delete ${label}`,
-            title: "Delete",
-            danger: true,
-            onclick: () => deleteProduct(product),
-          }),
-        ),
+        can("products:write") &&
+          h(
+            "div",
+            { class: "row-actions" },
+            iconButton({ icon: "edit", label: `Edit ${label}`, title: "Edit", onclick: () => editProduct(product) }),
+            iconButton({
+              icon: "trash",
+              label: `Delete ${label}`,
+              title: "Delete",
+              danger: true,
+              onclick: () => deleteProduct(product),
+            }),
+          ),
       ),
     );
   }
