@@ -11,7 +11,7 @@ import pytest
 
 from fulfil.settings import Settings
 from fulfil.state import app_state
-from tests.support.access import token_headers
+from tests.support.access import issue_token, token_headers
 from tests.support.live import LiveServer, start_live_server
 from tests.support.raw_http import RawConnection, connect, status_of, upload_head
 from tests.support.waiting import eventually
@@ -100,7 +100,7 @@ async def trickle(conn: RawConnection, stop: asyncio.Event) -> None:
 async def trickling(live_server: LiveServer) -> AsyncIterator[tuple[RawConnection, asyncio.Event]]:
     conn = await connect(live_server.url)
     stop = asyncio.Event()
-    await conn.send(upload_head(100_000) + b"sku,name\n")
+    await conn.send(upload_head(100_000, await issue_token(live_server.resources.db)) + b"sku,name\n")
     task = asyncio.create_task(trickle(conn, stop))
     yield conn, stop
     stop.set()
@@ -128,8 +128,9 @@ async def test_past_the_upload_cap_an_upload_gets_a_503_with_retry_after(
     live = await start_live_server(settings.model_copy(update={"body_idle_timeout_seconds": 60}))
     try:
         holding = [await connect(live.url) for _ in range(2)]
+        token = await issue_token(live.resources.db)
         for conn in holding:
-            await conn.send(upload_head(20) + b"sku,name\n")  # the rest never comes
+            await conn.send(upload_head(20, token) + b"sku,name\n")  # the rest never comes
         async with httpx.AsyncClient(
             base_url=live.url, timeout=10, headers=await token_headers(live.resources.db)
         ) as client:

@@ -40,8 +40,9 @@ def status_of(reply: bytes) -> int:
     return int(first[1]) if len(first) > 1 and first[1].isdigit() else 0
 
 
-def upload_head(size: int, host: str = "127.0.0.1") -> bytes:
-    """The head of a raw `text/csv` upload of `size` bytes."""
+def upload_head(size: int, token: str, host: str = "127.0.0.1") -> bytes:
+    """The head of a raw `text/csv` upload of `size` bytes, sent with the API token `token`."""
     return (
-        f"POST /api/upload HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/csv\r\nContent-Length: {size}\r\n\r\n"
+        f"POST /api/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: text/csv\r\nContent-Length: {size}\r\n\r\n"
     ).encode()

@@ -93,7 +93,7 @@ export function mountHistory(card, { trackedId, onWatch }) {
                   "rejects",
                 )
               : null,
-            running && trackedId() !== id
+            running && onWatch && trackedId() !== id
               ? h("button", { type: "button", class: "link link--small", onclick: () => onWatch(job) }, "watch")
               : null,
           ),

@@ -4,6 +4,7 @@
 
 import { ApiError, del, get, post, put } from "./api.js";
 import { clear, debounce, h, icon, num, timeAgo } from "./dom.js";
+import { can } from "./session.js";
 import {
   badge,
   cardHead,
@@ -290,7 +291,7 @@ export function mountProducts(card) {
       titleId: "products-title",
       large: true,
       sub: count,
-      aside: h("div", { class: "card__actions" }, createButton),
+      aside: h("div", { class: "card__actions" }, can("products:write") && createButton),
     }),
     h(
       "form",
@@ -328,7 +329,7 @@ export function mountProducts(card) {
         jump,
       ),
     ),
-    h("div", { class: "card__foot" }, bulkButton),
+    can("admin") && h("div", { class: "card__foot" }, bulkButton),
   );
 
   function syncControls() {
@@ -353,7 +354,7 @@ export function mountProducts(card) {
       h(
         "tr",
         {},
-        h("th", { scope: "col", class: "col-select" }, pageCheckbox),
+        h("th", { scope: "col", class: "col-select" }, can("products:write") && pageCheckbox),
         COLUMNS.map((column) => {
           if (!column.sort) return headerCell(column);
           const active = column.sort === sortKey;
@@ -424,7 +425,7 @@ export function mountProducts(card) {
     pageCheckbox.indeterminate = !pageCheckbox.checked && items.some((p) => selected.has(p.id));
     pageCheckbox.disabled = allMatching || !items.length;
     const filtered = Object.keys(filterParams()).length > 0;
-    selectionBar.hidden = !allMatching && selected.size === 0;
+    selectionBar.hidden = !can("products:write") || (!allMatching && selected.size === 0);
     selectionText.textContent = allMatching
       ? `All ${lastReply ? totalText(lastReply) : ""} matching products are selected.`
       : `${num(selected.size)} selected.`;
@@ -541,12 +542,13 @@ export function mountProducts(card) {
           : emptyState(
               "No products yet",
               "Import a CSV above or create one.",
-              h(
-                "button",
-                { type: "button", class: "btn btn--primary", onclick: () => editProduct(null) },
-                icon("plus"),
-                "New product",
-              ),
+              can("products:write") &&
+                h(
+                  "button",
+                  { type: "button", class: "btn btn--primary", onclick: () => editProduct(null) },
+                  icon("plus"),
+                  "New product",
+                ),
             ),
     );
     const atEnd = !reply.next_cursor;
@@ -591,7 +593,7 @@ export function mountProducts(card) {
     return h(
       "tr",
       { "data-id": product.id, class: exactSku ? "row--exact" : null, title: exactSku ? "Exact SKU" : null },
-      h("td", { class: "col-select", "data-label": "Select" }, box),
+      h("td", { class: "col-select", "data-label": "Select" }, can("products:write") && box),
       h("td", { class: "num col-id", "data-label": "ID" }, String(product.id)),
       h("td", { class: "col-sku", "data-label": "SKU" }, h("code", { class: "sku" }, product.sku)),
       h("td", { class: "col-name", "data-label": "Name" }, product.name),
@@ -611,18 +613,19 @@ export function mountProducts(card) {
       h(
         "td",
         { class: "col-actions", "data-label": "Actions" },
-        h(
-          "div",
-          { class: "row-actions" },
-          iconButton({ icon: "edit", label: `Edit ${label}`, title: "Edit", onclick: () => editProduct(product) }),
-          iconButton({
-            icon: "trash",
-            label: `Delete ${label}`,
-            title: "Delete",
-            danger: true,
-            onclick: () => deleteProduct(product),
-          }),
-        ),
+        can("products:write") &&
+          h(
+            "div",
+            { class: "row-actions" },
+            iconButton({ icon: "edit", label: `Edit ${label}`, title: "Edit", onclick: () => editProduct(product) }),
+            iconButton({
+              icon: "trash",
+              label: `Delete ${label}`,
+              title: "Delete",
+              danger: true,
+              onclick: () => deleteProduct(product),
+            }),
+          ),
       ),
     );
   }

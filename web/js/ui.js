@@ -2,7 +2,7 @@
 // confirmations, form fields that can show the API's errors next to the right control, notices,
 // and the tables with their empty and error states.
 
-import { h, icon, uniqueId } from "./dom.js";
+import { h, icon, num, uniqueId } from "./dom.js";
 
 const FOCUSABLE = [
   "a[href]",
@@ -338,4 +338,53 @@ export function dataTable({ className, caption, columns = null, rows = [], attrs
   );
   const state = h("div", { class: "table-state" });
   return { wrap: h("div", { class: "table-wrap" }, table), table, thead, tbody, state };
+}
+
+/**
+ * Previous/next under a list: `onPage(n)` is called with the page to show; `show(reply)` takes a
+ * list reply (`page`, `page_size`, `total`, `items`) and updates the range and the buttons.
+ */
+export function pager({ label, onPage }) {
+  let page = 1;
+  const range = h("span", { class: "pager__range muted" });
+  const pageLabel = h("span", { class: "pager__label", "aria-live": "polite" });
+  const step = (delta, text, iconName) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn--small",
+        "aria-label": `${text} page of ${label}`,
+        onclick: () => onPage(page + delta),
+      },
+      delta < 0 ? icon(iconName, { size: 16 }) : null,
+      h("span", { class: "hide-sm" }, text),
+      delta > 0 ? icon(iconName, { size: 16 }) : null,
+    );
+  const prev = step(-1, "Previous", "left");
+  const next = step(1, "Next", "right");
+  const root = h("div", { class: "pager" }, range, h("div", { class: "pager__nav" }, prev, pageLabel, next));
+  function show(reply) {
+    page = reply.page;
+    const pages = Math.max(1, Math.ceil(reply.total / reply.page_size));
+    const first = (reply.page - 1) * reply.page_size + 1;
+    range.textContent = reply.total
+      ? `${num(first)}–${num(first + reply.items.length - 1)} of ${num(reply.total)}`
+      : "";
+    pageLabel.textContent = `Page ${num(page)} of ${num(pages)}`;
+    prev.disabled = page <= 1;
+    next.disabled = page >= pages;
+    root.hidden = pages <= 1 && page <= 1;
+  }
+  return { root, show };
+}
+
+/** A checkbox with its label and a hint under it, in the `.checks` list style. */
+export function checkOption({ name, value, label, hint = null, checked = false }) {
+  return h(
+    "label",
+    { class: "check" },
+    h("input", { type: "checkbox", name, value, checked }),
+    h("span", {}, label, hint ? h("span", { class: "check__hint" }, hint) : null),
+  );
 }
