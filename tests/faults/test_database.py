@@ -50,12 +50,6 @@ async def final_snapshot(client: httpx.AsyncClient, job_id: str) -> dict[str, An
     return await eventually(final, within=60, what=f"import {job_id} finished")  # type: ignore[no-any-return]
 
 
-@pytest.mark.xfail(
-    reason="Open: a pooled `databases` connection can be handed out after the server ended its session but before"
-    " asyncpg saw the socket close; its next query fails with asyncpg's InternalClientError 'cannot switch to state"
-    " N; another operation (2) is in progress' (a 500). Seen in about half the runs.",
-    strict=False,
-)
 async def test_terminated_connections_mid_import_end_with_exact_counts(
     client: httpx.AsyncClient, live_server: LiveServer, db: asyncpg.Connection, caplog: pytest.LogCaptureFixture
 ) -> None:
