@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -24,6 +25,7 @@ from databases.backends.postgres import PostgresBackend, PostgresConnection
 from pydantic import BaseModel
 
 Model = TypeVar("Model", bound=BaseModel)
+Value = TypeVar("Value")
 
 
 def create_database(url: str, pool_size: int = 10) -> Database:
@@ -207,6 +209,22 @@ async def dedicated_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
             await asyncio.wait_for(conn.close(), 5)
         except Exception:
             conn.terminate()
+
+
+async def through_lost_connections(statement: Callable[[], Awaitable[Value]], *, within: float) -> Value:
+    """`statement()`, run again while the connection is lost (a failover, a restart), for up to
+    `within` seconds. Only for a statement that is safe to run twice: whether a lost one
+    committed is not known."""
+    deadline = time.monotonic() + within
+    pause = 0.1
+    while True:
+        try:
+            return await statement()
+        except CONNECTION_LOST:
+            if time.monotonic() + pause > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 2.0)
 
 
 async def connect_raw(url: str) -> asyncpg.Connection:
