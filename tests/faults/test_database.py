@@ -18,7 +18,7 @@ from tests.support.access import token_headers
 from tests.support.databases import fresh_database
 from tests.support.imports import csv_bytes, upload, wait_rows_done
 from tests.support.live import LiveServer, start_live_server
-from tests.support.private_servers import private_postgres
+from tests.support.private_servers import PrivateRedis, private_postgres
 from tests.support.products import create, events
 from tests.support.receivers import Receiver
 from tests.support.sse import follow_to_end
@@ -179,12 +179,12 @@ async def test_terminated_connections_mid_delivery_lose_no_event_and_send_none_t
 
 
 async def test_a_database_restart_mid_import_resumes_after_the_last_committed_batch(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    settings: Settings, own_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     async with private_postgres() as server:
         url = await fresh_database(server.url(), "fulfil", migrate=True)
-        live = await start_live_server(settings.model_copy(update={"database_url": url}))
+        live = await start_live_server(settings.model_copy(update={"database_url": url, "redis_url": own_redis.url}))
         try:
             async with httpx.AsyncClient(
                 base_url=live.url, timeout=30, headers=await token_headers(live.resources.db)
