@@ -140,12 +140,16 @@ def _unreachable(exc: Exception) -> str:
     return "The database"
 
 
-async def handle_unavailable(request: Request, exc: Exception) -> JSONResponse:
+def unavailable_response(method: str, path: str, exc: Exception) -> JSONResponse:
     """A server we depend on cannot be reached: a 503 that says which, not a bare 500."""
     what = _unreachable(exc)
-    log.error("%s %s: %s is unreachable: %r", request.method, request.url.path, what, exc)
-    message = f"{what} is unreachable, so {request.method} {request.url.path} could not be served; try again shortly."
+    log.error("%s %s: %s is unreachable: %r", method, path, what, exc)
+    message = f"{what} is unreachable, so {method} {path} could not be served; try again shortly."
     return error_response(503, message)
+
+
+async def handle_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return unavailable_response(request.method, request.url.path, exc)
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -12,12 +12,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser, UnauthenticatedUser
+from starlette.authentication import (
+    AuthCredentials,
+    AuthenticationBackend,
+    AuthenticationError,
+    BaseUser,
+    UnauthenticatedUser,
+)
 from starlette.requests import HTTPConnection
 
 from fulfil.access import queries
 from fulfil.access.credentials import TOKEN_PREFIX, digest
 from fulfil.access.roles import granted_scopes
+from fulfil.db import CONNECTION_LOST
 from fulfil.settings import Settings
 from fulfil.state import app_state
 
@@ -85,8 +92,24 @@ def _stale(last: datetime | None) -> bool:
     return last is None or datetime.now(UTC) - last >= TOUCH_EVERY
 
 
+class CallerUnknowable(AuthenticationError):
+    """The database could not be asked who is calling. Raised as an AuthenticationError because
+    that is the one error Starlette's AuthenticationMiddleware hands to its `on_error`; anything
+    else would skip the app's error handlers (they sit inside it) and become a bare 500."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 class SessionOrTokenBackend(AuthenticationBackend):
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
+        try:
+            return await self._identify(conn)
+        except CONNECTION_LOST as exc:
+            raise CallerUnknowable(exc) from exc
+
+    async def _identify(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         token = bearer_token(conn)
         if token is not None:
             return await self._by_token(conn, token) if token else (AuthCredentials(), Anonymous("authorization"))

@@ -12,8 +12,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fulfil.access.backend import SessionOrTokenBackend
-from fulfil.errors import error_response
+from fulfil.access.backend import CallerUnknowable, SessionOrTokenBackend
+from fulfil.errors import error_response, unavailable_response
 from fulfil.settings import Settings
 
 # Scripts only from our own files (no inline script, no eval), nothing may frame the pages.
@@ -76,6 +76,9 @@ def allowed_hosts(settings: Settings) -> list[str]:
 
 
 def auth_failed(conn: HTTPConnection, exc: Exception) -> Response:
+    """A credential refused is a 401; the database out of reach while checking it is a 503."""
+    if isinstance(exc, CallerUnknowable):
+        return unavailable_response(conn.scope.get("method", "GET"), conn.url.path, exc.cause)
     return error_response(401, str(exc), "unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 

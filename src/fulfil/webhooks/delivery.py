@@ -23,6 +23,7 @@ from typing import Any, TypedDict
 import aiohttp
 import anyio
 
+from fulfil.db import through_lost_connections
 from fulfil.queue import JobName, enqueue
 from fulfil.resources import Resources
 from fulfil.settings import Settings
@@ -39,6 +40,7 @@ JITTER = 0.2
 # claim runs out and the sweep queues the delivery again.
 LEASE_SECONDS = 60
 RENEW_EVERY_SECONDS = 20
+RECORD_WITHIN_SECONDS = LEASE_SECONDS - RENEW_EVERY_SECONDS - 10  # recorded before the claim can run out
 NOTHING_DUE = "nothing due: sent, or claimed by another job"
 
 
@@ -208,9 +210,16 @@ def decide(row: Any, outcome: Outcome, settings: Settings) -> Result:
 
 
 async def record(resources: Resources, results: list[Result]) -> set[int]:
-    """Store each attempt in one statement; returns the ids stored (a raced duplicate is not)."""
+    """Store each attempt in one statement; returns the ids stored (a raced duplicate is not).
+
+    The requests have gone out, so a lost connection is waited out rather than raised: unrecorded,
+    they would be sent again when their claim runs out. The statement is guarded by the attempt
+    count, so running it again after one that did commit stores nothing twice.
+    """
     payload = json.dumps([result.as_json() for result in results])
-    rows = await resources.db.fetch_all(queries.RECORD_ATTEMPTS, {"results": payload})
+    rows = await through_lost_connections(
+        lambda: resources.db.fetch_all(queries.RECORD_ATTEMPTS, {"results": payload}), within=RECORD_WITHIN_SECONDS
+    )
     return {row["id"] for row in rows}
 
 
