@@ -28,6 +28,7 @@ const EVENT_TYPES = [
   ["product.deleted", "A product is deleted"],
   ["product.bulk_deleted", "All products are deleted (Bulk Delete)"],
   ["import.completed", "A CSV import finishes (one event with its counts)"],
+  ["import.undone", "An import is undone (one event with its counts)"],
 ];
 const DELIVERY_TONE = { delivered: "success", failed: "danger", pending: "info" };
 const DELIVERIES_PAGE = 20;
@@ -39,6 +40,7 @@ const SUBJECTS = {
   "product.deleted": (data) => data.sku,
   "product.bulk_deleted": (data) => `${num(data.count)} products`,
   "import.completed": (data) => data.filename,
+  "import.undone": (data) => `${num(data.restored)} restored, ${num(data.deleted)} deleted`,
 };
 
 function subject(delivery) {

@@ -21,7 +21,9 @@ SECRET_MAX = 512
 TIMEOUT_DEFAULT = 30
 RETRY_COUNT_DEFAULT = 3
 
-EventType = Literal["product.created", "product.updated", "product.deleted", "product.bulk_deleted", "import.completed"]
+EventType = Literal[
+    "product.created", "product.updated", "product.deleted", "product.bulk_deleted", "import.completed", "import.undone"
+]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
