@@ -106,6 +106,8 @@ WHERE id = $1
 RETURNING {SNAPSHOT_COLUMNS}, cancel_requested
 """
 
+CONFLICTS_SO_FAR = "SELECT conflicts FROM import_job WHERE id = $1"
+
 CONFLICTS_PAGE = """
 SELECT product_id, sku, reason, job_left, current FROM undo_conflict
 WHERE job_id = :id AND product_id > :after

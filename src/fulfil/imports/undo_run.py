@@ -21,6 +21,7 @@ import asyncpg
 
 from fulfil.imports import queries, undo_queries
 from fulfil.imports.jobs import JobRun, run_resuming
+from fulfil.imports.loader import RETRIES, RETRYABLE
 from fulfil.imports.schemas import FINAL_STATUSES
 from fulfil.imports.undo_plan import FIELDS, BatchPlan, Touch, plan_batch, touch_of
 from fulfil.resources import Resources
@@ -84,33 +85,39 @@ class UndoRun(JobRun):
         who = await self.conn.fetchrow(undo_queries.WHO, self.job_id)
         actor = (who["actor_user_id"], who["actor_token_id"], who["actor"]) if who else (None, None, None)
         batch_rows = self.resources.settings.import_batch_rows
-        started, done, conflicts = time.monotonic(), 0, 0
+        started, done = time.monotonic(), 0
         while (end := await self.conn.fetchval(undo_queries.BATCH_END, target, after, batch_rows)) is not None:
-            async with self.conn.transaction():
-                entries = await self.conn.fetch(undo_queries.BATCH_ENTRIES, target, after, end)
-                touches = _touches(entries)
-                plan = await self.apply(touches, force)
-                await self.record(plan, actor)
-                done += len(touches)
-                rate = done / max(time.monotonic() - started, 1e-3)
-                row = await self.conn.fetchrow(
-                    undo_queries.CHECKPOINT,
-                    self.job_id,
-                    len(touches),
-                    plan.restored,
-                    len(plan.deletes),
-                    len(plan.conflicts),
-                    plan.unchanged,
-                    end,
-                    round(rate, 1),
-                    round(max(remaining - done, 0) / rate, 1),
-                )
-            snapshot = await self._publish_row(row)
-            conflicts = snapshot.conflicts
+            for attempt in range(RETRIES):
+                try:
+                    async with self.conn.transaction():
+                        touches = _touches(await self.conn.fetch(undo_queries.BATCH_ENTRIES, target, after, end))
+                        plan = await self.apply(touches, force)
+                        await self.record(plan, actor)
+                        rate = (done + len(touches)) / max(time.monotonic() - started, 1e-3)
+                        row = await self.conn.fetchrow(
+                            undo_queries.CHECKPOINT,
+                            self.job_id,
+                            len(touches),
+                            plan.restored,
+                            len(plan.deletes),
+                            len(plan.conflicts),
+                            plan.unchanged,
+                            end,
+                            round(rate, 1),
+                            round(max(remaining - done - len(touches), 0) / rate, 1),
+                        )
+                    break
+                except RETRYABLE:  # an import locking the same products the other way round
+                    if attempt == RETRIES - 1:
+                        raise
+                    await asyncio.sleep(0.1 * (attempt + 1))
+            done += len(touches)
+            await self._publish_row(row)
             if row["cancel_requested"]:
                 return await self.finish("cancelled")
             after = end
-        return await self.finish("completed_with_errors" if conflicts else "completed")
+        final = await self.conn.fetchval(undo_queries.CONFLICTS_SO_FAR, self.job_id)
+        return await self.finish("completed_with_errors" if final else "completed")
 
     async def apply(self, touches: list[Touch], force: bool) -> BatchPlan:
         """Lock the batch's products, decide, write; inside the batch's transaction."""
