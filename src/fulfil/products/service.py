@@ -2,8 +2,7 @@
 
 Every change writes its webhook event (`fulfil.webhooks.outbox.record_event`) and its history
 entry (`fulfil.products.history`) in the same transaction as the change, then nudges the relay
-after commit. Errors are `ApiError`s the
-routes pass on as they are.
+after commit. Errors are `ApiError`s the routes pass on as they are.
 """
 
 from __future__ import annotations
