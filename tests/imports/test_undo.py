@@ -157,25 +157,36 @@ async def test_a_product_restored_by_undoing_a_later_import_is_no_conflict(
 
 
 async def test_an_undo_cut_off_mid_way_resumes_after_its_last_committed_batch(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection, database_url: str
 ) -> None:
-    rows = 60 * BATCH_ROWS
+    rows = 30 * BATCH_ROWS
     job = await import_file(client, csv_bytes([[f"CUT-{i}", "x", ""] for i in range(rows)]))
-    undo_id = (await request_undo(client, job["job_id"]))["job_id"]
-    await wait_rows_done(client, undo_id, 5 * BATCH_ROWS)
-    # The undo's own connection (the one holding its job lock) is dropped, as a failover would.
-    killed = await db.fetchval(
-        "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l"
-        " WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = CAST(hashtext($2) AS oid)",
-        LOCK_NAMESPACE,
-        undo_id,
-    )
+    ids = [row["id"] for row in await db.fetch("SELECT id FROM product ORDER BY id")]
+    holder = await asyncpg.connect(database_url)
+    try:
+        # A product of the eleventh batch stays locked, so the undo stops there with ten committed.
+        blocker = holder.transaction()
+        await blocker.start()
+        await holder.execute("SELECT 1 FROM product WHERE id = $1 FOR UPDATE", ids[10 * BATCH_ROWS])
+        undo_id = (await request_undo(client, job["job_id"]))["job_id"]
+        await wait_rows_done(client, undo_id, 10 * BATCH_ROWS)
+        # The undo's own connection (the one holding its job lock) is dropped, as a failover would.
+        killed = await db.fetchval(
+            "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l"
+            " WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = CAST(hashtext($2) AS oid)",
+            LOCK_NAMESPACE,
+            undo_id,
+        )
+        await blocker.rollback()
+    finally:
+        await holder.close()
     final = await wait_final(client, undo_id, within=60)
     assert killed == 1
     assert (final["status"], final["deleted"], final["rows_done"]) == ("completed", rows, rows), final
     assert await db.fetchval("SELECT count(*) FROM product") == 0
     once = "SELECT count(DISTINCT product_id) = count(*) FROM product_history WHERE job_id = $1"
     assert await db.fetchval(once, undo_id), "each product undone once"
+    assert await db.fetchval("SELECT attempts FROM import_job WHERE id = $1", undo_id) == 2
 
 
 async def test_a_running_import_is_cancelled_first(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
