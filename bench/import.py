@@ -12,7 +12,8 @@ database of its own):
       structure costs the import is (b) against it;
   (b) the service (`python -m fulfil serve`, a real process): from the start of the upload request
       to the final SSE event, while another thread samples GET /api/products/{id};
-  (c) both again with the same file (every row already there).
+  (c) both again with the same file (every row already there);
+  (d) the undo of (b)'s import (every product it created deleted), request to final SSE event.
 
 It also reports the service's peak RSS (sampled every 20 ms) and the p95 of the product GETs.
 
@@ -21,8 +22,8 @@ It also reports the service's peak RSS (sampled every 20 ms) and the p95 of the 
 `--storage` sets the service's UPLOAD_STORAGE (default: the service's default); compare the two
 by running it once with each.
 
-Targets: (b) <= 1.3 x (a) and <= 2.0 x (a'); service re-import <= 0.6 x the floor's re-import; peak RSS <= 200 MB;
-p95 GET /api/products/{id} during (b) <= 50 ms.
+Targets: (b) <= 1.3 x (a) and <= 2.0 x (a'); service re-import <= 0.6 x the floor's re-import; (d) <= 1.0 x (b);
+peak RSS <= 200 MB; p95 GET /api/products/{id} during (b) <= 50 ms.
 """
 
 from __future__ import annotations
@@ -131,14 +132,30 @@ async def service_import(url: str, path: Path, sampler: Sampler) -> tuple[float,
         )
         uploaded = time.perf_counter() - started
         assert response.status_code == 202, response.text
-        final: dict[str, Any] = {}
-        async with http.stream("GET", response.json()["stream_url"]) as events:
-            async for line in events.aiter_lines():
-                if line.startswith("data:"):
-                    final = json.loads(line[5:])
+        final = await follow(http, response.json()["stream_url"])
         total = time.perf_counter() - started
         sampler.running.clear()
     return total, uploaded, final
+
+
+async def follow(http: httpx.AsyncClient, stream_url: str) -> dict[str, Any]:
+    """The job's SSE stream to its final event; that event's snapshot."""
+    final: dict[str, Any] = {}
+    async with http.stream("GET", stream_url) as events:
+        async for line in events.aiter_lines():
+            if line.startswith("data:"):
+                final = json.loads(line[5:])
+    return final
+
+
+async def service_undo(url: str, headers: dict[str, str], job_id: str) -> tuple[float, dict[str, Any]]:
+    """POST the undo of the job and follow its stream to the final event; seconds and the snapshot."""
+    async with httpx.AsyncClient(base_url=url, timeout=600, headers=headers) as http:
+        started = time.perf_counter()
+        response = await http.post(f"/api/upload/{job_id}/undo")
+        assert response.status_code == 202, response.text
+        final = await follow(http, response.json()["stream_url"])
+        return time.perf_counter() - started, final
 
 
 async def file_chunks(path: Path) -> AsyncIterator[bytes]:
@@ -179,6 +196,8 @@ async def measure(url: str, pid: int, database_url: str, path: Path) -> dict[str
     await admin_execute(ADMIN_URL, "CHECKPOINT")
     result["service_again"], result["upload_again"], result["again"] = await service_import(url, path, sampler)
     result["latencies_again"] = sampler.latencies
+    await admin_execute(ADMIN_URL, "CHECKPOINT")
+    result["service_undo"], result["undo"] = await service_undo(url, headers, result["first"]["job_id"])
     sampler.stop.set()
     sampler.join()
     result["peak_rss"], result["statuses"] = sampler.peak_rss, sampler.statuses
@@ -204,6 +223,7 @@ def report(rows_count: int, storage: str, r: dict[str, Any]) -> None:
         ("(c) floor again, same file", r["floor_again"], None, None),
         ("(c) service again, same file", r["service_again"], r["floor_again"], "<= 0.6x"),
         ("    of which the upload", r["upload_again"], None, None),
+        ("(d) service: undo of (b), request -> final", r["service_undo"], r["service_first"], "<= 1.0x"),
     ]
     for name, value, base, target in rows:
         ratio = f"{value / base:.2f}x" if base else ""
@@ -216,6 +236,8 @@ def report(rows_count: int, storage: str, r: dict[str, Any]) -> None:
     samples = f"{len(r['latencies_first'])} in (b), {len(r['latencies_again'])} in (c)"
     print(f"\nGET samples: {samples}; by status {r['statuses']}")
     print(f"(b) {counts(r['first'])}\n(c) {counts(r['again'])}")
+    u = r["undo"]
+    print(f"(d) {u['status']}: deleted {u['deleted']:,}, restored {u['restored']:,}, conflicts {u['conflicts']:,}")
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ import httpx
 from aiohttp import web
 
 from common import ADMIN_URL, fresh_redis
+from fulfil.access.audit import Actor
 from fulfil.db import connect_raw
 from fulfil.products import service
 from fulfil.products.schemas import ProductUpdate
@@ -113,7 +114,7 @@ async def live_updates(resources: Resources, ids: list[int]) -> float:
 
     async def writer(mine: list[int]) -> None:
         for product_id in mine:
-            await service.update_product(resources, product_id, ProductUpdate(name=f"Renamed {product_id}"))
+            await service.update_product(resources, product_id, ProductUpdate(name=f"Renamed {product_id}"), Actor())
 
     started = time.time()
     await asyncio.gather(*(writer(ids[n::WRITERS]) for n in range(WRITERS)))
@@ -125,7 +126,7 @@ async def backlog_updates(resources: Resources, ids: list[int]) -> float:
     the commit time."""
     async with resources.db.transaction():
         for product_id in ids:
-            await service.record_update(resources.db, product_id, ProductUpdate(name=f"Again {product_id}"))
+            await service.record_update(resources.db, product_id, ProductUpdate(name=f"Again {product_id}"), Actor())
     committed = time.time()
     await relay_soon(resources)
     return committed

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     history_retention_days: int = Field(
         30, ge=0, description="Days finished imports and webhook deliveries are kept; 0 keeps them forever"
     )
+    product_history_days: int = Field(
+        90, ge=0, description="Days product history entries are kept (and imports can be undone); 0 keeps them"
+    )
     webhook_retry_base_seconds: float = Field(5.0, gt=0)
     webhook_retry_max_seconds: float = Field(3600.0, gt=0)
     webhook_allowed_networks: str = ""

@@ -14,6 +14,8 @@ from typing import Any
 from fulfil.access import jobs as access_jobs
 from fulfil.heartbeat import heartbeat
 from fulfil.imports import jobs as import_jobs
+from fulfil.imports import undo_run
+from fulfil.products import jobs as product_jobs
 from fulfil.queue import (
     InProcessWorker,
     JobName,
@@ -50,6 +52,7 @@ FUNCTIONS: list[RegisteredJob] = [
     transient(webhook_jobs.relay_events, outbox.RELAY_JOB),
     transient(webhook_jobs.deliver_webhooks, delivery.DELIVER_JOB, timeout=webhook_jobs.DELIVERY_JOB_TIMEOUT),
     job(import_jobs.import_csv, import_jobs.IMPORT_JOB),
+    job(undo_run.undo_import, import_jobs.UNDO_JOB),
 ]
 CRON_JOBS: list[PeriodicJob] = [
     every_few_seconds(webhook_jobs.sweep_webhooks, webhook_jobs.SWEEP_EVERY_SECONDS),
@@ -57,6 +60,7 @@ CRON_JOBS: list[PeriodicJob] = [
     every_hour(import_jobs.prune_import_history, minute=5),
     every_hour(webhook_jobs.prune_webhook_history, minute=35),
     every_hour(access_jobs.prune_access_history, minute=50),
+    every_hour(product_jobs.prune_product_history, minute=20),
 ]
 
 

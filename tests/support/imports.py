@@ -33,6 +33,12 @@ SNAPSHOT_FIELDS = {
     "started_at",
     "finished_at",
     "version",
+    "kind",
+    "undoes",
+    "undone_by",
+    "restored",
+    "deleted",
+    "conflicts",
 }
 
 

@@ -1,10 +1,11 @@
-// The import history card: the latest imports with their counts, a link to each one's rejects and
-// a "watch" button that hands a running import to the upload card.
+// The import history card: the latest imports with their counts, a link to each one's rejects, a
+// "watch" button that hands a running import to the upload card, and "undo" on a finished one
+// (with what it will delete and restore said before confirming; the undo is then watched too).
 
-import { get } from "./api.js";
+import { get, post } from "./api.js";
 import { clear, dateTime, duration, h, num, timeAgo } from "./dom.js";
 import { elapsed, FINAL, jobUrl, statusBadge } from "./import-job.js";
-import { cardHead, dataTable, emptyState, iconButton, loadError } from "./ui.js";
+import { cardHead, confirmDialog, dataTable, emptyState, iconButton, loadError, toast, toastError } from "./ui.js";
 
 const HISTORY_SIZE = 8;
 const COLUMNS = [
@@ -44,6 +45,38 @@ export function mountHistory(card, { trackedId, onWatch }) {
     return jobs;
   }
 
+  /** What undoing `job` will do, in words, from its counts. */
+  function undoText(job) {
+    if (job.kind === "undo")
+      return `${num(job.deleted)} products it deleted come back and ${num(job.restored)} get the import's values again.`;
+    return `${num(job.created)} products it created will be deleted and ${num(job.updated)} will get their earlier values back.`;
+  }
+
+  async function undo(job) {
+    const redo = job.kind === "undo";
+    const ok = await confirmDialog({
+      title: redo ? "Redo the import" : "Undo this import",
+      message: `${redo ? "Take back" : "Undo"} ${job.filename}? ${undoText(job)}`,
+      detail: "Products changed since are left alone and listed in a conflicts report.",
+      confirmLabel: redo ? "Redo" : "Undo import",
+    });
+    if (!ok) return;
+    try {
+      const accepted = await post(jobUrl(job.job_id, "undo"));
+      toast(redo ? `Redoing ${job.filename}.` : `Undoing ${job.filename}.`);
+      onWatch(await get(accepted.progress_url));
+    } catch (error) {
+      toastError(error, "Could not undo");
+    }
+    load().catch(() => {});
+  }
+
+  function undoSummary(job) {
+    const parts = [`${num(job.deleted)} deleted`, `${num(job.restored)} restored`];
+    if (job.conflicts) parts.push(`${num(job.conflicts)} conflicts`);
+    return parts.join(", ");
+  }
+
   function row(job) {
     const id = job.job_id;
     const since = job.started_at ?? job.created_at;
@@ -68,6 +101,7 @@ export function mountHistory(card, { trackedId, onWatch }) {
             { class: "cell-sub" },
             timeAgo(since),
             job.started_at && !running ? ` · took ${duration(elapsed(job))}` : null,
+            job.kind === "undo" ? ` · ${undoSummary(job)}` : null,
           ),
         ),
       ),
@@ -95,6 +129,21 @@ export function mountHistory(card, { trackedId, onWatch }) {
               : null,
             running && onWatch && trackedId() !== id
               ? h("button", { type: "button", class: "link link--small", onclick: () => onWatch(job) }, "watch")
+              : null,
+            job.conflicts && !running
+              ? h("a", { href: jobUrl(id, "conflicts"), class: "link link--small", download: "" }, "conflicts")
+              : null,
+            !running && !job.undone_by && (job.kind === "undo" || job.created || job.updated)
+              ? h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "link link--small",
+                    "data-testid": "undo-import",
+                    onclick: () => undo(job),
+                  },
+                  job.kind === "undo" ? "redo" : "undo",
+                )
               : null,
           ),
           job.status === "failed" ? h("span", { class: "cell-sub cell-error", title: job.error }, job.error) : null,

@@ -4,6 +4,7 @@
 
 import { ApiError, del, get, post, put } from "./api.js";
 import { clear, debounce, h, icon, num, timeAgo } from "./dom.js";
+import { historySection } from "./product-history.js";
 import { can } from "./session.js";
 import {
   badge,
@@ -675,6 +676,7 @@ export function mountProducts(card) {
         ),
         textField({ label: "Description", input: description, hint: "Optional." }).wrap,
         h("div", { class: "field" }, active.wrap),
+        editing ? historySection(product.id) : null,
       ],
       footer: [h("button", { type: "button", class: "btn", onclick: () => modal.close() }, "Cancel"), save],
       onSubmit: async (form) => {

@@ -29,6 +29,7 @@ const EVENT_TYPES = [
   ["product.bulk_deleted", "Products are deleted in bulk (a selection, a filter or all; one event with the count)"],
   ["product.bulk_updated", "Products are set active or inactive in bulk (one event with the count)"],
   ["import.completed", "A CSV import finishes (one event with its counts)"],
+  ["import.undone", "An import is undone (one event with its counts)"],
 ];
 const DELIVERY_TONE = { delivered: "success", failed: "danger", pending: "info" };
 const DELIVERIES_PAGE = 20;
@@ -41,6 +42,7 @@ const SUBJECTS = {
   "product.bulk_deleted": (data) => `${num(data.count)} products`,
   "product.bulk_updated": (data) => `${num(data.count)} products`,
   "import.completed": (data) => data.filename,
+  "import.undone": (data) => `${num(data.restored)} restored, ${num(data.deleted)} deleted`,
 };
 
 function subject(delivery) {

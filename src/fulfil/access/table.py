@@ -40,6 +40,8 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/api/products/bulk-delete"): _PRODUCTS_WRITE,
     ("POST", "/api/products/bulk-update"): _PRODUCTS_WRITE,
     ("DELETE", "/api/products/bulk"): _ADMIN,
+    ("GET", "/api/products/history"): _PRODUCTS_READ,
+    ("GET", "/api/products/{id}/history"): _PRODUCTS_READ,
     # Imports.
     ("GET", "/api/uploads"): _IMPORTS_READ,
     ("GET", "/api/upload/{job_id}/progress"): _IMPORTS_READ,
@@ -47,6 +49,8 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/api/upload/{job_id}/rejects"): _IMPORTS_READ,
     ("POST", "/api/upload"): _IMPORTS_WRITE,
     ("POST", "/api/upload/{job_id}/cancel"): _IMPORTS_WRITE,
+    ("POST", "/api/upload/{job_id}/undo"): _IMPORTS_WRITE,
+    ("GET", "/api/upload/{job_id}/conflicts"): _IMPORTS_READ,
     # Webhooks, read or write: a webhook is a channel out of the building.
     ("GET", "/api/webhooks"): _WEBHOOKS,
     ("POST", "/api/webhooks"): _WEBHOOKS,

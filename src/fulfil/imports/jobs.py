@@ -16,7 +16,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -38,6 +38,8 @@ from fulfil.resources import Resources
 log = logging.getLogger(__name__)
 
 IMPORT_JOB = JobName("import_csv")
+UNDO_JOB = JobName("undo_import")  # run by fulfil.imports.undo_run
+JOB_NAMES = {"import": IMPORT_JOB, "undo": UNDO_JOB}  # by import_job.kind
 QUEUE_DEPTH = 2  # parsed batches waiting for the database; bounds memory
 MAX_ATTEMPTS = 5  # a file that kills its process this often is failed, not retried forever
 SWEEP_SECONDS = 10
@@ -83,7 +85,7 @@ class _Pipe:
         return item
 
 
-class ImportRun:
+class JobRun:
     """One run of one job on one connection (a resumed job is a new run from its checkpoint)."""
 
     def __init__(self, resources: Resources, conn: asyncpg.Connection, job_id: UUID) -> None:
@@ -97,21 +99,33 @@ class ImportRun:
         await publish(self.resources.redis, snapshot)
         return snapshot
 
-    async def finish(self, status: str, error: str | None) -> str:
+    async def finish(self, status: str, error: str | None = None) -> str:
         await finish_import(self.resources, self.job_id, status, error)
         return status
 
-    async def run(self) -> str:
+    async def claim(self, what: str) -> Mapping[str, Any] | str:
+        """Take the job (running, one more attempt) and return its row; or, when it must not run,
+        end it and return how it ended."""
         claimed = await self.db.fetch_one(queries.CLAIM_JOB, {"id": str(self.job_id)})
         if claimed is None:
             return "not pending"
         job = claimed._mapping
         await self._publish_row(job)
         if job["cancel_requested"]:
-            return await self.finish("cancelled", None)
+            return await self.finish("cancelled")
         if job["attempts"] > MAX_ATTEMPTS:
-            message = f"The import was interrupted {job['attempts'] - 1} times (the service stopped while it ran)."
+            message = f"The {what} was interrupted {job['attempts'] - 1} times (the service stopped while it ran)."
             return await self.finish("failed", message)
+        return job
+
+
+class ImportRun(JobRun):
+    """A run of an import: the file, batch by batch, from the job's checkpoint."""
+
+    async def run(self) -> str:
+        job = await self.claim("import")
+        if isinstance(job, str):
+            return job
         key = job["file_path"]
         store = upload_store(self.resources.settings, self.db, key)
         if not await store.exists(key):
@@ -209,24 +223,35 @@ class ImportRun:
                 await loader.drop_stage(self.conn)
 
 
+Runner = Callable[[Resources, asyncpg.Connection, UUID], Awaitable[str]]
+
+
 async def import_csv(ctx: dict[str, Any], job_id: str) -> str:
-    """The arq job: import one uploaded file, or resume it from its last committed batch.
+    """The arq job: import one uploaded file, or resume it from its last committed batch."""
+
+    async def run(resources: Resources, conn: asyncpg.Connection, uid: UUID) -> str:
+        return await ImportRun(resources, conn, uid).run()
+
+    return await run_resuming(ctx["resources"], job_id, run)
+
+
+async def run_resuming(resources: Resources, job_id: str, run: Runner) -> str:
+    """Run a job on a connection of its own, holding the job's lock, until it ends.
 
     When the database drops the connection (a failover, a restart) the run stops where it is and
     starts again, once the server answers, after the last batch that committed.
     """
-    resources: Resources = ctx["resources"]
     pause = RECONNECT_FIRST_SECONDS
     while True:
         try:
-            return await _run_once(resources, job_id)
+            return await _run_once(resources, job_id, run)
         except CONNECTION_LOST as exc:
-            log.warning("import %s lost the database (%r); resuming after its last committed batch", job_id, exc)
+            log.warning("job %s lost the database (%r); resuming after its last committed batch", job_id, exc)
         await asyncio.sleep(pause)
         pause = min(pause * 2, RECONNECT_MAX_SECONDS)
 
 
-async def _run_once(resources: Resources, job_id: str) -> str:
+async def _run_once(resources: Resources, job_id: str, run: Runner) -> str:
     uid = UUID(job_id)
     async with dedicated_connection(resources.database_url) as conn:
         # A session lock on the run's own connection: released below, or by PostgreSQL when the
@@ -234,7 +259,7 @@ async def _run_once(resources: Resources, job_id: str) -> str:
         if not await conn.fetchval(queries.TRY_LOCK, job_id):
             return "already running elsewhere"
         try:
-            return await ImportRun(resources, conn, uid).run()
+            return await run(resources, conn, uid)
         except CONNECTION_LOST:
             raise
         except Exception as exc:
@@ -259,7 +284,7 @@ async def resume_imports(ctx: dict[str, Any], queued_grace: float = QUEUED_GRACE
         job_id = str(row["id"])
         if row["status"] == "running" or await in_progress(resources.queue, job_id):
             await forget_job(resources.queue, job_id)
-        if await enqueue(resources.queue, IMPORT_JOB, job_id, job_id=job_id):
+        if await enqueue(resources.queue, JOB_NAMES[row["kind"]], job_id, job_id=job_id):
             log.info("import %s (%s) had no live process; queued it to resume", job_id, row["status"])
             queued += 1
     return queued

@@ -54,7 +54,7 @@ async def commit_batch(
                     await conn.copy_records_to_table(
                         queries.STAGE_TABLE, records=batch.records, columns=queries.STAGE_COLUMNS
                     )
-                    created, updated = await conn.fetchrow(upsert)
+                    created, updated = await conn.fetchrow(upsert, job_id)
                 return await conn.fetchrow(
                     queries.CHECKPOINT,
                     job_id,

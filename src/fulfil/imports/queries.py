@@ -7,7 +7,7 @@ asyncpg connection the loader holds for a whole job (COPY, the batch upsert and 
 SNAPSHOT_COLUMNS = """
     id AS job_id, filename, status, phase, bytes_total, bytes_done, rows_done, rows_total,
     created, updated, unchanged, rejected, rows_per_second, eta_seconds, error,
-    created_at, started_at, finished_at, version
+    created_at, started_at, finished_at, version, kind, undoes, undone_by, restored, deleted, conflicts
 """
 
 INSERT_JOB = f"""
@@ -70,7 +70,7 @@ FINISH_QUEUED = _FINISH.format(statuses="'queued'", columns=SNAPSHOT_COLUMNS)
 # Jobs to (re)queue: running ones whose session lock nobody holds (their process died) and queued
 # ones older than a few seconds that arq may have lost (enqueueing a known id is a no-op).
 ORPHANED_JOBS = f"""
-SELECT j.id, j.status FROM import_job j
+SELECT j.id, j.status, j.kind FROM import_job j
 WHERE j.status IN ('queued', 'running')
   AND (j.status = 'running' OR j.created_at < now() - make_interval(secs => :queued_grace))
   AND NOT EXISTS (
@@ -94,6 +94,9 @@ STAGE_COLUMNS = ("line", "sku", "name", "description", "active")
 
 # The last row of the batch wins for each SKU (case-insensitively), its SKU's case included;
 # an existing product is rewritten only when a value differs, and the counts come back in SQL.
+# The same statement records each change in the product history ($1: the job): RETURNING reads the
+# row as it was before this statement (its snapshot), so an update's pre-image costs one primary-key
+# lookup and only the fields that changed are kept; an unchanged row returns nothing, records nothing.
 _UPSERT = """
 WITH src AS (
     SELECT DISTINCT ON (lower(sku)) sku, name, description, active
@@ -106,10 +109,42 @@ WITH src AS (
     SET sku = EXCLUDED.sku, name = EXCLUDED.name, description = EXCLUDED.description,
         active = {active}, updated_at = now()
     WHERE ({old}) IS DISTINCT FROM ({new})
-    RETURNING (p.xmax = 0) AS inserted
+    RETURNING (p.xmax = 0) AS inserted, p.id, p.sku, p.name, p.description, p.active,
+        CASE WHEN p.xmax = 0 THEN NULL ELSE (SELECT o FROM product o WHERE o.id = p.id) END AS old
+), who AS (
+    SELECT actor_user_id, actor_token_id, actor FROM audit_event
+    WHERE target = 'import ' || CAST($1::uuid AS text) AND action IN ('import.started', 'import.undo')
+    ORDER BY id LIMIT 1
+), history AS (
+    INSERT INTO product_history
+        (product_id, sku, action, source, before, after, job_id, actor_user_id, actor_token_id, actor)
+    SELECT d.id, d.sku, CASE WHEN d.inserted THEN 'created' ELSE 'updated' END, 'import',
+        CASE WHEN NOT d.inserted THEN {changed_before} END,
+        CASE WHEN d.inserted THEN {whole_after} ELSE {changed_after} END,
+        $1::uuid, w.actor_user_id, w.actor_token_id, w.actor
+    FROM done d LEFT JOIN who w ON true
 )
 SELECT count(*) FILTER (WHERE inserted) AS created, count(*) FILTER (WHERE NOT inserted) AS updated FROM done
 """
+_FIELDS = ("sku", "name", "description", "active")
+
+
+def _changed(side: str) -> str:
+    """A jsonb object of the fields the update changed, with their values from `side` (old or new)."""
+    value = "(d.old).{f}" if side == "old" else "d.{f}"
+    parts = [
+        f"CASE WHEN (d.old).{f} IS DISTINCT FROM d.{f} THEN jsonb_build_object('{f}', {value.format(f=f)})"
+        " ELSE '{}'::jsonb END"
+        for f in _FIELDS
+    ]
+    return " || ".join(parts)
+
+
+_RECORDING = {
+    "changed_before": _changed("old"),
+    "changed_after": _changed("new"),
+    "whole_after": "jsonb_build_object(" + ", ".join(f"'{f}', d.{f}" for f in _FIELDS) + ")",
+}
 # `active` from the file where a row gives it; where it does not (no column, or a blank cell),
 # new products get a random value and existing products keep theirs. Without the column no row
 # gives it, so the existing value is kept without looking it up.
@@ -118,12 +153,14 @@ UPSERT_WITH_ACTIVE = _UPSERT.format(
     active="EXCLUDED.active",
     old="p.sku, p.name, p.description, p.active",
     new="EXCLUDED.sku, EXCLUDED.name, EXCLUDED.description, EXCLUDED.active",
+    **_RECORDING,
 )
 UPSERT_KEEP_ACTIVE = _UPSERT.format(
     fill="random() < 0.5",
     active="p.active",
     old="p.sku, p.name, p.description",
     new="EXCLUDED.sku, EXCLUDED.name, EXCLUDED.description",
+    **_RECORDING,
 )
 
 CHECKPOINT = f"""

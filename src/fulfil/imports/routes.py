@@ -1,4 +1,4 @@
-"""The import API: upload, progress, live stream, history, rejects report and cancel.
+"""The import API: upload, progress, live stream, history, rejects report, cancel and undo.
 
 The upload's body goes into the upload store as it arrives (`upload.receive_upload`); then the
 job is recorded and queued.
@@ -20,13 +20,15 @@ from starlette.routing import BaseRoute
 
 from fulfil.access.audit import actor_of
 from fulfil.api import ApiRoute, app_resources, json_response, read_query
-from fulfil.imports import jobs, queries, service
+from fulfil.imports import jobs, queries, service, undo
 from fulfil.imports.progress import HEARTBEAT_SECONDS, event_stream, publish
 from fulfil.imports.rejects import FIXED_COLUMNS, rejects_key
 from fulfil.imports.schemas import (
     HistoryQuery,
     ImportHistory,
     ImportSnapshot,
+    UndoAccepted,
+    UndoQuery,
     UploadAccepted,
     UploadQuery,
 )
@@ -154,6 +156,35 @@ async def cancel_import(request: Request) -> Response:
     return json_response(await service.cancel_import(app_resources(request), job_id, actor_of(request)), status=202)
 
 
+async def undo_import(request: Request) -> Response:
+    """Queue the undo of a job; 202 with the undo's own job and its URLs."""
+    job_id = _job_id(request)
+    force = read_query(request, UndoQuery).force
+    snapshot = await undo.request_undo(app_resources(request), job_id, actor_of(request), force=force)
+    base = f"/api/upload/{snapshot.job_id}"
+    reply = UndoAccepted(
+        job_id=snapshot.job_id,
+        undoes=job_id,
+        status=snapshot.status,
+        progress_url=f"{base}/progress",
+        stream_url=f"{base}/stream",
+        conflicts_url=f"{base}/conflicts",
+    )
+    return json_response(reply, status=202)
+
+
+async def undo_conflicts(request: Request) -> Response:
+    """The products an undo left alone, as CSV (just the header for any other job, or none left)."""
+    resources = app_resources(request)
+    job_id = _job_id(request)
+    if await resources.db.fetch_one(queries.GET_SNAPSHOT, {"id": str(job_id)}) is None:
+        raise service.not_found(job_id)
+    headers = {"Content-Disposition": f'attachment; filename="undo-{job_id}-conflicts.csv"'}
+    return StreamingResponse(
+        undo.conflict_rows(resources, job_id), media_type="text/csv; charset=utf-8", headers=headers
+    )
+
+
 routes: list[BaseRoute] = [
     ApiRoute(
         "/api/upload",
@@ -213,5 +244,25 @@ routes: list[BaseRoute] = [
         response=ImportSnapshot,
         status=202,
         errors=(404, 409),
+    ),
+    ApiRoute(
+        "/api/upload/{job_id}/undo",
+        undo_import,
+        methods=["POST"],
+        summary="Undo a job: what it created is deleted, what it updated gets its earlier values back",
+        tag=TAG,
+        query=UndoQuery,
+        response=UndoAccepted,
+        status=202,
+        errors=(404, 409, 422),
+    ),
+    ApiRoute(
+        "/api/upload/{job_id}/conflicts",
+        undo_conflicts,
+        methods=["GET"],
+        summary="The products an undo left alone because they changed since, as CSV",
+        tag=TAG,
+        errors=(404,),
+        response_type="text/csv",
     ),
 ]

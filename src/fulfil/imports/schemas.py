@@ -1,4 +1,4 @@
-"""The shapes the import API speaks: the progress snapshot, the upload reply and the history page."""
+"""The shapes the import API speaks: the progress snapshot, the upload and undo replies, the history page."""
 
 from __future__ import annotations
 
@@ -36,6 +36,12 @@ class ImportSnapshot(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     version: int = Field(description="increases with every change; the SSE event id")
+    kind: Literal["import", "undo"] = Field(description="an import of a file, or the undo of an earlier job")
+    undoes: UUID | None = Field(description="for an undo: the job it takes back")
+    undone_by: UUID | None = Field(description="the latest undo of this job, if there is one")
+    restored: int = Field(description="undo: products given their earlier values back (or re-created)")
+    deleted: int = Field(description="undo: products the undone job had created, deleted")
+    conflicts: int = Field(description="undo: products left alone because they changed since")
 
     @property
     def final(self) -> bool:
@@ -62,3 +68,16 @@ class HistoryQuery(PageQuery):
 
 class ImportHistory(Page[ImportSnapshot]):
     """One page of the import history, newest first."""
+
+
+class UndoQuery(BaseModel):
+    force: bool = Field(False, description="Restore products that changed since the job too, overwriting those changes")
+
+
+class UndoAccepted(BaseModel):
+    job_id: UUID = Field(description="The undo's own job")
+    undoes: UUID
+    status: Status
+    progress_url: str
+    stream_url: str
+    conflicts_url: str

@@ -1,7 +1,7 @@
 """The imports' use-cases that record, end and cancel a job, list the history and read one job's snapshot.
 
 A job ends (by itself, or cancelled while still queued) in one transaction with its
-`import.completed` webhook event; starting and cancelling one are audited in the same
+`import.completed` webhook event (`import.undone` for an undo); starting and cancelling one are audited in the same
 transaction as the change. Errors are `ApiError`s the routes pass on as they are.
 """
 
@@ -85,12 +85,13 @@ async def _finish(
         if row is None:
             return None
         snapshot = snapshot_of(row._mapping)
-        await record_event(resources.db, "import.completed", completed_event(snapshot))
+        await record_event(resources.db, *finished_event(snapshot))
         if cancelled_by is not None:
             await write_audit(resources.db, cancelled_by, "import.cancelled", f"import {job_id}")
     await publish(resources.redis, snapshot)
     key = row._mapping["file_path"]
-    await upload_store(resources.settings, resources.db, key).remove(key)
+    if key:  # an undo has no file
+        await upload_store(resources.settings, resources.db, key).remove(key)
     await relay_soon(resources)
     log.info("import %s %s%s", job_id, status, f": {error}" if error else "")
     return snapshot
@@ -120,6 +121,32 @@ async def cancel_import(resources: Resources, job_id: UUID, actor: Actor) -> Imp
     if current.status in FINAL_STATUSES:
         raise ApiError(409, f"Import {job_id} has already ended (status {current.status}); nothing to cancel.")
     raise ApiError(409, f"Import {job_id} is starting; try again in a moment.")
+
+
+def finished_event(snapshot: ImportSnapshot) -> tuple[str, dict[str, Any]]:
+    """The webhook event a job's end sends: `import.completed`, or `import.undone` for an undo."""
+    if snapshot.kind == "undo":
+        return "import.undone", undone_event(snapshot)
+    return "import.completed", completed_event(snapshot)
+
+
+def undone_event(snapshot: ImportSnapshot) -> dict[str, Any]:
+    """One event per undo with its counts, never one per product."""
+    return snapshot.model_dump(
+        mode="json",
+        include={
+            "job_id",
+            "undoes",
+            "status",
+            "restored",
+            "deleted",
+            "conflicts",
+            "unchanged",
+            "error",
+            "started_at",
+            "finished_at",
+        },
+    )
 
 
 def completed_event(snapshot: ImportSnapshot) -> dict[str, Any]:

@@ -12,18 +12,21 @@ from starlette.routing import BaseRoute
 from fulfil.access.audit import actor_of
 from fulfil.api import ApiRoute, app_resources, json_response, path_int, read_body, read_query
 from fulfil.errors import ApiError
-from fulfil.products import service
+from fulfil.products import history, service
 from fulfil.products.schemas import (
     BulkDeleteQuery,
     BulkDeleteResult,
     BulkResult,
     BulkSelection,
     BulkUpdate,
+    HistoryList,
+    HistoryQuery,
     Product,
     ProductCreate,
     ProductList,
     ProductQuery,
     ProductUpdate,
+    SkuHistoryQuery,
 )
 
 TAG = "Products"
@@ -41,18 +44,30 @@ async def get_product(request: Request) -> JSONResponse:
 
 async def create_product(request: Request) -> JSONResponse:
     body = await read_body(request, ProductCreate)
-    return json_response(await service.create_product(app_resources(request), body), status=201)
+    return json_response(await service.create_product(app_resources(request), body, actor_of(request)), status=201)
 
 
 async def update_product(request: Request) -> JSONResponse:
     product_id = path_int(request)
     body = await read_body(request, ProductUpdate)
-    return json_response(await service.update_product(app_resources(request), product_id, body))
+    return json_response(await service.update_product(app_resources(request), product_id, body, actor_of(request)))
 
 
 async def delete_product(request: Request) -> Response:
-    await service.delete_product(app_resources(request), path_int(request))
+    await service.delete_product(app_resources(request), path_int(request), actor_of(request))
     return Response(status_code=204)
+
+
+async def product_history(request: Request) -> JSONResponse:
+    """The product's changes, newest first; a deleted product's too (its id is still known)."""
+    query = read_query(request, HistoryQuery)
+    return json_response(await history.product_history(app_resources(request).db, path_int(request), query))
+
+
+async def sku_history(request: Request) -> JSONResponse:
+    """The changes of every product that had the SKU, deleted products included, newest first."""
+    query = read_query(request, SkuHistoryQuery)
+    return json_response(await history.sku_history(app_resources(request).db, query))
 
 
 async def bulk_delete(request: Request) -> JSONResponse:
@@ -80,6 +95,26 @@ async def bulk_update_selected(request: Request) -> JSONResponse:
 
 
 routes: list[BaseRoute] = [
+    ApiRoute(
+        "/api/products/history",
+        sku_history,
+        methods=["GET"],
+        summary="The history of the products that had a SKU, deleted ones included, newest first",
+        tag=TAG,
+        query=SkuHistoryQuery,
+        response=HistoryList,
+        errors=(422,),
+    ),
+    ApiRoute(
+        "/api/products/{id:id}/history",
+        product_history,
+        methods=["GET"],
+        summary="A product's history: every change, with who made it and from where, newest first",
+        tag=TAG,
+        query=HistoryQuery,
+        response=HistoryList,
+        errors=(404, 422),
+    ),
     ApiRoute(
         "/api/products/bulk",
         bulk_delete,

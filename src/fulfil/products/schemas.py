@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
@@ -272,3 +273,46 @@ class BulkResult(BaseModel):
     matched: int = Field(description="Products the selection or filter matches")
     affected: int = Field(description="Products deleted or changed (a dry run: that would be)")
     dry_run: bool
+
+
+class HistoryActor(BaseModel):
+    """Who made a change: the user and the token they used (both null for the system)."""
+
+    user_id: int | None
+    email: str | None
+    token_id: int | None
+
+
+class HistoryEntry(BaseModel):
+    """One change to one product: only `after` for a creation, only `before` for a deletion, and for
+    an update the fields it changed on both sides."""
+
+    id: int
+    product_id: int
+    sku: str = Field(description="The product's SKU after the change (before it, for a deletion)")
+    action: Literal["created", "updated", "deleted"]
+    source: Literal["api", "import", "bulk", "undo"]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    at: datetime
+    job_id: UUID | None = Field(description="The import or undo job that made the change, if one did")
+    actor: HistoryActor
+
+    @field_validator("at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+
+class HistoryList(Page[HistoryEntry]):
+    """One page of history entries, newest first."""
+
+
+class HistoryQuery(PageQuery):
+    page_size: int = page_size_field(50, 500)
+
+
+class SkuHistoryQuery(HistoryQuery):
+    """`GET /api/products/history`: the SKU (whatever its case) of products, deleted ones included."""
+
+    sku: Sku

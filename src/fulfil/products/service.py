@@ -1,8 +1,8 @@
 """The products' use-cases: list, read, create, update, delete one, delete all.
 
-Every change writes its webhook event (`fulfil.webhooks.outbox.record_event`) in the same
-transaction as the change, then nudges the relay after commit. Errors are `ApiError`s the
-routes pass on as they are.
+Every change writes its webhook event (`fulfil.webhooks.outbox.record_event`) and its history
+entry (`fulfil.products.history`) in the same transaction as the change, then nudges the relay
+after commit. Errors are `ApiError`s the routes pass on as they are.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from databases import Database
 from fulfil.access.audit import Actor, write_audit
 from fulfil.db import fetch_model
 from fulfil.errors import ApiError
-from fulfil.products import cursor, queries
+from fulfil.products import cursor, history, queries
 from fulfil.products.schemas import (
     BulkResult,
     BulkSelection,
@@ -135,7 +135,7 @@ async def get_product(db: Database, product_id: int) -> Product:
     return product
 
 
-async def create_product(resources: Resources, body: ProductCreate) -> Product:
+async def create_product(resources: Resources, body: ProductCreate, actor: Actor) -> Product:
     db = resources.db
     async with db.transaction():
         row = await db.fetch_one(queries.INSERT_PRODUCT, body.model_dump())
@@ -143,12 +143,14 @@ async def create_product(resources: Resources, body: ProductCreate) -> Product:
             raise sku_taken(body.sku, await db.fetch_val(queries.SELECT_SKU_OWNER, {"sku": body.sku, "id": 0}))
         product = Product.model_validate(dict(row._mapping))
         await record_event(db, "product.created", product.event_data())
+        await history.record_change(db, actor, before=None, after=product)
     await relay_soon(resources)
     return product
 
 
-async def record_update(db: Database, product_id: int, body: ProductUpdate) -> tuple[Product, bool]:
-    """Inside the caller's transaction: change the fields that differ and write `product.updated`.
+async def record_update(db: Database, product_id: int, body: ProductUpdate, actor: Actor) -> tuple[Product, bool]:
+    """Inside the caller's transaction: change the fields that differ, write `product.updated` and
+    the history entry.
 
     Returns the product and whether anything changed (nothing changed: no write, no event).
     """
@@ -164,15 +166,16 @@ async def record_update(db: Database, product_id: int, body: ProductUpdate) -> t
     assert row is not None  # locked above, so still there
     product = Product.model_validate(dict(row._mapping))
     await record_event(db, "product.updated", product.event_data())
+    await history.record_change(db, actor, before=current, after=product)
     return product, True
 
 
-async def update_product(resources: Resources, product_id: int, body: ProductUpdate) -> Product:
+async def update_product(resources: Resources, product_id: int, body: ProductUpdate, actor: Actor) -> Product:
     """The fields sent are changed, the others kept; a SKU another product has is a 409."""
     db = resources.db
     try:
         async with db.transaction():
-            product, changed = await record_update(db, product_id, body)
+            product, changed = await record_update(db, product_id, body, actor)
     except asyncpg.UniqueViolationError:
         sku = body.sku
         assert sku is not None  # only a new SKU can collide with another product's
@@ -182,7 +185,7 @@ async def update_product(resources: Resources, product_id: int, body: ProductUpd
     return product
 
 
-async def delete_product(resources: Resources, product_id: int) -> Product:
+async def delete_product(resources: Resources, product_id: int, actor: Actor) -> Product:
     """Delete one product; returns it as it was."""
     db = resources.db
     async with db.transaction():
@@ -191,13 +194,14 @@ async def delete_product(resources: Resources, product_id: int) -> Product:
             raise not_found(product_id)
         product = Product.model_validate(dict(row._mapping))
         await record_event(db, "product.deleted", product.event_data())
+        await history.record_change(db, actor, before=product, after=None)
     await relay_soon(resources)
     return product
 
 
 async def bulk_delete(resources: Resources, actor: Actor) -> int:
-    """Every product goes in one TRUNCATE (instant at any size), with one `product.bulk_deleted` event
-    and the audit row saying who did it.
+    """Every product goes in one TRUNCATE, with one `product.bulk_deleted` event, a history entry per
+    product (written first, from the locked table) and the audit row saying who did it.
 
     Returns how many were deleted; a 409 (`busy`) when an import holds the table too long.
     """
@@ -206,6 +210,7 @@ async def bulk_delete(resources: Resources, actor: Actor) -> int:
             await conn.execute(queries.BULK_DELETE_LOCK_TIMEOUT)
             await conn.execute(queries.LOCK_PRODUCTS)
             deleted = int(await conn.fetch_val(queries.COUNT_PRODUCTS))
+            await history.record_deleted(conn, actor)
             await conn.execute(queries.TRUNCATE_PRODUCTS)
             await record_event(conn, "product.bulk_deleted", {"count": deleted})
             await write_audit(conn, actor, "products.bulk_deleted", details={"deleted": deleted})

@@ -28,6 +28,7 @@ EventType = Literal[
     "product.bulk_deleted",
     "product.bulk_updated",
     "import.completed",
+    "import.undone",
 ]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
