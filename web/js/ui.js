@@ -366,13 +366,28 @@ export function headerCell(column) {
 }
 
 /**
+ * Marks each cell of a row whose value is cut off (`.truncate`, `.clamp` with the whole value in
+ * its title) as the keyboard enters the row, so style.css can show the value whole.
+ */
+function markCutValues(event) {
+  const row = event.target.closest?.("tbody tr");
+  if (!row) return;
+  for (const value of row.querySelectorAll(".truncate[title], .clamp[title]")) {
+    const cut = value.scrollWidth > value.clientWidth || value.scrollHeight > value.clientHeight + 1;
+    const cell = value.closest("td");
+    cell.classList.toggle("is-cut", cut);
+    cell.dataset.full = value.title;
+  }
+}
+
+/**
  * A table in its scrolling wrapper, captioned for screen readers. Fill `tbody` (and `thead`, when
  * no `columns` are given); show its empty or error state in `state`, the block under the table,
  * which says "Loading `loading`…" until then.
  */
 export function dataTable({ className, caption, columns = null, rows = [], attrs = {}, loading = null }) {
   const thead = h("thead", {}, columns ? h("tr", {}, columns.map(headerCell)) : null);
-  const tbody = h("tbody", {}, rows);
+  const tbody = h("tbody", { onfocusin: markCutValues }, rows);
   const table = h(
     "table",
     { class: `table ${className}`, ...attrs },
