@@ -256,12 +256,14 @@ export function mountWebhooks(card) {
   }
 
   async function toggle(hook, input) {
+    const focused = document.activeElement === input; // disabling it below takes the focus away
     input.disabled = true;
     try {
       const saved = await put(`/api/webhooks/${hook.id}`, { enabled: input.checked });
       hook.enabled = saved.enabled;
       toast(saved.enabled ? "Webhook enabled." : "Webhook paused: it gets no events until enabled again.", "info");
-      load();
+      await load();
+      if (focused) tbody.querySelector(`tr[data-id="${hook.id}"] [role=switch]`)?.focus();
     } catch (error) {
       input.checked = !input.checked;
       toastError(error, "Could not change the webhook");
