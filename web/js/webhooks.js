@@ -576,8 +576,12 @@ function attemptsTable(delivery) {
         h(
           "td",
           { class: "cell-excerpt", "data-label": "Response or error" },
-          attempt.error ? h("span", { class: "cell-error" }, sentence(attempt.error)) : null,
-          attempt.response_excerpt ? h("code", {}, attempt.response_excerpt) : null,
+          h(
+            "div",
+            { class: "stack-xs" },
+            attempt.error ? h("span", { class: "cell-error" }, sentence(attempt.error)) : null,
+            attempt.response_excerpt ? h("code", {}, attempt.response_excerpt) : null,
+          ),
         ),
       ),
     ),
