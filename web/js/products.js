@@ -16,6 +16,7 @@ import {
   iconButton,
   loadError,
   openModal,
+  replaceRows,
   setBusy,
   showErrors,
   switchControl,
@@ -150,6 +151,7 @@ export function mountProducts(card) {
     className: "table--stack table--products",
     caption: "Products",
     attrs: { "data-testid": "products-table", "aria-describedby": "products-count" },
+    loading: "products",
   });
 
   // Pager.
@@ -333,7 +335,7 @@ export function mountProducts(card) {
     const about = reply.total_exact ? "" : "about ";
     const noun = total === 1 ? (filtered ? "product matches" : "product") : filtered ? "products match" : "products";
     count.textContent = `${about}${num(total)} ${noun}${filtered ? " the filters" : ""}`;
-    clear(
+    replaceRows(
       tbody,
       items.map((product) => row(product)),
     );
@@ -372,8 +374,16 @@ export function mountProducts(card) {
       "tr",
       { "data-id": product.id },
       h("td", { class: "num col-id", "data-label": "ID" }, String(product.id)),
-      h("td", { class: "col-sku", "data-label": "SKU" }, h("code", { class: "sku" }, product.sku)),
-      h("td", { class: "col-name", "data-label": "Name" }, product.name),
+      h(
+        "td",
+        { class: "col-sku", "data-label": "SKU" },
+        h("code", { class: "sku truncate", title: product.sku }, product.sku),
+      ),
+      h(
+        "td",
+        { class: "col-name", "data-label": "Name" },
+        h("span", { class: "truncate", title: product.name }, product.name),
+      ),
       h(
         "td",
         { class: "col-desc", "data-label": "Description" },
@@ -475,11 +485,27 @@ export function mountProducts(card) {
           if (!(error instanceof ApiError)) throw error;
           if (error.status === 409 && !Object.keys(error.fieldErrors()).length)
             error.details = [{ field: "sku", message: error.message }];
+          const owner = error.status === 409 ? await skuOwner(error) : null;
+          if (owner) error.details = [{ field: "sku", message: `is already used by ${owner.sku} (${owner.name})` }];
           showErrors(form, error);
+          if (owner) document.getElementById(`${sku.id}-error`).append(" ", ownerLink(owner));
           if (error.status !== 422 && error.status !== 409) toastError(error);
         }
       },
     });
+  }
+
+  /** The product that holds the SKU of a 409 (its id is in the details), or null if it is gone. */
+  async function skuOwner(error) {
+    const id = error.details.find((detail) => detail.field.endsWith("sku"))?.id;
+    if (!id) return null;
+    return get(`/api/products/${id}`).catch(() => null);
+  }
+
+  /** A link to the products list filtered to that SKU. */
+  function ownerLink(owner) {
+    const href = `${window.location.pathname}?${new URLSearchParams({ sku: owner.sku })}#products`;
+    return h("a", { href, class: "link" }, `Open ${owner.sku}`);
   }
 
   async function deleteProduct(product) {
