@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Biome, the dashboard's JavaScript linter and formatter, at the version package-lock.json pins.
+# Biome, the dashboard's JavaScript linter and formatter, and axe-core, which the browser tests run
+# on every view, at the versions package-lock.json pins.
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NPM_STAMP)
@@ -38,7 +39,7 @@ test-api: $(STAMP)
 test-schema: $(STAMP)
 	$(BIN)/pytest tests/schema
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP) $(NPM_STAMP)
 	$(BIN)/pytest tests/e2e -p no:asyncio -W ignore::pytest.PytestConfigWarning
 
 ## The built wheel in a fresh venv: `fulfil migrate` and `fulfil serve` work without the checkout.

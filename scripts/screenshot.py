@@ -5,9 +5,13 @@
 creates an admin with `fulfil users create` and an API token with `fulfil tokens create`, starts
 `fulfil serve` on the embedded PostgreSQL and Redis in a temporary directory (nothing configured
 is touched), loads sample data through the API with the token (two CSV imports, a few products,
-three webhooks and a local receiver for them), signs in through the /login page, uploads one more
-file through the page, presses 🧪 Test, and saves `docs/dashboard-1440.png` and
-`docs/dashboard-375.png` (full pages). It drives Debian's chromium (`apt-get install chromium`).
+three webhooks and a local receiver for them, two more users and their API tokens), signs in
+through the /login page, uploads one more file through the page, presses Test, and saves each view
+at 1440 and 375 px (`docs/dashboard-<view>-<width>.png`: import, products, webhooks, tokens, users
+and audit, full pages) and two open dialogs
+(`dashboard-deliveries-<width>.png`, `dashboard-edit-<width>.png`). The sample holds a product
+with a 100-character SKU, a 255-character name and a 2,000-character description. It drives
+Debian's chromium (`apt-get install chromium`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,14 @@ from tests.support.waiting import eventually_blocking  # noqa: E402
 DOCS = ROOT / "docs"
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "a screenshot admin password"
+
+# The longest values the API takes (a SKU of 100 characters, a name of 255) and a description
+# of 2,000: the views must hold them without scrolling sideways.
+LONG_SKU = "HOM-LINEN-" + "-".join(["NATURAL", "KING", "SET-OF-4", "STONEWASHED", "OEKO-TEX"] * 4)[:90]
+LONG_NAME = ("Stonewashed linen bedding set with duvet cover, fitted sheet and four pillowcases, " * 4)[:255]
+LONG_DESCRIPTION = ("Woven from long-staple flax, stonewashed for softness, pre-shrunk, and finished by hand. " * 23)[
+    :2000
+]
 
 ITEMS = [
     ("Tea Towel", "HOM"),
@@ -129,11 +141,20 @@ def load_sample_data(api: httpx.Client, hooks: str) -> None:
     import_csv(api, "catalogue-autumn.csv", catalogue_csv(4_800, seed=1))
     import_csv(api, "price-update-week-47.csv", catalogue_csv(1_200, seed=2, start=10_400, bad_rows=3))
     for sku, name, description in [
+        (LONG_SKU, LONG_NAME, LONG_DESCRIPTION),
         ("GIFT-CARD-25", "Gift card, 25", "Digital gift card, delivered by e-mail."),
         ("GIFT-CARD-50", "Gift card, 50", "Digital gift card, delivered by e-mail."),
         ("HOM-LINEN-SET", "Linen bedding set", "Duvet cover and two pillowcases in washed linen."),
     ]:
         api.post("/api/products", json={"sku": sku, "name": name, "description": description}).raise_for_status()
+    for email, role in [("maria.keller@example.com", "editor"), ("warehouse-screens@example.com", "viewer")]:
+        user = {"email": email, "password": "a sample user password", "role": role}
+        api.post("/api/users", json=user).raise_for_status()
+    for token in [
+        {"name": "ERP nightly sync", "scopes": ["products:read", "products:write", "imports:write"]},
+        {"name": "Storefront search indexer", "scopes": ["products:read"], "expires_at": "2031-06-30T00:00:00Z"},
+    ]:
+        api.post("/api/tokens", json=token).raise_for_status()
     wait_for_last_deliveries(api, [hook["url"] for hook in webhooks if hook.get("enabled", True)])
 
 
@@ -147,26 +168,65 @@ def wait_for_last_deliveries(api: httpx.Client, urls: list[str]) -> None:
     eventually_blocking(delivered, within=60, every=0.2, what="a delivery to each sample webhook")
 
 
-def shoot(page: Page, url: str, path: Path, *, upload: bool) -> None:
-    page.goto(f"{url}/?page_size=10&sort=-updated_at")
-    page.get_by_test_id("import-history").locator("tbody tr").first.wait_for()
-    page.get_by_test_id("products-table").locator("tbody tr").first.wait_for()
-    if upload:
-        arrivals: FilePayload = {
-            "name": "new-arrivals.csv",
-            "mimeType": "text/csv",
-            "buffer": catalogue_csv(900, seed=3, start=20_000).encode(),
-        }
-        page.locator("#csv-file").set_input_files(files=[arrivals])
-        page.get_by_role("button", name="Upload CSV").click()
-        page.get_by_test_id("import-progress").locator(".badge", has_text="Completed").wait_for(timeout=60_000)
-        storefront = page.get_by_test_id("webhooks-table").locator("tbody tr").first
-        storefront.get_by_role("button", name="Test").click()
-        storefront.get_by_test_id("test-result").locator(".badge").wait_for()
-    page.wait_for_timeout(600)  # let toasts settle
+VIEWS = ("import", "products", "webhooks", "tokens", "users", "audit")
+
+
+def clean(page: Page) -> None:
+    """No toasts, no focus ring, at the top: the view as it sits."""
     page.evaluate("document.getElementById('toasts').replaceChildren(); document.activeElement.blur(); scrollTo(0, 0)")
-    page.screenshot(path=str(path), full_page=True)
+
+
+def save(page: Page, path: Path, *, full_page: bool = True) -> None:
+    page.screenshot(path=str(path), full_page=full_page)
     print(f"saved {path}")
+
+
+def upload_through_the_page(page: Page, url: str) -> None:
+    """One more import through the upload card, then a Test of the storefront webhook."""
+    page.goto(f"{url}/#import")
+    arrivals: FilePayload = {
+        "name": "new-arrivals.csv",
+        "mimeType": "text/csv",
+        "buffer": catalogue_csv(900, seed=3, start=20_000).encode(),
+    }
+    page.locator("#csv-file").set_input_files(files=[arrivals])
+    page.get_by_role("button", name="Upload CSV").click()
+    page.get_by_test_id("import-progress").locator(".badge", has_text="Completed").wait_for(timeout=60_000)
+    page.goto(f"{url}/#webhooks")
+    storefront = page.get_by_test_id("webhooks-table").locator("tbody tr").first
+    storefront.get_by_role("button", name="Test").click()
+    storefront.get_by_test_id("test-result").locator(".badge").wait_for()
+
+
+def touch_the_long_product(api: httpx.Client) -> None:
+    """The product with the longest values, edited last, so it heads the products list (newest first)."""
+    (product,) = api.get("/api/products", params={"sku": LONG_SKU}).json()["items"]
+    api.put(f"/api/products/{product['id']}", json={"active": not product["active"]}).raise_for_status()
+
+
+def shoot(page: Page, url: str, width: int, out: Path) -> None:
+    """Each view at `width` (`docs/dashboard-<view>-<width>.png`), then the failing webhook's
+    deliveries in their dialog with one delivery's attempts open, and a product in its edit dialog."""
+    for view in VIEWS:
+        query = "?page_size=10&sort=-updated_at" if view == "products" else ""
+        page.goto(f"{url}/{query}#{view}")
+        ready = "import-history" if view == "import" else f"{view}-table"
+        page.get_by_test_id(ready).locator("tbody tr").first.wait_for()
+        page.wait_for_timeout(600)  # let toasts settle
+        clean(page)
+        save(page, out / f"dashboard-{view}-{width}.png")
+    # The dialogs, over the view they open from (the viewport only: a dialog does not scroll the page).
+    legacy = page.get_by_test_id("webhooks-table").locator("tbody tr").filter(has_text="legacy-erp")
+    page.goto(f"{url}/#webhooks")
+    legacy.get_by_role("button", name="Deliveries").click()
+    dialog = page.get_by_role("dialog", name="Deliveries")
+    dialog.get_by_test_id("delivery").first.locator("summary").click()
+    page.evaluate("document.getElementById('toasts').replaceChildren()")
+    save(page, out / f"dashboard-deliveries-{width}.png", full_page=False)
+    page.goto(f"{url}/?q={LONG_SKU[:12]}#products")
+    page.get_by_role("button", name=f"Edit {LONG_SKU}").click()
+    page.get_by_role("dialog").wait_for()
+    save(page, out / f"dashboard-edit-{width}.png", full_page=False)
 
 
 def signed_in_page(browser: Browser, state: Any, **options: Any) -> Page:
@@ -192,11 +252,14 @@ def main() -> None:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--font-render-hinting=none"])
             state = sign_in(browser, url, ADMIN_EMAIL, ADMIN_PASSWORD)
             wide = signed_in_page(browser, state, viewport={"width": 1440, "height": 900})
-            shoot(wide, url, args.out / "dashboard-1440.png", upload=True)
+            upload_through_the_page(wide, url)
+            with httpx.Client(base_url=url, timeout=60, headers=bearer(token)) as api:
+                touch_the_long_product(api)
+            shoot(wide, url, 1440, args.out)
             narrow = signed_in_page(
                 browser, state, viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
             )
-            shoot(narrow, url, args.out / "dashboard-375.png", upload=False)
+            shoot(narrow, url, 375, args.out)
             browser.close()
 
 

@@ -69,13 +69,56 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+# pydantic's own messages ("Input should be greater than or equal to 1") in the words of ours,
+# which name the field first ("timeout must be at least 1"); keyed by pydantic's error type.
+_WORDED: dict[str, str] = {
+    "missing": "{name} is required",
+    "extra_forbidden": "{name} is not a field this request takes",
+    "greater_than_equal": "{name} must be at least {ge}",
+    "greater_than": "{name} must be more than {gt}",
+    "less_than_equal": "{name} must be at most {le}",
+    "less_than": "{name} must be less than {lt}",
+    "int_type": "{name} must be a whole number",
+    "int_parsing": "{name} must be a whole number",
+    "int_from_float": "{name} must be a whole number",
+    "float_type": "{name} must be a number",
+    "float_parsing": "{name} must be a number",
+    "bool_type": "{name} must be true or false",
+    "bool_parsing": "{name} must be true or false",
+    "string_type": "{name} must be a string",
+    "string_too_short": "{name} must be at least {min_length} characters long",
+    "string_too_long": "{name} must be at most {max_length} characters long",
+    "too_short": "{name} must have at least {min_length} items",
+    "too_long": "{name} must have at most {max_length} items",
+    "list_type": "{name} must be a list",
+    "dict_type": "{name} must be an object",
+    "model_type": "{name} must be an object",
+    "model_attributes_type": "{name} must be an object",
+    "literal_error": "{name} must be one of {expected}",
+    "enum": "{name} must be one of {expected}",
+    "datetime_type": "{name} must be a date and time such as 2030-01-01T00:00:00Z",
+    "datetime_parsing": "{name} must be a date and time such as 2030-01-01T00:00:00Z",
+    "datetime_from_date_parsing": "{name} must be a date and time such as 2030-01-01T00:00:00Z",
+}
+
+
+def _worded(error: Mapping[str, Any], name: str) -> str:
+    """The message of one pydantic error: ours as we raised it, else pydantic's put in our words."""
+    template = _WORDED.get(error["type"])
+    if template is None:
+        message: str = error["msg"].removeprefix("Value error, ")
+        return message if error["type"] == "value_error" else f"{name}: {message[:1].lower()}{message[1:]}"
+    return template.format(name=name, **error.get("ctx", {}))
+
+
 def validation_details(exc: ValidationError, location: str) -> list[dict[str, Any]]:
-    """One entry per failing field: where it is (`body`, `query`), its name, and why."""
+    """One entry per failing field: where it is (`body`, `query`), its name, and why, in a sentence
+    that starts with the field's name (a list item's is its list's)."""
     details = []
     for error in exc.errors(include_url=False):
         field = ".".join(str(part) for part in error["loc"]) or location
-        message = error["msg"].removeprefix("Value error, ")
-        details.append({"location": location, "field": field, "message": message})
+        name = next((str(part) for part in reversed(error["loc"]) if isinstance(part, str)), location)
+        details.append({"location": location, "field": field, "message": _worded(error, name)})
     return details
 
 

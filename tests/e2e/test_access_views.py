@@ -134,10 +134,12 @@ def test_a_user_made_by_an_admin_is_offered_only_what_their_role_allows(
         expect(mine.get_by_role("button", name="New product")).to_have_count(writes)
         expect(table.get_by_role("button", name="Edit ROLE-1")).to_have_count(writes)
         expect(table.get_by_role("button", name="Delete ROLE-1")).to_have_count(writes)
-        expect(mine.get_by_role("button", name="Upload CSV")).to_have_count(writes)
+        mine.goto("/#import")
         expect(mine.get_by_test_id("import-history")).to_be_visible()
+        expect(mine.get_by_role("button", name="Upload CSV")).to_have_count(writes)
 
         # Its tokens can carry only its role's scopes, and the API agrees with the page.
+        mine.goto("/#tokens")
         mine.get_by_role("button", name="New token").click()
         offered = mine.get_by_role("dialog", name="New API token").get_by_role("checkbox")
         expected = ["products:read", "imports:read"] + (["products:write", "imports:write"] if writes else [])
@@ -169,6 +171,7 @@ def test_an_admin_disables_a_user_and_sets_a_password(browser: Browser, page: Pa
     row.get_by_role("button", name="Disable").click()
     page.get_by_role("dialog", name="Disable user").get_by_role("button", name="Disable user").click()
     expect(row).to_contain_text("Disabled")
+    expect(row.get_by_role("button", name="Enable")).to_be_focused()  # the redrawn row keeps the keyboard
     with httpx.Client(base_url=service.url, timeout=30) as anonymous:
         refused = anonymous.post("/api/auth/login", json={"email": email, "password": PASSWORD})
         assert refused.status_code == 401

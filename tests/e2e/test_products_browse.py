@@ -33,7 +33,7 @@ def sku_cells(page: Page) -> Locator:
 
 
 def test_filters_narrow_the_table_and_survive_a_reload(page: Page) -> None:
-    page.goto("/")
+    page.goto("/#products")
     rows = page.locator("[data-testid=products-table] tbody tr")
     expect(rows).to_have_count(4)
 
@@ -67,7 +67,7 @@ def test_filters_narrow_the_table_and_survive_a_reload(page: Page) -> None:
 
 
 def test_sort_by_header_toggles_direction_and_is_in_the_url(page: Page) -> None:
-    page.goto("/")
+    page.goto("/#products")
     expect(page.locator("[data-testid=products-table] tbody tr")).to_have_count(4)
     sku_header = page.locator("th").filter(has=page.locator("[data-sort=sku]"))
 
@@ -99,7 +99,7 @@ def twelve_more(service: Service) -> Iterator[None]:
 
 @pytest.mark.usefixtures("twelve_more")
 def test_pagination_shows_page_x_of_y_and_follows_the_page_size(page: Page) -> None:
-    page.goto("/?sort=sku")
+    page.goto("/?sort=sku#products")
     rows = page.locator("[data-testid=products-table] tbody tr")
     page.get_by_label("Rows per page").select_option("10")
     expect(page.locator("#products-page")).to_have_text("Page 1 of 2")

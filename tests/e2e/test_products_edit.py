@@ -20,7 +20,7 @@ def row(page: Page, sku: str) -> Locator:
 def test_create_edit_with_a_taken_sku_then_delete(page: Page, service: Service) -> None:
     with service.api() as api:
         taken = api.post("/api/products", json={"sku": "TAKEN-1", "name": "Already here"}).json()
-    page.goto("/")
+    page.goto("/#products")
     expect(row(page, "TAKEN-1")).to_have_count(1)
 
     # Create, with a blank name first: the API's 422 lands on the Name field.
@@ -28,7 +28,7 @@ def test_create_edit_with_a_taken_sku_then_delete(page: Page, service: Service) 
     dialog = page.get_by_role("dialog", name="New product")
     dialog.get_by_label("SKU").fill("new-1")
     dialog.get_by_role("button", name="Create product").click()
-    expect(field_error(dialog, "Name")).to_have_text("name is required and cannot be blank")
+    expect(field_error(dialog, "Name")).to_have_text("Name is required and cannot be blank.")
     expect(dialog.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
     dialog.get_by_label("Name").fill("New one")
     dialog.get_by_label("Description").fill("Made in the browser")
@@ -37,13 +37,16 @@ def test_create_edit_with_a_taken_sku_then_delete(page: Page, service: Service) 
     expect(page.locator(".toast")).to_contain_text("Created new-1.")
     expect(row(page, "new-1")).to_contain_text("New one")
 
-    # Edit onto the taken SKU (another case): the 409 shows on the SKU field and the modal stays.
+    # Edit onto the taken SKU (another case): the 409 names the product that has it, with a link to
+    # it, on the SKU field, and the modal stays.
     row(page, "new-1").get_by_role("button", name="Edit new-1").click()
     dialog = page.get_by_role("dialog", name="Edit new-1")
     sku = dialog.get_by_label("SKU")
     sku.fill("taken-1")
     dialog.get_by_role("button", name="Save changes").click()
-    expect(field_error(dialog, "SKU")).to_have_text(f"already used by product {taken['id']}")
+    expect(field_error(dialog, "SKU")).to_have_text("SKU is already used by TAKEN-1 (Already here). Open TAKEN-1")
+    link = field_error(dialog, "SKU").get_by_role("link", name="Open TAKEN-1")
+    assert link.get_attribute("href") == f"/?sku={taken['sku']}#products"
     expect(sku).to_have_attribute("aria-invalid", "true")
     expect(sku).to_be_focused()
 
@@ -68,7 +71,7 @@ def test_create_edit_with_a_taken_sku_then_delete(page: Page, service: Service) 
 
 
 def test_modal_keeps_focus_inside_and_gives_it_back(page: Page) -> None:
-    page.goto("/")
+    page.goto("/#products")
     opener = page.get_by_role("button", name="New product").first
     opener.focus()
     page.keyboard.press("Enter")
@@ -90,7 +93,7 @@ def test_bulk_delete_needs_the_typed_confirmation(page: Page, service: Service) 
         for n in range(5):
             api.post("/api/products", json={"sku": f"BULK-{n}", "name": f"Bulk {n}"}).raise_for_status()
         total = api.get("/api/products").json()["total"]
-    page.goto("/")
+    page.goto("/#products")
     expect(page.locator("#products-count")).to_have_text(f"{total} products")
 
     page.get_by_role("button", name="Bulk Delete").click()

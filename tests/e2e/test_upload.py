@@ -33,9 +33,11 @@ def test_upload_reaches_completed_and_the_rows_appear(page: Page) -> None:
     expect(progress).to_contain_text("Import complete.")
     expect(page.locator("#import-announcer")).to_contain_text("Import complete.")
 
+    page.get_by_role("link", name="Products").click()
     table = page.get_by_test_id("products-table")
     expect(table).to_contain_text("IMP-007")
     expect(table).to_contain_text("Imported 1")
+    page.go_back()
     expect(page.get_by_test_id("import-history").locator("tbody tr").first).to_contain_text("seven.csv")
     expect(page.get_by_test_id("import-history").locator("tbody tr").first).to_contain_text("Completed")
 
@@ -74,7 +76,11 @@ def test_a_file_that_is_not_a_csv_fails_in_plain_words_with_try_again(page: Page
     expect(progress.locator(".badge")).to_have_text("Failed", timeout=30_000)
     expect(progress.get_by_role("alert")).to_contain_text("The import failed.")
     expect(progress.get_by_role("alert")).to_contain_text("sku")
-    expect(progress.get_by_role("button", name="Try again")).to_be_visible()
+    # The same file would fail the same way: "Try again" asks for a corrected one.
+    progress.get_by_role("button", name="Try again").click()
+    expect(page.get_by_role("button", name="Upload CSV")).to_be_disabled()
+    expect(page.locator(".upload__body")).to_contain_text("Choose the corrected file to try again.")
+    expect(page.locator("#csv-file")).to_be_focused()
 
 
 def test_a_reload_reattaches_to_the_running_import_which_can_be_cancelled(page: Page, service: Service) -> None:
@@ -112,4 +118,5 @@ def test_dropping_a_file_on_the_drop_zone_selects_it(page: Page) -> None:
     expect(page.get_by_role("button", name="Upload CSV")).to_be_focused()
     page.get_by_role("button", name="Upload CSV").click()
     expect(page.get_by_test_id("import-progress").locator(".badge")).to_have_text("Completed", timeout=30_000)
+    page.get_by_role("link", name="Products").click()
     expect(page.get_by_test_id("products-table")).to_contain_text("DROP-1")

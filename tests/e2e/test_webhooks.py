@@ -1,4 +1,4 @@
-"""Webhooks in the browser: create, 🧪 test against a local receiver, deliveries and resend."""
+"""Webhooks in the browser: create, test against a local receiver, deliveries and resend."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_create_test_and_see_its_deliveries(page: Page, service: Service, receiver: ThreadedReceiver) -> None:
-    page.goto("/")
+    page.goto("/#webhooks")
     page.locator("#webhooks").get_by_role("button", name="New webhook").first.click()
     dialog = page.get_by_role("dialog", name="New webhook")
 
@@ -24,8 +24,8 @@ def test_create_test_and_see_its_deliveries(page: Page, service: Service, receiv
     for box in dialog.locator("input[name=event]").all():
         box.uncheck()
     dialog.get_by_role("button", name="Create webhook").click()
-    expect(field_error(dialog, "URL")).to_have_text("url must start with http:// or https://")
-    expect(dialog.locator("#wh-events-error")).to_contain_text("choose at least one event type")
+    expect(field_error(dialog, "URL")).to_have_text("URL must start with http:// or https://.")
+    expect(dialog.locator("#wh-events-error")).to_contain_text("Choose at least one event type")
 
     dialog.get_by_label("URL").fill(receiver.url)
     dialog.get_by_label("product.created").check()
@@ -45,7 +45,7 @@ def test_create_test_and_see_its_deliveries(page: Page, service: Service, receiv
         stored = api.get("/api/webhooks").json()["items"][0]
     assert stored["has_secret"] is True and "secret" not in stored
 
-    # 🧪 Test: the receiver answers, the row shows the code and the time.
+    # Test: the receiver answers, the row shows the code and the time.
     hook.get_by_role("button", name=f"Test {receiver.url}").click()
     expect(hook.get_by_test_id("test-result")).to_have_text(re.compile(r"^200 · \d+ ms$"))
     hits = receiver.wait_for(1)
@@ -78,7 +78,7 @@ def test_create_test_and_see_its_deliveries(page: Page, service: Service, receiv
 def test_enabled_switch_pauses_the_webhook(page: Page, service: Service, receiver: ThreadedReceiver) -> None:
     with service.api() as api:
         api.post("/api/webhooks", json={"url": receiver.url, "event_types": ["product.updated"]}).raise_for_status()
-    page.goto("/")
+    page.goto("/#webhooks")
     hook = page.locator("[data-testid=webhooks-table] tbody tr").filter(has_text=receiver.url)
     switch = hook.get_by_role("switch")
     expect(switch).to_be_checked()

@@ -142,3 +142,51 @@ async def test_an_id_that_is_no_bigint_is_a_404(client: httpx.AsyncClient, segme
         response = await client.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "params", "field", "message"),
+    [
+        (
+            "POST",
+            "/api/webhooks",
+            {"url": "https://e.com", "event_types": ["product.created"], "timeout": 0},
+            None,
+            "timeout",
+            "timeout must be at least 1",
+        ),
+        (
+            "POST",
+            "/api/webhooks",
+            {"url": "https://e.com", "event_types": ["product.created"], "retry_count": 99},
+            None,
+            "retry_count",
+            "retry_count must be at most 20",
+        ),
+        (
+            "POST",
+            "/api/products",
+            {"sku": "A", "name": "B", "colour": "red"},
+            None,
+            "colour",
+            "colour is not a field this request takes",
+        ),
+        ("POST", "/api/products", {"name": "B"}, None, "sku", "sku is required"),
+        ("GET", "/api/products", None, {"page_size": "lots"}, "page_size", "page_size must be a whole number"),
+    ],
+)
+async def test_a_422_says_what_is_wrong_in_our_words_not_pydantics(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    body: object,
+    params: dict[str, str] | None,
+    field: str,
+    message: str,
+) -> None:
+    """Every message names its field first, as the service's own rules do; none is pydantic's text."""
+    response = await client.request(method, path, json=body, params=params)
+    assert response.status_code == 422, response.text
+    details = {detail["field"]: detail["message"] for detail in response.json()["error"]["details"]}
+    assert details[field] == message
+    assert "Input should" not in response.text and "Field required" not in response.text

@@ -1,15 +1,19 @@
 """Debian's Chromium, as the browser tests and the screenshot script start it, and page helpers.
 
 `sign_in` signs in through the dashboard's /login page, as a person does, and returns the
-browser state (its session cookie) that new pages start with.
+browser state (its session cookie) that new pages start with. `axe_violations` runs axe-core
+(package.json; `npm ci`) on what a page shows.
 
 Playwright's own browser download is not reachable here, so both drive /usr/bin/chromium; the
 flags keep it headless and stop its background connections, which a closed network would refuse.
 """
 
+from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Locator
+from playwright.sync_api import Browser, Locator, Page
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -42,3 +46,21 @@ def sign_in(browser: Browser, url: str, email: str, password: str) -> Any:
         return context.storage_state()
     finally:
         context.close()
+
+
+def axe_violations(page: Page) -> list[str]:
+    """What axe-core finds wrong on the page as it is now (hidden views aside), one line each.
+
+    The script goes in through the DevTools protocol, which the page's Content-Security-Policy does
+    not govern. `label-content-name-mismatch` (visible text missing from the accessible name) is
+    off by default in axe; it is on here.
+    """
+    if not AXE.exists():
+        raise AssertionError(f"{AXE} is missing: run `npm ci` (make test-e2e does)")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text())
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, { rules: { "label-content-name-mismatch": { enabled: true } } }))
+            .violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")) }))"""
+    )
+    return [f"{v['id']} ({v['help']}): {', '.join(v['nodes'][:5])}" for v in found]

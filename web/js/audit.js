@@ -3,7 +3,7 @@
 
 import { clear, dateTime, debounce, h } from "./dom.js";
 import { pagedTable } from "./paged-table.js";
-import { badge, cardHead, emptyState, iconButton, textField } from "./ui.js";
+import { badge, cardHead, cutText, emptyState, iconButton, textField } from "./ui.js";
 
 const PAGE_SIZE = 50;
 // What the service records, as the action filter offers it.
@@ -106,12 +106,16 @@ export function mountAudit(card) {
       h(
         "td",
         { "data-label": "Actor" },
-        entry.actor ?? h("span", { class: "muted" }, "nobody signed in"),
-        entry.actor_token_id ? [" ", badge(`token #${entry.actor_token_id}`, "info")] : null,
+        h(
+          "div",
+          { class: "cell-stack" },
+          entry.actor ? cutText(entry.actor) : h("span", { class: "muted" }, "nobody signed in"),
+          entry.actor_token_id ? h("span", {}, badge(`token #${entry.actor_token_id}`, "info")) : null,
+        ),
       ),
       h("td", { "data-label": "Address" }, entry.address ?? "–"),
       h("td", { "data-label": "Action" }, h("code", {}, entry.action)),
-      h("td", { "data-label": "Target" }, entry.target ?? "–"),
+      h("td", { "data-label": "Target" }, entry.target ? cutText(entry.target) : "–"),
       h("td", { "data-label": "Details" }, h("span", { class: "audit-details" }, details)),
     );
   }

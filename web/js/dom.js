@@ -56,6 +56,8 @@ const ICONS = {
   down: ["M7 10l5 5 5-5"],
   box: ["M3 7.5L12 3l9 4.5v9L12 21l-9-4.5z", "M3 7.5l9 4.5 9-4.5", "M12 12v9"],
   filter: ["M4 5h16l-6 8v6l-4-2v-4z"],
+  flask: ["M9 3h6", "M10 3v6L4.5 18.5A1.7 1.7 0 0 0 6 21h12a1.7 1.7 0 0 0 1.5-2.5L14 9V3", "M7 15h10"],
+  clock: ["M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z", "M12 7v5l3 2"],
 };
 
 export function icon(name, { size = 18, label = null } = {}) {
@@ -113,7 +115,8 @@ export function duration(seconds) {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+// To the second: two attempts a second apart, or a retry due in 30 s, must not read the same.
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 
 export function dateTime(iso) {
   if (!iso) return "–";

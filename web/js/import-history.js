@@ -1,13 +1,25 @@
 // The import history card: the latest imports with their counts, a link to each one's rejects, a
 // "watch" button that hands a running import to the upload card, and "undo" on a finished one
 // (with what it will delete and restore said before confirming; the undo is then watched too).
+// While an import in it runs, the card asks again every LIVE_MS, so its row's counts and status follow the job.
 
 import { get, post } from "./api.js";
 import { clear, dateTime, duration, h, num, timeAgo } from "./dom.js";
-import { elapsed, FINAL, jobUrl, statusBadge } from "./import-job.js";
-import { cardHead, confirmDialog, dataTable, emptyState, iconButton, loadError, toast, toastError } from "./ui.js";
+import { elapsed, FINAL, jobUrl, percentOf, statusBadge } from "./import-job.js";
+import {
+  cardHead,
+  confirmDialog,
+  dataTable,
+  emptyState,
+  iconButton,
+  loadError,
+  replaceRows,
+  toast,
+  toastError,
+} from "./ui.js";
 
 const HISTORY_SIZE = 8;
+const LIVE_MS = 1500;
 const COLUMNS = [
   "File",
   "Status",
@@ -24,11 +36,15 @@ export function mountHistory(card, { trackedId, onWatch }) {
     caption: "Recent imports",
     columns: COLUMNS,
     attrs: { "data-testid": "import-history" },
+    loading: "the history",
   });
   const refresh = iconButton({ icon: "refresh", label: "Refresh import history", onclick: () => load() });
   clear(card, cardHead({ title: "Import history", sub: "Recent imports, newest first.", aside: refresh }), wrap, state);
 
+  let again = null; // the next live load, while an import runs
+
   async function load() {
+    clearTimeout(again);
     let jobs;
     try {
       jobs = (await get("/api/uploads", { page_size: HISTORY_SIZE })).items;
@@ -37,11 +53,12 @@ export function mountHistory(card, { trackedId, onWatch }) {
       clear(state, loadError("the history", error));
       throw error;
     }
-    clear(
+    replaceRows(
       tbody,
       jobs.map((job) => row(job)),
     );
     clear(state, jobs.length ? null : emptyState("No imports yet", "Upload a CSV to see it here."));
+    if (jobs.some((job) => !FINAL.has(job.status))) again = setTimeout(() => liveLoad(), LIVE_MS);
     return jobs;
   }
 
@@ -77,6 +94,13 @@ export function mountHistory(card, { trackedId, onWatch }) {
     return parts.join(", ");
   }
 
+  /** A live load: skipped (and tried later) while the card is off screen or the tab hidden. */
+  function liveLoad() {
+    if (!card.isConnected) return;
+    if (document.hidden || !card.getClientRects().length) again = setTimeout(() => liveLoad(), LIVE_MS);
+    else load().catch(() => {});
+  }
+
   function row(job) {
     const id = job.job_id;
     const since = job.started_at ?? job.created_at;
@@ -84,7 +108,7 @@ export function mountHistory(card, { trackedId, onWatch }) {
     const running = !FINAL.has(job.status);
     return h(
       "tr",
-      {},
+      { "data-id": id },
       h(
         "td",
         { class: "cell-file", "data-label": "File" },
@@ -115,6 +139,7 @@ export function mountHistory(card, { trackedId, onWatch }) {
             "span",
             {},
             statusBadge(job.status),
+            running ? h("span", { class: "cell-pct" }, ` ${Math.floor(percentOf(job))}%`) : null,
             job.rejected && !running
               ? h(
                   "a",

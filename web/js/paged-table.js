@@ -3,7 +3,7 @@
 
 import { get } from "./api.js";
 import { clear } from "./dom.js";
-import { dataTable, loadError, pager } from "./ui.js";
+import { dataTable, loadError, pager, replaceRows } from "./ui.js";
 
 /**
  * `path` is fetched with `params()` plus `page` and `page_size`; each item becomes `row(item)`;
@@ -30,7 +30,7 @@ export function pagedTable({ path, what, table, row, pageSize, params = () => ({
         return;
       }
       page = reply.page;
-      clear(
+      replaceRows(
         list.tbody,
         reply.items.map((item) => row(item)),
       );

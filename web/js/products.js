@@ -18,6 +18,7 @@ import {
   iconButton,
   loadError,
   openModal,
+  replaceRows,
   setBusy,
   showErrors,
   switchControl,
@@ -213,6 +214,7 @@ export function mountProducts(card) {
     className: "table--stack table--products",
     caption: "Products",
     attrs: { "data-testid": "products-table", "aria-describedby": "products-count" },
+    loading: "products",
   });
 
   // Pager: by page number while the count is exact, by cursor past it (every row stays reachable).
@@ -525,11 +527,10 @@ export function mountProducts(card) {
       : "Matches anywhere in the SKU or name; an exact SKU comes first. This server has no pg_trgm, so searches read the whole table (up to a second at a million products).";
     if (!filtered) bulkButton.disabled = total === 0;
     const pinned = reply.sku_match && !items.some((p) => p.id === reply.sku_match.id) ? [reply.sku_match] : [];
-    clear(
-      tbody,
-      pinned.map((product) => row(product, true)),
-      items.map((product) => row(product, reply.sku_match?.id === product.id)),
-    );
+    replaceRows(tbody, [
+      ...pinned.map((product) => row(product, true)),
+      ...items.map((product) => row(product, reply.sku_match?.id === product.id)),
+    ]);
     clear(
       tableState,
       items.length
@@ -596,8 +597,16 @@ export function mountProducts(card) {
       { "data-id": product.id, class: exactSku ? "row--exact" : null, title: exactSku ? "Exact SKU" : null },
       h("td", { class: "col-select", "data-label": "Select" }, can("products:write") && box),
       h("td", { class: "num col-id", "data-label": "ID" }, String(product.id)),
-      h("td", { class: "col-sku", "data-label": "SKU" }, h("code", { class: "sku" }, product.sku)),
-      h("td", { class: "col-name", "data-label": "Name" }, product.name),
+      h(
+        "td",
+        { class: "col-sku", "data-label": "SKU" },
+        h("code", { class: "sku truncate", title: product.sku }, product.sku),
+      ),
+      h(
+        "td",
+        { class: "col-name", "data-label": "Name" },
+        h("span", { class: "truncate", title: product.name }, product.name),
+      ),
       h(
         "td",
         { class: "col-desc", "data-label": "Description" },
@@ -700,11 +709,27 @@ export function mountProducts(card) {
           if (!(error instanceof ApiError)) throw error;
           if (error.status === 409 && !Object.keys(error.fieldErrors()).length)
             error.details = [{ field: "sku", message: error.message }];
+          const owner = error.status === 409 ? await skuOwner(error) : null;
+          if (owner) error.details = [{ field: "sku", message: `is already used by ${owner.sku} (${owner.name})` }];
           showErrors(form, error);
+          if (owner) document.getElementById(`${sku.id}-error`).append(" ", ownerLink(owner));
           if (error.status !== 422 && error.status !== 409) toastError(error);
         }
       },
     });
+  }
+
+  /** The product that holds the SKU of a 409 (its id is in the details), or null if it is gone. */
+  async function skuOwner(error) {
+    const id = error.details.find((detail) => detail.field.endsWith("sku"))?.id;
+    if (!id) return null;
+    return get(`/api/products/${id}`).catch(() => null);
+  }
+
+  /** A link to the products list filtered to that SKU. */
+  function ownerLink(owner) {
+    const href = `${window.location.pathname}?${new URLSearchParams({ sku: owner.sku })}#products`;
+    return h("a", { href, class: "link" }, `Open ${owner.sku}`);
   }
 
   async function deleteProduct(product) {

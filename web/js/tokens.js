@@ -11,6 +11,7 @@ import {
   checkOption,
   clearErrors,
   confirmDialog,
+  cutText,
   emptyState,
   formBanner,
   iconButton,
@@ -96,16 +97,22 @@ export function mountTokens(card) {
         h(
           "div",
           { class: "cell-stack" },
-          h("span", {}, token.name),
+          cutText(token.name),
           h("code", { class: "cell-sub", title: "The token's first characters" }, `${token.prefix}…`),
         ),
       ),
       h(
         "td",
         { "data-label": "Scopes" },
-        token.scopes.length ? token.scopes.map((scope) => h("code", { class: "scope" }, scope)) : "–",
+        token.scopes.length
+          ? h(
+              "span",
+              {},
+              token.scopes.map((scope) => h("code", { class: "scope" }, scope)),
+            )
+          : "–",
       ),
-      everyone ? h("td", { "data-label": "Owner" }, token.owner) : null,
+      everyone ? h("td", { "data-label": "Owner" }, cutText(token.owner)) : null,
       h("td", { "data-label": "Created" }, timeAgo(token.created_at)),
       h("td", { "data-label": "Last used" }, token.last_used_at ? timeAgo(token.last_used_at) : "never"),
       h(

@@ -2,7 +2,7 @@
 // confirmations, form fields that can show the API's errors next to the right control, notices,
 // and the tables with their empty and error states.
 
-import { h, icon, num, uniqueId } from "./dom.js";
+import { clear, h, icon, num, uniqueId } from "./dom.js";
 
 const FOCUSABLE = [
   "a[href]",
@@ -13,11 +13,17 @@ const FOCUSABLE = [
   "[tabindex]:not([tabindex='-1'])",
 ].join(",");
 
+/** Every control, disabled or not: a row's controls keep their places when one is disabled. */
+const CONTROLS = "a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])";
+
 function focusables(root) {
   return [...root.querySelectorAll(FOCUSABLE)].filter((el) => el.getClientRects().length > 0);
 }
 
 // Toasts ------------------------------------------------------------------------------------
+
+/** More than this many at once and the oldest goes: a pile of toasts hides the page it reports on. */
+const MAX_TOASTS = 3;
 
 export function toast(message, kind = "success") {
   const region = document.getElementById("toasts");
@@ -38,7 +44,10 @@ export function toast(message, kind = "success") {
     item.classList.add("toast--leaving");
     setTimeout(() => item.remove(), 180);
   }
+  item.dismiss = dismiss;
   region.append(item);
+  const showing = [...region.children].filter((child) => !child.classList.contains("toast--leaving"));
+  for (const old of showing.slice(0, -MAX_TOASTS)) old.dismiss();
   return dismiss;
 }
 
@@ -216,9 +225,36 @@ export function clearErrors(form) {
   if (banner) banner.hidden = true;
 }
 
+/** What the form calls a control: its label's text, or its fieldset's legend (without the " *"). */
+function labelOf(control) {
+  const label = control.labels?.[0] ?? (control.tagName === "FIELDSET" ? control.querySelector("legend") : null);
+  return label ? label.textContent.replace(/\s*\*\s*$/, "").trim() : null;
+}
+
+/** "the receiver answered 503" -> "The receiver answered 503." */
+export function sentence(text) {
+  const trimmed = String(text).trim();
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) || !capital ? capital : `${capital}.`;
+}
+
 /**
- * Show an ApiError on the form: each detail on its field, the rest in the banner at the top.
- * Returns true when at least one field got its message (focus moves to the first of them).
+ * The API's message about `field` as a sentence that names the field as the form does:
+ * "retry_count must be at most 20" under "Retry count" reads "Retry count must be at most 20.";
+ * "must be a whole number" gets the label in front.
+ */
+export function fieldSentence(message, field, label) {
+  let text = message.trim();
+  const named = new RegExp(`^${field}\\b`, "i"); // the API's field names are plain words
+  if (label && named.test(text)) text = text.replace(named, label);
+  else if (label && /^(must|cannot|is|has|contains|should)\b/.test(text)) text = `${label} ${text}`;
+  return sentence(text);
+}
+
+/**
+ * Show an ApiError on the form: each detail on its field (as a sentence naming the field by its
+ * label), the rest in the banner at the top. Returns true when at least one field got its message
+ * (focus moves to the first of them).
  */
 export function showErrors(form, error) {
   clearErrors(form);
@@ -229,7 +265,7 @@ export function showErrors(form, error) {
     const line = control && document.getElementById(`${control.id}-error`);
     if (!line) continue;
     control.setAttribute("aria-invalid", "true");
-    line.textContent = message;
+    line.textContent = fieldSentence(message, name, labelOf(control));
     line.hidden = false;
     first = first || control;
   }
@@ -269,7 +305,7 @@ export function iconButton({ icon: name, label, title = null, danger = false, on
 }
 
 /**
- * A card's heading: the title (`large` for a page section's), the line under it (text, or an
+ * A card's heading: the title (`large` for a view's, its page's h1), the line under it (text, or an
  * element to update later) and `aside` on the right (buttons, usually in a `.card__actions`).
  */
 export function cardHead({ title, titleId = null, large = false, sub, aside = null }) {
@@ -279,7 +315,7 @@ export function cardHead({ title, titleId = null, large = false, sub, aside = nu
     h(
       "div",
       {},
-      h("h2", { id: titleId, class: large ? "card__title card__title--lg" : "card__title" }, title),
+      h(large ? "h1" : "h2", { id: titleId, class: large ? "card__title card__title--lg" : "card__title" }, title),
       sub instanceof Node ? sub : h("p", { class: "card__sub" }, sub),
     ),
     aside,
@@ -308,6 +344,16 @@ export function notice(tone, ...children) {
   return h("div", { class: `notice notice--${tone}`, role: tone === "danger" ? "alert" : null }, ...children);
 }
 
+/** What a list shows until its first answer arrives. */
+export function loadingState(what) {
+  return h(
+    "p",
+    { class: "loading", role: "status" },
+    h("span", { class: "spinner", "aria-hidden": "true" }),
+    `Loading ${what}…`,
+  );
+}
+
 /** What a list shows when it could not be loaded. */
 export function loadError(what, error) {
   return notice("danger", `Could not load ${what}: ${error.message}`);
@@ -323,12 +369,36 @@ export function headerCell(column) {
 }
 
 /**
- * A table in its scrolling wrapper, captioned for screen readers. Fill `tbody` (and `thead`, when
- * no `columns` are given); show its empty or error state in `state`, the block under the table.
+ * Marks each cell of a row whose value is cut off (`.truncate`, `.clamp` with the whole value in
+ * its title) as the keyboard enters the row, so style.css can show the value whole.
  */
-export function dataTable({ className, caption, columns = null, rows = [], attrs = {} }) {
+function markCutValues(event) {
+  const row = event.target.closest?.("tbody tr");
+  if (!row) return;
+  for (const value of row.querySelectorAll(".truncate[title], .clamp[title]")) {
+    const cut = value.scrollWidth > value.clientWidth || value.scrollHeight > value.clientHeight + 1;
+    const cell = value.closest("td");
+    cell.classList.toggle("is-cut", cut);
+    cell.dataset.full = value.title;
+  }
+}
+
+/**
+ * A value that may be long (an email, a name): one line in its cell, cut with an ellipsis, whole in
+ * its title (hover) and, while the keyboard is in the row, in the box under the cell.
+ */
+export function cutText(text) {
+  return h("span", { class: "truncate cell-long", title: text }, text);
+}
+
+/**
+ * A table in its scrolling wrapper, captioned for screen readers. Fill `tbody` (and `thead`, when
+ * no `columns` are given); show its empty or error state in `state`, the block under the table,
+ * which says "Loading `loading`…" until then.
+ */
+export function dataTable({ className, caption, columns = null, rows = [], attrs = {}, loading = null }) {
   const thead = h("thead", {}, columns ? h("tr", {}, columns.map(headerCell)) : null);
-  const tbody = h("tbody", {}, rows);
+  const tbody = h("tbody", { onfocusin: markCutValues }, rows);
   const table = h(
     "table",
     { class: `table ${className}`, ...attrs },
@@ -336,8 +406,34 @@ export function dataTable({ className, caption, columns = null, rows = [], attrs
     thead,
     tbody,
   );
-  const state = h("div", { class: "table-state" });
+  const state = h("div", { class: "table-state" }, loading ? loadingState(loading) : null);
   return { wrap: h("div", { class: "table-wrap" }, table), table, thead, tbody, state };
+}
+
+/**
+ * Redraw a table's rows without dropping keyboard focus: a control that had it in a row gets it
+ * back in the redrawn row (matched by `data-id`), or in the row that took the place of a row that
+ * went, or, with no rows left, the card's heading. Focus elsewhere is left alone.
+ */
+export function replaceRows(tbody, rows) {
+  const active = document.activeElement;
+  const row = active && tbody.contains(active) ? active.closest("tr") : null;
+  const spot = row && {
+    id: row.dataset.id,
+    index: [...tbody.rows].indexOf(row),
+    control: [...row.querySelectorAll(CONTROLS)].indexOf(active),
+  };
+  clear(tbody, rows);
+  if (!spot) return;
+  const again = tbody.querySelector(`tr[data-id="${CSS.escape(spot.id ?? "")}"]`);
+  const target = again ?? tbody.rows[Math.min(spot.index, tbody.rows.length - 1)];
+  const same = target?.querySelectorAll(CONTROLS)[spot.control];
+  const control = same?.matches(FOCUSABLE) ? same : target?.querySelector(FOCUSABLE);
+  const heading = tbody.closest(".card")?.querySelector("h1, h2");
+  const next = control ?? heading;
+  if (!next) return;
+  if (next === heading) heading.tabIndex = -1;
+  next.focus({ preventScroll: true });
 }
 
 /**

@@ -80,7 +80,7 @@ function outcome(snap) {
 
 export function mountUpload(card, historyCard) {
   let state = "picking";
-  let file = null; // chosen in picking; kept while it is sent and after, to try again
+  let file = null; // chosen in picking; kept while it is sent
   let picker = null; // picking
   let panel = null; // uploading, following, finished
   let xhr = null; // uploading
@@ -165,7 +165,7 @@ export function mountUpload(card, historyCard) {
       if (snap.status === "failed") {
         const retry = h(
           "button",
-          { type: "button", class: "btn btn--primary", onclick: () => (file ? go("uploading") : startOver()) },
+          { type: "button", class: "btn btn--primary", onclick: tryAgain },
           icon("refresh"),
           "Try again",
         );
@@ -206,6 +206,13 @@ export function mountUpload(card, historyCard) {
   function startOver() {
     file = null;
     go("picking");
+    picker.input.focus();
+  }
+
+  /** After a failure the same file would fail again: ask for a corrected one. */
+  function tryAgain() {
+    file = null;
+    go("picking", notice("neutral", "Choose the corrected file to try again."));
     picker.input.focus();
   }
 

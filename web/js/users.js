@@ -10,6 +10,7 @@ import {
   cardHead,
   clearErrors,
   confirmDialog,
+  cutText,
   formBanner,
   notice,
   openModal,
@@ -119,8 +120,12 @@ export function mountUsers(card) {
       h(
         "td",
         { "data-label": "Email" },
-        user.email,
-        user.id === me.id ? h("span", { class: "muted" }, " (you)") : null,
+        h(
+          "div",
+          { class: "cell-stack" },
+          cutText(user.email),
+          user.id === me.id ? h("span", { class: "cell-sub" }, "you") : null,
+        ),
       ),
       h("td", { "data-label": "Role" }, role),
       h("td", { "data-label": "Status" }, user.disabled ? badge("Disabled", "neutral") : badge("Active", "success")),

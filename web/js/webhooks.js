@@ -1,5 +1,7 @@
 // Webhooks: the list with an enabled switch and the last delivery, create and edit in a modal
-// (secret write-only), the 🧪 test with its code and time, and the deliveries with resend.
+// (secret write-only), the test with its code and time, and the deliveries with resend. The list
+// and an open deliveries dialog follow the server while on screen (LIVE_MS), so a delivery, a
+// retry's next attempt and new attempts show without a reload.
 
 import { ApiError, del, get, post, put } from "./api.js";
 import { clear, dateTime, h, icon, num, timeAgo } from "./dom.js";
@@ -13,7 +15,10 @@ import {
   formBanner,
   iconButton,
   loadError,
+  loadingState,
   openModal,
+  replaceRows,
+  sentence,
   setBusy,
   showErrors,
   switchControl,
@@ -33,6 +38,16 @@ const EVENT_TYPES = [
 ];
 const DELIVERY_TONE = { delivered: "success", failed: "danger", pending: "info" };
 const DELIVERIES_PAGE = 20;
+const DELIVERIES_MAX = 200; // the API's largest page: "Load more" stops there
+const LIVE_MS = 2000;
+
+/** Asks `refresh` again every LIVE_MS while `node` is on screen and the tab is visible; stops once `node` leaves the page. */
+function followLive(node, refresh) {
+  const timer = setInterval(() => {
+    if (!node.isConnected) clearInterval(timer);
+    else if (!document.hidden && node.getClientRects().length) refresh();
+  }, LIVE_MS);
+}
 
 /** What a delivery was about, in a few words, by its event type (a test event is about nothing). */
 const SUBJECTS = {
@@ -70,6 +85,7 @@ export function mountWebhooks(card) {
       { label: "Actions", className: "col-actions", hidden: true },
     ],
     attrs: { "data-testid": "webhooks-table" },
+    loading: "webhooks",
   });
   const createButton = h(
     "button",
@@ -91,11 +107,16 @@ export function mountWebhooks(card) {
     state,
   );
 
+  let shown = null; // the list as last drawn: an unchanged poll redraws nothing
+
   async function load() {
     try {
       const reply = await get("/api/webhooks", { page_size: 100 });
       const hooks = reply.items;
-      clear(
+      const drawn = JSON.stringify(hooks);
+      if (drawn === shown) return;
+      shown = drawn;
+      replaceRows(
         tbody,
         hooks.map((hook) => row(hook)),
       );
@@ -136,7 +157,7 @@ export function mountWebhooks(card) {
         title: "Send a test event now",
         onclick: () => test(hook, testButton, resultSlot),
       },
-      h("span", { class: "emoji", "aria-hidden": "true" }, "🧪"),
+      icon("flask", { size: 16 }),
       "Test",
     );
     const resultSlot = h(
@@ -160,7 +181,7 @@ export function mountWebhooks(card) {
             `Timeout ${hook.timeout} s · ${hook.retry_count} ${hook.retry_count === 1 ? "retry" : "retries"}`,
             hook.has_secret ? " · signed" : " · unsigned",
           ),
-          hook.disabled_reason ? h("span", { class: "cell-sub cell-error" }, hook.disabled_reason) : null,
+          hook.disabled_reason ? h("span", { class: "cell-sub cell-error" }, sentence(hook.disabled_reason)) : null,
         ),
       ),
       h(
@@ -222,6 +243,7 @@ export function mountWebhooks(card) {
     try {
       const result = await post(`/api/webhooks/${hook.id}/test`);
       testResults.set(hook.id, result);
+      shown = null; // the row's badge is part of what is drawn
       clear(slot, testResultBadge(result));
       slot.title = result.error ?? result.response_excerpt;
       toast(
@@ -238,12 +260,14 @@ export function mountWebhooks(card) {
   }
 
   async function toggle(hook, input) {
+    const focused = document.activeElement === input; // disabling it below takes the focus away
     input.disabled = true;
     try {
       const saved = await put(`/api/webhooks/${hook.id}`, { enabled: input.checked });
       hook.enabled = saved.enabled;
       toast(saved.enabled ? "Webhook enabled." : "Webhook paused: it gets no events until enabled again.", "info");
-      load();
+      await load();
+      if (focused) tbody.querySelector(`tr[data-id="${hook.id}"] [role=switch]`)?.focus();
     } catch (error) {
       input.checked = !input.checked;
       toastError(error, "Could not change the webhook");
@@ -413,30 +437,45 @@ export function mountWebhooks(card) {
   // Deliveries ------------------------------------------------------------------------------
 
   function deliveries(hook) {
-    const list = h("div", { class: "deliveries", "data-testid": "deliveries" });
+    const list = h("div", { class: "deliveries", "data-testid": "deliveries" }, loadingState("deliveries"));
     const more = h("button", { type: "button", class: "btn btn--small", hidden: true }, "Load more");
     const refresh = h("button", { type: "button", class: "btn btn--small" }, icon("refresh", { size: 16 }), "Refresh");
-    let page = 1;
+    let pages = 1;
+    let shownList = null;
 
-    async function fetchPage(reset) {
-      if (reset) page = 1;
+    /** The first `pages` pages again, in one request; the open attempts and the focus stay where they were. */
+    async function fetchPages() {
       try {
-        const reply = await get(`/api/webhooks/${hook.id}/deliveries`, { page, page_size: DELIVERIES_PAGE });
+        const reply = await get(`/api/webhooks/${hook.id}/deliveries`, {
+          page: 1,
+          page_size: Math.min(pages * DELIVERIES_PAGE, DELIVERIES_MAX),
+        });
         const { items, total } = reply;
-        if (reset) clear(list);
-        list.append(...items.map((delivery) => deliveryItem(delivery, () => fetchPage(true))));
-        if (reset && !items.length)
-          clear(list, emptyState("No deliveries yet", "Use 🧪 Test or change a product to send one."));
-        more.hidden = page * DELIVERIES_PAGE >= total;
+        const drawn = JSON.stringify(items);
+        if (drawn === shownList) return;
+        shownList = drawn;
+        const open = new Set([...list.querySelectorAll("details[open]")].map((node) => node.dataset.id));
+        const focused = list.contains(document.activeElement)
+          ? document.activeElement.getAttribute("aria-label")
+          : null;
+        clear(
+          list,
+          items.length
+            ? items.map((delivery) => deliveryItem(delivery, open.has(String(delivery.id)), fetchPages))
+            : emptyState("No deliveries yet", "Use Test or change a product to send one."),
+        );
+        if (focused) list.querySelector(`[aria-label="${CSS.escape(focused)}"]`)?.focus();
+        more.hidden = pages * DELIVERIES_PAGE >= Math.min(total, DELIVERIES_MAX);
       } catch (error) {
+        shownList = null;
         clear(list, loadError("deliveries", error));
       }
     }
     more.onclick = () => {
-      page += 1;
-      fetchPage(false);
+      pages += 1;
+      fetchPages();
     };
-    refresh.onclick = () => fetchPage(true);
+    refresh.onclick = () => fetchPages();
 
     const modal = openModal({
       title: "Deliveries",
@@ -445,10 +484,11 @@ export function mountWebhooks(card) {
       content: [h("div", { class: "deliveries__tools" }, refresh), list, h("div", { class: "deliveries__more" }, more)],
       footer: [h("button", { type: "button", class: "btn", onclick: () => modal.close() }, "Close")],
     });
-    fetchPage(true);
+    fetchPages();
+    followLive(list, fetchPages);
   }
 
-  function deliveryItem(delivery, reload) {
+  function deliveryItem(delivery, open, reload) {
     const resend = h(
       "button",
       { type: "button", class: "btn btn--small", "aria-label": `Resend delivery ${delivery.id}` },
@@ -460,7 +500,7 @@ export function mountWebhooks(card) {
       try {
         await post(`/api/webhooks/deliveries/${delivery.id}/resend`);
         toast("Delivery queued again.");
-        setTimeout(reload, 600);
+        reload();
       } catch (error) {
         toastError(error, "Resend failed");
       } finally {
@@ -468,6 +508,16 @@ export function mountWebhooks(card) {
       }
     };
     const code = delivery.last_status_code;
+    const retry =
+      delivery.status === "pending" && delivery.next_attempt_at
+        ? h(
+            "p",
+            { class: "delivery__retry", "data-testid": "next-attempt" },
+            icon("clock", { size: 14 }),
+            "Next attempt ",
+            h("time", { datetime: delivery.next_attempt_at }, dateTime(delivery.next_attempt_at)),
+          )
+        : null;
     return h(
       "article",
       { class: "delivery", "data-testid": "delivery", "data-status": delivery.status },
@@ -478,7 +528,7 @@ export function mountWebhooks(card) {
           "div",
           { class: "delivery__what" },
           h("code", {}, delivery.event_type),
-          subject(delivery) ? h("span", { class: "muted" }, subject(delivery)) : null,
+          subject(delivery) ? h("span", { class: "muted truncate" }, subject(delivery)) : null,
           badge(delivery.status, DELIVERY_TONE[delivery.status]),
           code === null ? null : h("span", { class: "muted" }, `HTTP ${code}`),
         ),
@@ -489,40 +539,53 @@ export function mountWebhooks(card) {
             "span",
             { class: "muted" },
             `${num(delivery.attempt_count)} ${delivery.attempt_count === 1 ? "attempt" : "attempts"} · `,
-            timeAgo(delivery.created_at),
+            h("time", { datetime: delivery.created_at }, dateTime(delivery.created_at)),
           ),
           resend,
         ),
       ),
-      delivery.last_error ? h("p", { class: "delivery__error" }, delivery.last_error) : null,
+      delivery.last_error ? h("p", { class: "delivery__error" }, sentence(delivery.last_error)) : null,
+      retry,
       delivery.attempts.length
-        ? h("details", { class: "delivery__attempts" }, h("summary", {}, "Attempts"), attemptsTable(delivery))
+        ? h(
+            "details",
+            { class: "delivery__attempts", "data-id": delivery.id, open },
+            h("summary", {}, `Attempts (${num(delivery.attempts.length)})`),
+            attemptsTable(delivery),
+          )
         : null,
     );
   }
 
   load();
+  followLive(card, load);
 }
 
 const ATTEMPT_COLUMNS = ["#", "When", "Code", "Time", "Response or error"];
 
+/** Each attempt with its time to the second; the receiver's reply shows whatever the status, beside any error. */
 function attemptsTable(delivery) {
   return dataTable({
-    className: "table--compact",
+    className: "table--compact table--stack table--attempts",
     caption: `Attempts of delivery ${delivery.id}`,
     columns: ATTEMPT_COLUMNS,
     rows: delivery.attempts.map((attempt, index) =>
       h(
         "tr",
         {},
-        h("td", {}, String(index + 1)),
-        h("td", {}, dateTime(attempt.at)),
-        h("td", {}, attempt.status_code === null ? "–" : String(attempt.status_code)),
-        h("td", {}, milliseconds(attempt.duration_ms)),
+        h("td", { "data-label": "#" }, String(index + 1)),
+        h("td", { "data-label": "When" }, h("time", { datetime: attempt.at }, dateTime(attempt.at))),
+        h("td", { "data-label": "Code" }, attempt.status_code === null ? "–" : String(attempt.status_code)),
+        h("td", { "data-label": "Time" }, milliseconds(attempt.duration_ms)),
         h(
           "td",
-          { class: "cell-excerpt" },
-          attempt.error ? h("span", { class: "cell-error" }, attempt.error) : h("code", {}, attempt.response_excerpt),
+          { class: "cell-excerpt", "data-label": "Response or error" },
+          h(
+            "div",
+            { class: "stack-xs" },
+            attempt.error ? h("span", { class: "cell-error" }, sentence(attempt.error)) : null,
+            attempt.response_excerpt ? h("code", {}, attempt.response_excerpt) : null,
+          ),
         ),
       ),
     ),
