@@ -3,15 +3,15 @@
 Each entry keeps the fields before and after (an update only the fields it changed; a creation
 only `after`, a deletion only `before`), when, who (the user and token, copied so an entry outlives
 them) and the source: `api`, `import`, `bulk` or `undo`. An import writes its entries inside its
-batch upsert (fulfil.imports.queries) and an undo with its batch; the API's single changes and
-bulk actions call the functions here. Entries have no foreign key to the product, so a deleted
-product's history stays readable by SKU.
+batch upsert (fulfil.imports.queries), an undo with its batch and a bulk action in each batch's
+statement (fulfil.products.queries, from the fragments here); the API's single changes and the
+delete of every product call the functions here. Entries have no foreign key to the product, so
+a deleted product's history stays readable by SKU.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from databases import Database
@@ -24,20 +24,42 @@ Source = Literal["api", "import", "bulk", "undo"]
 FIELDS = ("sku", "name", "description", "active")
 WHOLE_ROW = "jsonb_build_object(" + ", ".join(f"'{f}', {f}" for f in FIELDS) + ")"
 
-INSERT_ENTRY = """
-INSERT INTO product_history (product_id, sku, action, source, before, after, actor_user_id, actor_token_id, actor)
-VALUES (:product_id, :sku, :action, :source, CAST(:before AS jsonb), CAST(:after AS jsonb),
-        :actor_user_id, :actor_token_id, :actor)
+# What every entry is written with (`id`, `at` and `job_id` fill themselves), the actor as parameters.
+_WRITTEN = "product_id, sku, action, source, before, after, actor_user_id, actor_token_id, actor"
+_ACTOR_PARAMS = ":actor_user_id, :actor_token_id, :actor"
+
+INSERT_ENTRY = f"""
+INSERT INTO product_history ({_WRITTEN})
+VALUES (:product_id, :sku, :action, :source, CAST(:before AS jsonb), CAST(:after AS jsonb), {_ACTOR_PARAMS})
 """
 
-# Before the rows go: one `deleted` entry each, with the whole product as it was.
-_RECORD_DELETED = f"""
-INSERT INTO product_history (product_id, sku, action, source, before, actor_user_id, actor_token_id, actor)
-SELECT id, sku, 'deleted', :source, {WHOLE_ROW}, :actor_user_id, :actor_token_id, :actor
-FROM product {{where}}
+
+def entries_from(rows: str, action: str, before: str, after: str) -> str:
+    """An INSERT of one `action` entry per row of `rows` (a table or a CTE with the product's
+    columns), `before` and `after` being SQL over those columns; it takes `entry_params` (the
+    source and the actor). A CTE of a bulk statement uses it so a
+    batch's entries are written by the statement that changes the rows."""
+    return f"""
+INSERT INTO product_history ({_WRITTEN})
+SELECT id, sku, '{action}', :source, {before}, {after}, {_ACTOR_PARAMS} FROM {rows}
 """
-RECORD_ALL_DELETED = _RECORD_DELETED.format(where="")
-RECORD_SOME_DELETED = _RECORD_DELETED.format(where="WHERE id = ANY(CAST(:ids AS bigint[]))")
+
+
+def deleted_entries(rows: str) -> str:
+    """A `deleted` entry per row of `rows`, with the whole product as it was."""
+    return entries_from(rows, "deleted", WHOLE_ROW, "NULL")
+
+
+def active_changed_entries(rows: str) -> str:
+    """An `updated` entry per row of `rows` (which has `active` and the value it had, `was_active`),
+    keeping only that field."""
+    return entries_from(
+        rows, "updated", "jsonb_build_object('active', was_active)", "jsonb_build_object('active', active)"
+    )
+
+
+# Before every product goes: one `deleted` entry each, read from the locked table.
+RECORD_ALL_DELETED = deleted_entries("product")
 
 ENTRY_COLUMNS = "id, product_id, sku, action, source, before, after, at, job_id, actor_user_id, actor_token_id, actor"
 
@@ -61,6 +83,11 @@ PRUNE = "DELETE FROM product_history WHERE at < now() - make_interval(days => :d
 
 def _actor_values(actor: Actor) -> dict[str, Any]:
     return {"actor_user_id": actor.user_id, "actor_token_id": actor.token_id, "actor": actor.email}
+
+
+def entry_params(actor: Actor, source: Source) -> dict[str, Any]:
+    """The parameters of a statement built with `entries_from`: who acted and from where."""
+    return {"source": source, **_actor_values(actor)}
 
 
 def _fields(product: Product) -> dict[str, Any]:
@@ -98,18 +125,12 @@ async def record_change(
     await db.execute(INSERT_ENTRY, values | _actor_values(actor))
 
 
-async def record_deleted(
-    db: Database | Connection, actor: Actor, ids: Sequence[int] | None = None, source: Source = "bulk"
-) -> None:
-    """A `deleted` entry for each product about to be deleted (every product when `ids` is None).
+async def record_deleted(db: Database | Connection, actor: Actor, source: Source = "bulk") -> None:
+    """A `deleted` entry for every product, about to be deleted.
 
-    Call it in the deleting transaction, before the delete, with the rows locked (or the table).
+    Call it in the deleting transaction, before the delete, with the table locked.
     """
-    values: dict[str, Any] = {"source": source, **_actor_values(actor)}
-    if ids is None:
-        await db.execute(RECORD_ALL_DELETED, values)
-    else:
-        await db.execute(RECORD_SOME_DELETED, values | {"ids": list(ids)})
+    await db.execute(RECORD_ALL_DELETED, entry_params(actor, source))
 
 
 def _entry(row: Any) -> HistoryEntry:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fulfil.products import history
 from fulfil.products.schemas import ProductFilter, ProductQuery
 
 COLUMNS = "id, sku, name, description, active, created_at, updated_at"
@@ -58,6 +59,8 @@ SEARCH_COUNT_CAP = 1_000
 # Bulk actions change at most this many rows per statement (each batch commits on its own), so
 # no statement holds many row locks or runs for long.
 BULK_BATCH = 10_000
+# What a bulk batch's changed rows carry for their history entries.
+_RETURNED_FIELDS = ", ".join(f"p.{f}" for f in ("id", *history.FIELDS))
 
 # `q` searches SKU and name, the two columns with a trigram index (description has none: see the
 # migration that dropped it), so it stays an index search at any size.
@@ -188,17 +191,26 @@ LIMIT :limit{offset}
 
 def bulk_batch(action: str, clauses: list[str]) -> str:
     """One batch of a bulk `action` ("delete" or "update"): up to BULK_BATCH matching rows past
-    `:after` in id order; answers how many changed and the last id, where the next batch starts."""
+    `:after` in id order; answers how many changed and the last id, where the next batch starts.
+
+    The same statement writes a history entry per changed row (it takes `history.entry_params`):
+    a deletion with the whole product, an update with `active` before and after, read from the
+    locked batch, so `clauses` must keep only the rows it changes (`active <> :set_active`).
+    """
     where = " AND ".join([*clauses, "id > :after"])
-    change = (
-        "DELETE FROM product p USING batch WHERE p.id = batch.id RETURNING p.id"
-        if action == "delete"
-        else "UPDATE product p SET active = :set_active, updated_at = now() FROM batch "
-        "WHERE p.id = batch.id RETURNING p.id"
-    )
+    if action == "delete":
+        change = f"DELETE FROM product p USING batch WHERE p.id = batch.id RETURNING {_RETURNED_FIELDS}"
+        entries = history.deleted_entries("changed")
+    else:
+        change = (
+            "UPDATE product p SET active = :set_active, updated_at = now() FROM batch "
+            f"WHERE p.id = batch.id RETURNING {_RETURNED_FIELDS}, batch.active AS was_active"
+        )
+        entries = history.active_changed_entries("changed")
     return f"""
-WITH batch AS (SELECT id FROM product WHERE {where} ORDER BY id LIMIT {BULK_BATCH} FOR UPDATE),
-changed AS ({change})
+WITH batch AS (SELECT id, active FROM product WHERE {where} ORDER BY id LIMIT {BULK_BATCH} FOR UPDATE),
+changed AS ({change}),
+recorded AS ({entries})
 SELECT (SELECT count(*) FROM batch) AS seen, (SELECT max(id) FROM batch) AS last_id,
        (SELECT count(*) FROM changed) AS changed
 """

@@ -250,9 +250,11 @@ def selection_sql(selection: BulkSelection) -> tuple[list[str], dict[str, Any], 
     return clauses, params, {"filter": selection.filter.model_dump(exclude_none=True)}
 
 
-async def run_batches(db: Database, statement: str, params: dict[str, Any]) -> int:
+async def run_batches(db: Database, statement: str, params: dict[str, Any], actor: Actor) -> int:
     """Run a bulk action batch by batch (each its own transaction, at most BULK_BATCH rows), so
-    no statement holds many locks or runs long; the number of rows changed."""
+    no statement holds many locks or runs long; each batch records its history entries as the
+    actor's, from `bulk`. The number of rows changed."""
+    params = params | history.entry_params(actor, "bulk")
     after, changed = 0, 0
     while True:
         async with db.transaction():
@@ -267,8 +269,9 @@ async def run_batches(db: Database, statement: str, params: dict[str, Any]) -> i
 async def bulk_action(
     resources: Resources, actor: Actor, selection: BulkSelection, set_active: bool | None = None
 ) -> BulkResult:
-    """Delete (`set_active` None) or set `active` on the selected products, in batches, then one
-    summary event (`product.bulk_deleted` or `product.bulk_updated`) and one audit row.
+    """Delete (`set_active` None) or set `active` on the selected products, in batches, each with
+    a history entry per product changed, then one summary event (`product.bulk_deleted` or
+    `product.bulk_updated`) and one audit row.
 
     A dry run only counts. Changes made while it runs (an import, a single edit) are taken or
     left as each batch finds them: the reply counts what was actually changed.
@@ -285,7 +288,7 @@ async def bulk_action(
     if selection.dry_run:
         affected = matched if set_active is None else int(await db.fetch_val(queries.bulk_count(changing), params))
         return BulkResult(matched=matched, affected=affected, dry_run=True)
-    affected = await run_batches(db, queries.bulk_batch(action, changing), params)
+    affected = await run_batches(db, queries.bulk_batch(action, changing), params, actor)
     async with db.transaction():
         await record_event(db, event, {"count": affected, **named})
         details = {"matched": matched, "affected": affected, **named}
