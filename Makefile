@@ -30,6 +30,7 @@ lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy src tests bench scripts
+	$(BIN)/mypy --strict src
 	npx biome check web
 
 test-api: $(STAMP)

@@ -123,12 +123,12 @@ class PoolDatabase(Database):
         return _Transaction(self.connection, force_rollback=force_rollback, **kwargs)
 
 
-class _ReleasingBackend(PostgresBackend):  # type: ignore[misc]
+class _ReleasingBackend(PostgresBackend):
     def connection(self) -> PostgresConnection:
         return _ReleasingConnection(self, self._dialect)
 
 
-class _ReleasingConnection(PostgresConnection):  # type: ignore[misc]
+class _ReleasingConnection(PostgresConnection):
     async def release(self) -> None:
         """Give the connection back; one the server ended was dropped by the pool, so there is
         nothing left to give and the task is free to take a new one."""

@@ -28,10 +28,10 @@ class EmbeddedServers:
 
 
 def start_postgres(data_dir: Path, servers: EmbeddedServers) -> str:
-    import pgserver
+    from pgserver.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    server = get_server(data_dir / "postgres", cleanup_mode="stop")
     servers._stops.append(server.cleanup)
     exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'fulfil';")
     if "(0 rows)" in exists:

@@ -6,4 +6,5 @@ from redis.asyncio import Redis
 
 
 def create_redis(url: str) -> Redis:
-    return Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    client: Redis = Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    return client

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool, ValidationInfo, field_validator
-from pydantic.json_schema import JsonDict
 
 from fulfil.access.passwords import PASSWORD_MAX, PASSWORD_MIN, password_problem
 from fulfil.access.roles import Role, Scope
@@ -19,8 +18,8 @@ NAME_MAX = 100
 # What the OpenAPI document states of each rule below (JSON Schema patterns).
 PLAIN_PATTERN = rf"^[^{CONTROL_CHARACTERS}]*$"
 EMAIL_PATTERN = rf"^\s*[^\s{CONTROL_CHARACTERS}]+@[^\s@{CONTROL_CHARACTERS}]+\s*$"
-PLAIN: JsonDict = {"pattern": PLAIN_PATTERN}
-PASSWORD_SCHEMA: JsonDict = {"minLength": PASSWORD_MIN}
+PLAIN: dict[str, Any] = {"pattern": PLAIN_PATTERN}
+PASSWORD_SCHEMA: dict[str, Any] = {"minLength": PASSWORD_MIN}
 # RFC 3339, as JSON Schema's `date-time` format says: pydantic alone would also take a bare date
 # or a number of seconds.
 _DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)", re.ASCII)

@@ -1,6 +1,6 @@
 """The API's product models, built on the field rules in `fields.py` (shared with the CSV import).
 
-A product reads exactly as the seed's webhook payload `data`: id, sku, name, description, active,
+A product reads exactly as the documented webhook payload's `data`: id, sku, name, description, active,
 created_at, updated_at, timestamps in ISO 8601 UTC. The same dump is the webhook event's `data`.
 """
 

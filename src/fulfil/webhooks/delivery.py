@@ -116,7 +116,8 @@ def retry_delay(retry: int, base: float, cap: float, retry_after: float | None =
     """Seconds to wait before retry number `retry` (1 for the first retry)."""
     if retry_after is not None:
         return min(max(retry_after, base), cap)
-    return min(cap, base * 2 ** (retry - 1) * random.uniform(1 - JITTER, 1 + JITTER))
+    backoff: float = base * 2.0 ** (retry - 1) * random.uniform(1 - JITTER, 1 + JITTER)
+    return min(cap, backoff)
 
 
 async def read_excerpt(response: aiohttp.ClientResponse) -> str:

@@ -23,7 +23,7 @@ RELAY_JOB_ID = "webhooks:relay"
 
 
 def event_payload(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The seed's payload: `{"event", "timestamp", "data"}`, timestamp in seconds since the epoch."""
+    """The documented payload: `{"event", "timestamp", "data"}`, timestamp in seconds since the epoch."""
     return {"event": event_type, "timestamp": round(time.time(), 3), "data": data}
 
 

@@ -1,4 +1,4 @@
-"""Signature headers: the seed's `X-Webhook-Signature` and the Standard Webhooks trio.
+"""Signature headers: the original `X-Webhook-Signature` (kept for existing receivers) and the Standard Webhooks trio.
 
 Both HMAC-SHA256 with the UTF-8 bytes of the webhook's secret as the key, over the exact body
 bytes that are sent. A receiver using the reference `standardwebhooks` library passes
@@ -13,7 +13,7 @@ import hmac
 
 
 def seed_signature(secret: str, body: bytes) -> str:
-    """`sha256=<hex HMAC of the body>`, the seed's `X-Webhook-Signature`."""
+    """`sha256=<hex HMAC of the body>`, the original `X-Webhook-Signature` header."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
