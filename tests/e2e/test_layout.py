@@ -121,13 +121,22 @@ def test_every_view_fits_with_long_values_and_passes_axe(sized: Page) -> None:
         assert whole == f'"{sku}"'
         assert page.evaluate("document.documentElement.scrollWidth") <= width
 
-    # The edit dialog holds each value whole, and fits.
+    # A selection's bar and its actions fit too.
+    rows.filter(has=page.locator(f"code[title='{UNBROKEN_SKU}']")).locator("input[type=checkbox]").check()
+    expect(page.locator("#selection-text")).to_have_text("1 selected.")
+    assert_fits(page)
+    page.locator("#selection-bar").get_by_role("button", name="Clear selection").click()
+    expect(page.locator("#selection-bar")).to_be_hidden()
+
+    # The edit dialog holds each value whole, its history too, and fits.
     rows.filter(has=page.locator(f"code[title='{UNBROKEN_SKU}']")).get_by_role("button", name="Edit").click()
-    dialog = page.get_by_role("dialog")
+    dialog = page.get_by_role("dialog", name=f"Edit {UNBROKEN_SKU}")
     expect(dialog.get_by_label("SKU")).to_have_value(UNBROKEN_SKU)
     expect(dialog.get_by_label("Name")).to_have_value(LONG_NAME)
     expect(dialog.get_by_label("Description")).to_have_value(LONG_DESCRIPTION)
-    expect(dialog.get_by_role("heading")).to_have_text(f"Edit {UNBROKEN_SKU}")
+    title = dialog.locator(f"[id='{dialog.get_attribute('aria-labelledby')}']")
+    expect(title).to_have_text(f"Edit {UNBROKEN_SKU}")
+    expect(dialog.get_by_test_id("history-entry")).to_contain_text(UNBROKEN_SKU)
     assert_fits(page)
     page.keyboard.press("Escape")
 

@@ -47,7 +47,7 @@ def rows(page: Page) -> Locator:
 
 
 def test_the_last_page_of_a_20000_match_filter_and_of_the_whole_table(page: Page) -> None:
-    page.goto("/?sort=sku&name=widget&page_size=100")
+    page.goto("/?sort=sku&name=widget&page_size=100#products")
     expect(page.locator("#products-count")).to_have_text("more than 1,000 products match the filters")
     page.get_by_role("button", name="Last page").click()
     expect(page.locator("#products-page")).to_have_text("Last page")
@@ -58,7 +58,7 @@ def test_the_last_page_of_a_20000_match_filter_and_of_the_whole_table(page: Page
     page.get_by_role("button", name="Next page").click()
     expect(rows(page).last.locator(".col-sku")).to_have_text("W-20000")
 
-    page.goto("/?sort=name&page_size=10")
+    page.goto("/?sort=name&page_size=10#products")
     expect(page.locator("#products-count")).to_have_text(re.compile(r"^about [\d,]+ products$"))
     page.get_by_role("button", name="Last page").click()
     expect(rows(page).last.locator(".col-name")).to_have_text("Widget 20000")  # natural order: 20000 last
@@ -68,7 +68,7 @@ def test_the_last_page_of_a_20000_match_filter_and_of_the_whole_table(page: Page
 
 
 def test_sort_control_reaches_every_column(page: Page) -> None:
-    page.goto("/?name=lamp")
+    page.goto("/?name=lamp#products")
     for value in ["name", "-description", "active", "created_at", "-updated_at", "sku"]:
         page.locator("#sort-select").select_option(value)
         expect(page).to_have_url(re.compile(rf"sort={re.escape(value)}"))
@@ -76,7 +76,7 @@ def test_sort_control_reaches_every_column(page: Page) -> None:
 
 
 def test_a_selection_set_inactive_with_a_typed_count(page: Page, service: Service) -> None:
-    page.goto("/?name=lamp&sort=sku")
+    page.goto("/?name=lamp&sort=sku#products")
     rows(page).nth(0).locator("input[type=checkbox]").check()
     rows(page).nth(1).locator("input[type=checkbox]").check()
     expect(page.locator("#selection-text")).to_have_text("2 selected.")
@@ -93,7 +93,7 @@ def test_a_selection_set_inactive_with_a_typed_count(page: Page, service: Servic
 
 
 def test_everything_a_filter_matches_deleted_with_a_typed_count(page: Page, service: Service) -> None:
-    page.goto("/?name=lamp&page_size=10")
+    page.goto("/?name=lamp&page_size=10#products")
     page.locator("#select-page").check()
     page.locator("#select-all-matching").click()
     expect(page.locator("#selection-text")).to_have_text("All 30 matching products are selected.")

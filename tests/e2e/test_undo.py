@@ -14,12 +14,14 @@ pytestmark = pytest.mark.e2e
 
 
 def test_an_import_is_undone_from_the_history(page: Page) -> None:
-    page.goto("/")
+    page.goto("/#import")
     csv = "name,sku\n" + "".join(f"Undo me {n},UNDO-{n}\n" for n in range(1, 6))
     choose_csv(page, "five.csv", csv)
     progress = page.get_by_test_id("import-progress")
     expect(progress.locator(".badge")).to_have_text("Completed", timeout=30_000)
+    page.get_by_role("link", name="Products").click()
     expect(row(page, "UNDO-5")).to_have_count(1)
+    page.go_back()
 
     history = page.get_by_test_id("import-history")
     history.locator("tbody tr").first.get_by_test_id("undo-import").click()
@@ -28,17 +30,18 @@ def test_an_import_is_undone_from_the_history(page: Page) -> None:
     dialog.get_by_role("button", name="Undo import").click()
 
     expect(progress.locator(".badge")).to_have_text("Completed", timeout=30_000)
-    expect(row(page, "UNDO-5")).to_have_count(0, timeout=30_000)
     expect(history.locator("tbody tr").first).to_contain_text("undo of five.csv")
     expect(history.locator("tbody tr").first).to_contain_text("5 deleted, 0 restored")
     expect(history.locator("tbody tr").nth(1).get_by_test_id("undo-import")).to_have_count(0)
+    page.get_by_role("link", name="Products").click()
+    expect(row(page, "UNDO-5")).to_have_count(0, timeout=30_000)
 
 
 def test_the_edit_dialog_shows_the_products_history(page: Page, service: Service) -> None:
     with service.api() as api:
         product = api.post("/api/products", json={"sku": "HIST-1", "name": "Before"}).json()
         api.put(f"/api/products/{product['id']}", json={"name": "After"})
-    page.goto("/")
+    page.goto("/#products")
     row(page, "HIST-1").get_by_role("button", name="Edit HIST-1").click()
     dialog = page.get_by_role("dialog", name="Edit HIST-1")
     entries = dialog.get_by_test_id("history-entry")

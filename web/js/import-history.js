@@ -28,7 +28,8 @@ const COLUMNS = [
 
 /**
  * `trackedId()` names the job the upload card follows (it gets no "watch" button); `onWatch(job)`
- * is called with the snapshot of a running job to follow. Returns `loaded`, the first load's jobs.
+ * is called with the snapshot of a running job to follow (null for a user who may not import: no
+ * "watch" and no "undo"). Returns `loaded`, the first load's jobs.
  */
 export function mountHistory(card, { trackedId, onWatch }) {
   const { wrap, tbody, state } = dataTable({
@@ -158,7 +159,7 @@ export function mountHistory(card, { trackedId, onWatch }) {
             job.conflicts && !running
               ? h("a", { href: jobUrl(id, "conflicts"), class: "link link--small", download: "" }, "conflicts")
               : null,
-            !running && !job.undone_by && (job.kind === "undo" || job.created || job.updated)
+            onWatch && !running && !job.undone_by && (job.kind === "undo" || job.created || job.updated)
               ? h(
                   "button",
                   {

@@ -44,7 +44,8 @@ function item(entry) {
 
 /** The history section for product `productId`; it loads itself, a page at a time. */
 export function historySection(productId) {
-  const list = h("ol", { class: "history__list" });
+  // The list scrolls inside the dialog: focusable, so the keyboard can scroll it too.
+  const list = h("ol", { class: "history__list", tabindex: "0", "aria-label": "Changes, newest first" });
   const state = h("p", { class: "field__hint" }, "Loading history…");
   const more = h("button", { type: "button", class: "btn btn--small", hidden: true }, "Show older changes");
   let page = 0;
