@@ -236,9 +236,9 @@ def test_a_session_that_ends_mid_use_signs_in_again_and_comes_back(
         dialog = mine.get_by_role("dialog", name="New API token")
         dialog.get_by_label("Name").fill("after a break")
         dialog.get_by_role("button", name="Create token").click()
-        mine.wait_for_url(re.compile(r"/login\?next=%2F%23tokens$"))
+        expect(mine).to_have_url(re.compile(r"/login\?next=%2F%23tokens$"))
         sign_in_here(mine, email)
-        mine.wait_for_url(re.compile(r"/#tokens$"))
+        expect(mine).to_have_url(re.compile(r"/#tokens$"))
         expect(mine.get_by_role("button", name="New token")).to_be_visible()
 
         # A read from the products section, with its filters in the address.
@@ -246,21 +246,21 @@ def test_a_session_that_ends_mid_use_signs_in_again_and_comes_back(
         expect(mine.get_by_test_id("products-table")).to_be_visible()
         run_async(expire_sessions(service.database_url, email))
         mine.get_by_label("Search").fill("ROLE-")
-        mine.wait_for_url(re.compile(r"/login\?next="))
+        expect(mine).to_have_url(re.compile(r"/login\?next="))
         sign_in_here(mine, email)
-        mine.wait_for_url(re.compile(r"/\?q=ROLE-#products$"))
+        expect(mine).to_have_url(re.compile(r"/\?q=ROLE-#products$"))
         expect(mine.get_by_label("Search")).to_have_value("ROLE-")
 
         # The upload's XHR: nothing is imported, and the page comes back to the upload.
-        mine.goto("/#upload")
+        mine.goto("/#import")
         expect(mine.get_by_test_id("import-history")).to_be_visible()
         run_async(expire_sessions(service.database_url, email))
         csv_file: FilePayload = {"name": "late.csv", "mimeType": "text/csv", "buffer": b"sku,name\nLATE-1,Late\n"}
         mine.locator("#csv-file").set_input_files(files=[csv_file])
         mine.get_by_role("button", name="Upload CSV").click()
-        mine.wait_for_url(re.compile(r"/login\?next=%2F%23upload$"))
+        expect(mine).to_have_url(re.compile(r"/login\?next=%2F%23import$"))
         sign_in_here(mine, email)
-        mine.wait_for_url(re.compile(r"/#upload$"))
+        expect(mine).to_have_url(re.compile(r"/#import$"))
         expect(mine.get_by_role("button", name="Upload CSV")).to_be_visible()
     finally:
         context.close()

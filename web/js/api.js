@@ -44,8 +44,13 @@ export function loadSession() {
 /** The session's CSRF token once loadSession() has answered (for requests not made through api()). */
 export let csrfToken = "";
 
-/** Off to the sign-in page, which comes back here (path and #section) once signed in. */
+let signingIn = false;
+
+/** Off to the sign-in page, which comes back here (path and #section) once signed in. Several
+ * requests refused at once (a write, a poll, the stream) go there once, not in a race. */
 export function signIn() {
+  if (signingIn) return;
+  signingIn = true;
   const back = location.pathname + location.search + location.hash;
   location.assign(`/login?next=${encodeURIComponent(back)}`);
 }
