@@ -64,7 +64,7 @@ async def test_stock_databases_leaves_a_task_on_a_connection_the_server_ended(
         await end_own_session_mid_transaction(pool, db)
         # The task is still bound to the dead connection: asyncpg says so one way or the other,
         # depending on whether the pool had taken the connection back yet.
-        with pytest.raises(asyncpg.InterfaceError, match="released back to the pool|connection is closed"):
+        with pytest.raises(asyncpg.InterfaceError, match=r"released back to the pool|connection is closed"):
             await pool.fetch_val("SELECT 1")
     finally:
         await asyncio.wait_for(pool.disconnect(), 5)
