@@ -3,6 +3,7 @@ import, spreadsheets (inert cells, XLSX), hostile parameters and who may export.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from datetime import UTC, datetime
@@ -219,3 +220,24 @@ async def test_a_large_export_streams_and_stops_when_the_client_goes(
         return await db.fetchval(running) == 0  # type: ignore[no-any-return]
 
     await eventually(copy_ended, what="the COPY of the abandoned export ended")
+
+
+async def test_a_process_runs_a_few_exports_at_once_and_refuses_more_with_429(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    await db.execute(
+        "INSERT INTO product (sku, name, description) "
+        "SELECT 'BIG-' || n, 'Product ' || n, repeat('x', 500) FROM generate_series(1, 50000) AS n"
+    )
+    async with contextlib.AsyncExitStack() as held:
+        for _ in range(export.EXPORTS_AT_ONCE):  # each started and left unread: the COPY waits
+            response = await held.enter_async_context(client.stream("GET", "/api/products/export"))
+            assert response.status_code == 200
+        refused = await client.get("/api/products/export", params={"format": "xlsx"})
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "5"
+
+    async def served_again() -> bool:
+        return (await client.get("/api/products/export", params={"sku": "BIG-1"})).status_code == 200
+
+    await eventually(served_again, what="an export once the others ended")

@@ -15,15 +15,19 @@ XLSX is written by XlsxWriter in `constant_memory` mode (each row goes to a temp
 is written), rows read from a server-side cursor a batch at a time, the writing in a worker
 thread; the finished file is then streamed. Its cells are strings (never formulas), so they are
 inert without `for=spreadsheet`.
+
+A process runs at most EXPORTS_AT_ONCE exports at a time (each holds a connection for as long as
+its download lasts); one more is a 429 with Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import re
 import tempfile
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +36,6 @@ import anyio
 import anyio.to_thread
 import asyncpg
 import xlsxwriter
-from databases import Database
 from pydantic import Field
 from starlette.responses import StreamingResponse
 
@@ -48,6 +51,8 @@ DEFAULT_COLUMNS = "sku,name,description,active"
 IDS_MAX = 1000
 BIGINT_MAX = 2**63 - 1
 XLSX_ROWS_MAX = 1_048_575  # a worksheet's 1,048,576 rows, less the header
+# Each export holds a database connection of its own for as long as its download lasts.
+EXPORTS_AT_ONCE = 4
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -140,48 +145,79 @@ def _headers(extension: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{_filename(extension)}"', "Cache-Control": "no-store"}
 
 
-async def _copy_chunks(url: str, sql: str, args: list[Any]) -> AsyncGenerator[bytes, None]:
-    """The CSV as COPY sends it, a chunk at a time; the COPY stops when the client goes."""
-    async with dedicated_connection(url) as conn:
-        send, receive = anyio.create_memory_object_stream[bytes](_BUFFERED_CHUNKS)
+class _Slots:
+    """How many exports this process runs at once: each holds a database connection of its own."""
 
-        async def sink(chunk: bytes) -> None:
-            await send.send(bytes(chunk))  # asyncpg hands a bytearray it may reuse
+    def __init__(self, size: int) -> None:
+        self.free = size
 
-        async def copy() -> None:
-            with send:
-                await conn.copy_from_query(sql, *args, output=sink, format="csv", header=True)
-
-        task = asyncio.create_task(copy())
+    @contextlib.contextmanager
+    def take(self) -> Iterator[None]:
+        if self.free <= 0:
+            message = f"{EXPORTS_AT_ONCE} exports are already running here; try again in a few seconds."
+            raise ApiError(429, message, headers={"Retry-After": "5"})
+        self.free -= 1
         try:
-            with receive:
-                async for chunk in receive:
-                    yield chunk
-            await task
+            yield
         finally:
-            if not task.done():
-                task.cancel()
-                task.add_done_callback(lambda done: done.cancelled() or done.exception())
-                conn.terminate()  # mid-COPY: nothing to finish cleanly
+            self.free += 1
 
 
-async def _csv_response(url: str, query: ExportQuery) -> StreamingResponse:
-    spreadsheet = query.for_ == "spreadsheet"
-    sql, args = export_select(query, spreadsheet=spreadsheet)
-    chunks = _copy_chunks(url, sql, args)
-    # The connection is open and the COPY under way before the reply starts: failing there is
-    # still a status (a 503 when the database is out of reach), not a cut-off file.
-    first = await anext(chunks)
+_slots = _Slots(EXPORTS_AT_ONCE)
+
+
+async def _started(chunks: AsyncGenerator[bytes, None], prefix: bytes = b"") -> AsyncIterator[bytes]:
+    """The reply's body, once `chunks` has given its first chunk (b"" when it has nothing yet).
+
+    Everything before that first chunk (a free slot, the connection, the statement started) can
+    still fail as a status (429, 400, a 503 when the database is out of reach); after it, a
+    failure can only cut the download short.
+    """
+    first = prefix + await anext(chunks)
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            yield (codecs.BOM_UTF8 if spreadsheet else b"") + first
+            if first:
+                yield first
             async for chunk in chunks:
                 yield chunk
         finally:
             await chunks.aclose()  # now, not whenever the collector finds it: it holds a connection
 
-    return StreamingResponse(body(), media_type=CSV_TYPE, headers=_headers("csv"))
+    return body()
+
+
+async def _copy_chunks(url: str, sql: str, args: list[Any]) -> AsyncGenerator[bytes, None]:
+    """The CSV as COPY sends it, a chunk at a time; the COPY stops when the client goes."""
+    with _slots.take():
+        async with dedicated_connection(url) as conn:
+            send, receive = anyio.create_memory_object_stream[bytes](_BUFFERED_CHUNKS)
+
+            async def sink(chunk: bytes) -> None:
+                await send.send(bytes(chunk))  # asyncpg hands a bytearray it may reuse
+
+            async def copy() -> None:
+                with send:
+                    await conn.copy_from_query(sql, *args, output=sink, format="csv", header=True)
+
+            task = asyncio.create_task(copy())
+            try:
+                with receive:
+                    async for chunk in receive:
+                        yield chunk
+                await task
+            finally:
+                if not task.done():
+                    task.cancel()
+                    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+                    conn.terminate()  # mid-COPY: nothing to finish cleanly
+
+
+async def _csv_response(url: str, query: ExportQuery) -> StreamingResponse:
+    spreadsheet = query.for_ == "spreadsheet"
+    sql, args = export_select(query, spreadsheet=spreadsheet)
+    body = await _started(_copy_chunks(url, sql, args), codecs.BOM_UTF8 if spreadsheet else b"")
+    return StreamingResponse(body, media_type=CSV_TYPE, headers=_headers("csv"))
 
 
 def _write_rows(sheet: Any, start: int, rows: Sequence[asyncpg.Record], columns: list[str]) -> None:
@@ -200,43 +236,43 @@ def _write_rows(sheet: Any, start: int, rows: Sequence[asyncpg.Record], columns:
                 sheet.write_string(row, col, value)
 
 
-async def _xlsx_chunks(url: str, sql: str, args: list[Any], columns: list[str]) -> AsyncIterator[bytes]:
-    """The workbook, built in a temporary folder (removed after), then read out in chunks."""
-    with tempfile.TemporaryDirectory(prefix="fulfil-export-") as folder:
+def _too_many_rows() -> ApiError:
+    message = f"an XLSX worksheet holds at most {XLSX_ROWS_MAX:,} products: export as csv, or filter"
+    details = [{"location": "query", "field": "format", "message": message}]
+    return ApiError(400, f"Invalid query: format: {message}", details=details)
+
+
+async def _xlsx_chunks(query: ExportQuery, url: str) -> AsyncGenerator[bytes, None]:
+    """b"" once the rows are known to fit a worksheet; then the workbook, built in a temporary
+    folder (removed after) and read out in chunks."""
+    where, params = _numbered(*_where(query))
+    capped = f"SELECT count(*) FROM (SELECT 1 FROM product {where} LIMIT {XLSX_ROWS_MAX + 1}) AS capped"
+    sql, args = export_select(query, spreadsheet=False)
+    columns = query.column_list()
+    with _slots.take(), tempfile.TemporaryDirectory(prefix="fulfil-export-") as folder:
         path = Path(folder) / "products.xlsx"
-        book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "tmpdir": folder})
-        sheet = book.add_worksheet("Products")
-        sheet.write_row(0, 0, columns)
-        async with dedicated_connection(url) as conn, conn.transaction():
-            cursor = await conn.cursor(sql, *args)
-            written = 1
-            while rows := await cursor.fetch(_XLSX_BATCH):
-                await anyio.to_thread.run_sync(_write_rows, sheet, written, rows, columns)
-                written += len(rows)
+        async with dedicated_connection(url) as conn:
+            if await conn.fetchval(capped, *params) > XLSX_ROWS_MAX:
+                raise _too_many_rows()
+            yield b""
+            book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "tmpdir": folder})
+            sheet = book.add_worksheet("Products")
+            sheet.write_row(0, 0, columns)
+            async with conn.transaction():
+                cursor = await conn.cursor(sql, *args)
+                written = 1
+                while rows := await cursor.fetch(_XLSX_BATCH):
+                    await anyio.to_thread.run_sync(_write_rows, sheet, written, rows, columns)
+                    written += len(rows)
         await anyio.to_thread.run_sync(book.close)
         async with await anyio.open_file(path, "rb") as file:
             while chunk := await file.read(_FILE_CHUNK):
                 yield chunk
 
 
-async def _xlsx_response(db: Database, url: str, query: ExportQuery) -> StreamingResponse:
-    where, params = _where(query)
-    capped = f"SELECT count(*) FROM (SELECT 1 FROM product {where} LIMIT {XLSX_ROWS_MAX + 1}) AS capped"
-    if await db.fetch_val(capped, params) > XLSX_ROWS_MAX:
-        message = f"an XLSX worksheet holds at most {XLSX_ROWS_MAX:,} products: export as csv, or filter"
-        raise ApiError(
-            400,
-            f"Invalid query: format: {message}",
-            details=[{"location": "query", "field": "format", "message": message}],
-        )
-    sql, args = export_select(query, spreadsheet=False)
-    chunks = _xlsx_chunks(url, sql, args, query.column_list())
-    return StreamingResponse(chunks, media_type=XLSX_TYPE, headers=_headers("xlsx"))
-
-
-async def export_response(db: Database, url: str, query: ExportQuery) -> StreamingResponse:
-    """The download `query` asks for; `db` is the pool (for the XLSX row count), `url` the database
-    the export opens its own connection to."""
+async def export_response(url: str, query: ExportQuery) -> StreamingResponse:
+    """The download `query` asks for, read on a connection of its own to the database at `url`."""
     if query.format == "xlsx":
-        return await _xlsx_response(db, url, query)
+        body = await _started(_xlsx_chunks(query, url))
+        return StreamingResponse(body, media_type=XLSX_TYPE, headers=_headers("xlsx"))
     return await _csv_response(url, query)

@@ -62,8 +62,7 @@ async def export_products(request: Request) -> Response:
     """The products the list's filters match (or the `ids` selected), in its sort, as a download:
     CSV streamed as it is read (`sku,name,description,active` unless `columns` says), or XLSX."""
     query = read_query(request, export.ExportQuery)
-    resources = app_resources(request)
-    return await export.export_response(resources.db, resources.database_url, query)
+    return await export.export_response(app_resources(request).database_url, query)
 
 
 async def product_history(request: Request) -> JSONResponse:
@@ -110,7 +109,7 @@ routes: list[BaseRoute] = [
         summary="Export the products a filter matches, or a selection, as CSV or XLSX",
         tag=TAG,
         query=export.ExportQuery,
-        errors=(400, 422),
+        errors=(400, 422, 429),
         response_type="text/csv",
         other_response_types=(export.XLSX_TYPE,),
     ),
