@@ -102,7 +102,7 @@ class RssSampler(threading.Thread):
 
 async def floor(database_url: str) -> dict[str, float]:
     """The export's COPY straight through asyncpg: seconds, bytes and rows."""
-    sql, args = export_select(ExportQuery(), spreadsheet=False)
+    sql, args = export_select(ExportQuery.model_validate({}), spreadsheet=False)
     conn = await connect_raw(database_url)
     size = 0
 
