@@ -61,6 +61,14 @@ async def test_csv_has_a_header_the_default_columns_and_every_value_exact(client
     assert "\nCSV-5,No description,,true\n" in response.text
 
 
+async def test_head_answers_the_headers_without_reading_the_products(client: httpx.AsyncClient) -> None:
+    response = await client.head("/api/products/export", params={"format": "xlsx"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == export.XLSX_TYPE
+    assert response.headers["content-disposition"].endswith('.xlsx"')
+    assert (await client.head("/api/products/export", params={"format": "doc"})).status_code == 422
+
+
 async def test_filters_and_sort_are_the_lists(client: httpx.AsyncClient) -> None:
     await seed(client)
     for params in ({"q": "csv", "active": "true", "sort": "-name"}, {"name": "i", "sort": "description"}, {}):

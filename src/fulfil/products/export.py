@@ -37,7 +37,7 @@ import anyio.to_thread
 import asyncpg
 import xlsxwriter
 from pydantic import Field
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from fulfil.db import dedicated_connection
 from fulfil.errors import ApiError
@@ -268,6 +268,13 @@ async def _xlsx_chunks(query: ExportQuery, url: str) -> AsyncGenerator[bytes, No
         async with await anyio.open_file(path, "rb") as file:
             while chunk := await file.read(_FILE_CHUNK):
                 yield chunk
+
+
+def head_response(query: ExportQuery) -> Response:
+    """HEAD: the download's headers, without reading the products (its body would be dropped)."""
+    if query.format == "xlsx":
+        return Response(media_type=XLSX_TYPE, headers=_headers("xlsx"))
+    return Response(media_type=CSV_TYPE, headers=_headers("csv"))
 
 
 async def export_response(url: str, query: ExportQuery) -> StreamingResponse:

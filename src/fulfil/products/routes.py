@@ -62,6 +62,8 @@ async def export_products(request: Request) -> Response:
     """The products the list's filters match (or the `ids` selected), in its sort, as a download:
     CSV streamed as it is read (`sku,name,description,active` unless `columns` says), or XLSX."""
     query = read_query(request, export.ExportQuery)
+    if request.method == "HEAD":
+        return export.head_response(query)
     return await export.export_response(app_resources(request).database_url, query)
 
 
