@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test test-api test-schema test-e2e check-wheel lint bench-import bench-products bench-webhooks bench-sse screenshots clean
+.PHONY: run test test-api test-schema test-e2e check-wheel lint bench-import bench-products bench-export bench-webhooks bench-sse screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-import: $(STAMP)
 
 bench-products: $(STAMP)
 	$(BENCH) bench/products_list.py
+
+bench-export: $(STAMP)
+	$(BENCH) bench/export.py
 
 bench-webhooks: $(STAMP)
 	$(BENCH) bench/webhooks.py

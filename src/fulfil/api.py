@@ -62,6 +62,7 @@ class ApiRoute(Route):
         errors: tuple[int, ...] = (),
         content_types: tuple[str, ...] = ("application/json",),
         response_type: str = "application/json",
+        other_response_types: tuple[str, ...] = (),
     ) -> None:
         super().__init__(path, endpoint, methods=methods)
         self.summary = summary
@@ -73,6 +74,8 @@ class ApiRoute(Route):
         self.errors = errors
         self.content_types = content_types
         self.response_type = response_type
+        # The same reply in other formats, chosen by a parameter (the export's `format`).
+        self.other_response_types = other_response_types
 
 
 async def _body_bytes(request: Request) -> bytes:
@@ -104,7 +107,8 @@ async def read_body(request: Request, model: type[Model]) -> Model:
 def read_query(request: Request, model: type[Model]) -> Model:
     """Validate query parameters into `model`; unknown parameters are a 422 so typos are caught."""
     params = dict(request.query_params)
-    unknown = sorted(set(params) - set(model.model_fields))
+    known = {field.alias or name for name, field in model.model_fields.items()}  # `for` is spelt `for_`
+    unknown = sorted(set(params) - known)
     if unknown:
         details = [{"location": "query", "field": name, "message": "unknown parameter"} for name in unknown]
         raise ApiError(422, f"Unknown query parameter: {', '.join(unknown)}", details=details)

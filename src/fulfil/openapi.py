@@ -193,11 +193,12 @@ def build_document(routes: Iterable[BaseRoute], scope_of: ScopeOf) -> dict[str, 
             query_names.add(name)
             parameters += _query_parameters(schemas[name])
         responses: dict[str, Any] = {str(route.status): {"description": HTTPStatus(route.status).phrase}}
+        reply_types = (route.response_type, *route.other_response_types)
         if route.response is not None:
             schema = refs[(route.response, "serialization")]
-            responses[str(route.status)]["content"] = {route.response_type: {"schema": schema}}
+            responses[str(route.status)]["content"] = {t: {"schema": schema} for t in reply_types}
         elif route.status != 204:
-            responses[str(route.status)]["content"] = {route.response_type: {"schema": {}}}
+            responses[str(route.status)]["content"] = {t: {"schema": {}} for t in reply_types}
         for code in _error_codes(route):
             content = {"application/json": {"schema": error_ref}}
             responses[str(code)] = {"description": HTTPStatus(code).phrase, "content": content}

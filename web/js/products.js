@@ -4,6 +4,7 @@
 
 import { ApiError, del, get, post, put } from "./api.js";
 import { clear, debounce, h, icon, num, timeAgo } from "./dom.js";
+import { exportButton } from "./export.js";
 import { historySection } from "./product-history.js";
 import { can } from "./session.js";
 import {
@@ -294,7 +295,16 @@ export function mountProducts(card) {
       titleId: "products-title",
       large: true,
       sub: count,
-      aside: h("div", { class: "card__actions" }, can("products:write") && createButton),
+      aside: h(
+        "div",
+        { class: "card__actions" },
+        exportButton(() => ({
+          filter: filterParams(),
+          sort: state.sort,
+          ids: allMatching ? [] : [...selected.keys()],
+        })),
+        can("products:write") && createButton,
+      ),
     }),
     h(
       "form",

@@ -35,6 +35,7 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     # Products.
     ("GET", "/api/products"): _PRODUCTS_READ,
     ("GET", "/api/products/{id}"): _PRODUCTS_READ,
+    ("GET", "/api/products/export"): _PRODUCTS_READ,
     ("POST", "/api/products"): _PRODUCTS_WRITE,
     ("PUT", "/api/products/{id}"): _PRODUCTS_WRITE,
     ("DELETE", "/api/products/{id}"): _PRODUCTS_WRITE,

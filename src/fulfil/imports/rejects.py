@@ -3,6 +3,10 @@
 It lives in the upload store beside the upload, so any web process can serve it whichever worker
 wrote it. Rows are appended just before their batch commits; a job resuming after a crash first
 drops the rows past its checkpoint, so a batch that never committed is not reported twice.
+
+The report is opened in spreadsheets, and its cells are the file's own text, so every cell that
+would run as a formula (`=cmd|'/C calc'!A0`, `@SUM(A1)`) gets a single quote in front
+(`fulfil.spreadsheet.inert`), header included.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Sequence
 import anyio.to_thread
 
 from fulfil.imports.store import UploadStore
+from fulfil.spreadsheet import inert
 
 FIXED_COLUMNS = ["line", "reason"]
 
@@ -26,8 +31,9 @@ def rejects_key(job_id: str) -> str:
 
 
 def _csv(rows: Sequence[Sequence[object]]) -> bytes:
+    """The rows as CSV, each text cell inert in a spreadsheet (a cell already inert stays as it is)."""
     text = io.StringIO(newline="")
-    csv.writer(text).writerows(rows)
+    csv.writer(text).writerows([inert(cell) if isinstance(cell, str) else cell for cell in row] for row in rows)
     return text.getvalue().encode()
 
 

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute
 from fulfil.access.audit import actor_of
 from fulfil.api import ApiRoute, app_resources, json_response, path_int, read_body, read_query
 from fulfil.errors import ApiError
-from fulfil.products import history, service
+from fulfil.products import export, history, service
 from fulfil.products.schemas import (
     BulkDeleteQuery,
     BulkDeleteResult,
@@ -58,6 +58,15 @@ async def delete_product(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def export_products(request: Request) -> Response:
+    """The products the list's filters match (or the `ids` selected), in its sort, as a download:
+    CSV streamed as it is read (`sku,name,description,active` unless `columns` says), or XLSX."""
+    query = read_query(request, export.ExportQuery)
+    if request.method == "HEAD":
+        return export.head_response(query)
+    return await export.export_response(app_resources(request).database_url, query)
+
+
 async def product_history(request: Request) -> JSONResponse:
     """The product's changes, newest first; a deleted product's too (its id is still known)."""
     query = read_query(request, HistoryQuery)
@@ -95,6 +104,17 @@ async def bulk_update_selected(request: Request) -> JSONResponse:
 
 
 routes: list[BaseRoute] = [
+    ApiRoute(
+        "/api/products/export",
+        export_products,
+        methods=["GET"],
+        summary="Export the products a filter matches, or a selection, as CSV or XLSX",
+        tag=TAG,
+        query=export.ExportQuery,
+        errors=(400, 422, 429),
+        response_type="text/csv",
+        other_response_types=(export.XLSX_TYPE,),
+    ),
     ApiRoute(
         "/api/products/history",
         sku_history,
