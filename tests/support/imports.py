@@ -39,6 +39,20 @@ SNAPSHOT_FIELDS = {
     "restored",
     "deleted",
     "conflicts",
+    "mode",
+    "dry_run",
+    "mapping",
+    "file_format",
+    "columns",
+    "sample_rows",
+    "would_create",
+    "would_update",
+    "skipped",
+    "skip_reasons",
+    "duplicates_in_file",
+    "preview_of",
+    "confirmed_by",
+    "expired_at",
 }
 
 
