@@ -86,7 +86,9 @@ async def upload(
 ) -> dict[str, Any]:
     """POST the file as the dashboard does (multipart `file` field, options in `data` form fields or in the
     query's `params`); returns the 202 reply."""
-    response = await client.post("/api/upload", files={"file": (filename, content, "text/csv")}, params=params, data=data)
+    response = await client.post(
+        "/api/upload", files={"file": (filename, content, "text/csv")}, params=params, data=data
+    )
     assert response.status_code == 202, response.text
     return response.json()  # type: ignore[no-any-return]
 
