@@ -120,6 +120,7 @@ class ShopifyRows:
 
     def __init__(self, columns: ShopifyColumns) -> None:
         self.columns = columns
+        self.options = tuple(i for i in columns.option_values if i is not None)
         self.handle: str | None = None
         self.title = ""
         self.description: str | None = None
@@ -158,7 +159,7 @@ class ShopifyRows:
         if not sku.strip():
             return NO_SKU
         name = self.title
-        values = [row[i].strip() for i in c.option_values if i is not None and row[i].strip()]
+        values = [value for value in (row[i].strip() for i in self.options) if value]
         if any(value != DEFAULT_TITLE for value in values):
             name = f"{self.title} - {' / '.join(values)}"
         return line, clean_sku(sku), clean_name(name), self.description, self.active
