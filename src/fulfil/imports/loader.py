@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -22,6 +24,7 @@ from fulfil.imports.reader import Batch
 # deadlock; should PostgreSQL still pick one as a deadlock victim, its batch is simply run again.
 RETRIES = 3
 RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+T = TypeVar("T")
 
 
 SKIP_REASONS = {
@@ -46,6 +49,20 @@ class Plan:
     mode: str
     keep_active: bool
     dry_run: bool
+
+
+async def in_transaction(conn: asyncpg.Connection, work: Callable[[], Awaitable[T]]) -> T:
+    """`work` in one transaction on `conn`; run again (RETRIES times at most) when PostgreSQL picks it
+    as a deadlock victim. Every batch of an import or an undo commits through here."""
+    for attempt in range(RETRIES):
+        try:
+            async with conn.transaction():
+                return await work()
+        except RETRYABLE:
+            if attempt == RETRIES - 1:
+                raise
+            await asyncio.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 async def open_stage(conn: asyncpg.Connection, job_id: UUID, *, resumed: bool) -> None:
@@ -80,40 +97,32 @@ async def commit_batch(
     `sampled`: the changes the preview has kept so far. Returns the job row after the update
     (snapshot columns, `cancel_requested` and `changes_sampled`).
     """
-    for attempt in range(RETRIES):
-        try:
-            async with conn.transaction():
-                fresh = created = updated = skipped = kept = 0
-                if batch.records:
-                    await conn.copy_records_to_table(
-                        queries.STAGE_TABLE, records=batch.records, columns=queries.STAGE_COLUMNS
-                    )
-                    fresh, created, updated, skipped, kept = await _write(
-                        conn, job_id, plan, max(CHANGES_SAMPLE - sampled, 0)
-                    )
-                reasons = batch.skip_reasons()
-                if skipped:
-                    reasons[SKIP_REASONS[plan.mode]] = skipped
-                return await conn.fetchrow(
-                    queries.CHECKPOINT,
-                    job_id,
-                    batch.rows,
-                    created,
-                    updated,
-                    fresh - created - updated - skipped,
-                    len(batch.rejects),
-                    batch.end_line,
-                    batch.end_byte,
-                    batch.last,
-                    progress.rows_per_second,
-                    progress.eta_seconds,
-                    skipped + len(batch.skips),
-                    len(batch.records) - fresh,
-                    json.dumps(reasons),
-                    kept,
-                )
-        except RETRYABLE:
-            if attempt == RETRIES - 1:
-                raise
-            await asyncio.sleep(0.1 * (attempt + 1))
-    raise AssertionError("unreachable")
+
+    async def work() -> asyncpg.Record:
+        fresh = created = updated = skipped = kept = 0
+        if batch.records:
+            await conn.copy_records_to_table(queries.STAGE_TABLE, records=batch.records, columns=queries.STAGE_COLUMNS)
+            fresh, created, updated, skipped, kept = await _write(conn, job_id, plan, max(CHANGES_SAMPLE - sampled, 0))
+        reasons = batch.skip_reasons()
+        if skipped:
+            reasons[SKIP_REASONS[plan.mode]] = skipped
+        return await conn.fetchrow(
+            queries.CHECKPOINT,
+            job_id,
+            batch.rows,
+            created,
+            updated,
+            fresh - created - updated - skipped,
+            len(batch.rejects),
+            batch.end_line,
+            batch.end_byte,
+            batch.last,
+            progress.rows_per_second,
+            progress.eta_seconds,
+            skipped + len(batch.skips),
+            len(batch.records) - fresh,
+            json.dumps(reasons),
+            kept,
+        )
+
+    return await in_transaction(conn, work)
