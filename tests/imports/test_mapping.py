@@ -164,3 +164,13 @@ async def test_viewers_read_profiles_and_only_editors_write_them(
         ).status_code == 200
         reply = await upload(editor, csv_bytes(ROWS, FOREIGN), params={"profile": "Shared", "dry_run": "true"})
         assert reply["confirm_url"].endswith("/confirm")
+
+
+async def test_a_hostile_header_is_shown_cut_short_and_without_nul_bytes(client: httpx.AsyncClient) -> None:
+    header = ",".join(["a\x00b", "x" * 5000, *(f"c{i}" for i in range(400))])
+    content = (header + "\n" + ",".join(["1"] * 402) + "\n").encode()
+    snapshot = await import_file(client, content)
+    assert snapshot["status"] == "failed"
+    columns = [c["column"] for c in snapshot["columns"]]
+    assert (len(columns), columns[0], len(columns[1])) == (200, "ab", 200)
+    assert len(snapshot["sample_rows"][0]) == 200

@@ -37,7 +37,8 @@ DELIMITERS = (",", ";", "\t")
 REQUIRED = ("sku", "name")
 FIELDS = ("sku", "name", "description", "active")  # what a mapping may name, each to one header column
 SAMPLE_ROWS = 5  # first rows kept with a header that lacks columns, for the dashboard's mapping form
-SAMPLE_CELL_CHARS = 200
+SAMPLE_CELL_CHARS = 200  # also the longest column name shown, of at most SHOWN_COLUMNS columns
+SHOWN_COLUMNS = 200
 SIGNATURES = {
     b"\x89PNG\r\n\x1a\n": "a PNG image",
     b"GIF8": "a GIF image",
@@ -59,13 +60,18 @@ class ImportFailed(Exception):
     """The file cannot be imported; the message says what is wrong and where."""
 
 
+def shown(cell: str) -> str:
+    """A header name or cell as the snapshot shows it: cut short, without NUL bytes (jsonb has none)."""
+    return cell.replace("\x00", "")[:SAMPLE_CELL_CHARS]
+
+
 class HeaderProblem(ImportFailed):
     """The header lacks a column the import needs: with the columns it has and the first rows, to map them."""
 
     def __init__(self, message: str, columns: list[str], sample: list[list[str]]) -> None:
         super().__init__(message)
-        self.columns = columns
-        self.sample = sample
+        self.columns = [shown(c) for c in columns[:SHOWN_COLUMNS]]
+        self.sample = [[shown(cell) for cell in row[:SHOWN_COLUMNS]] for row in sample]
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,9 @@ class Header:
                 for f, i in zip(FIELDS, (self.sku, self.name, self.description, self.active), strict=True)
                 if i is not None
             }
-        return [{"column": column, "field": feeds.get(i)} for i, column in enumerate(self.columns)]
+        return [
+            {"column": shown(column), "field": feeds.get(i)} for i, column in enumerate(self.columns[:SHOWN_COLUMNS])
+        ]
 
 
 @dataclass
@@ -269,7 +277,7 @@ def _sample(path: Path, delimiter: str, cr_only: bool, byte: int, line: int) -> 
             rows = list(islice(csv.reader(_Lines(f, cr_only, byte, line), delimiter=delimiter), SAMPLE_ROWS))
         except (csv.Error, ImportFailed):
             rows = []
-    return [[cell[:SAMPLE_CELL_CHARS] for cell in row] for row in rows if row]
+    return [row for row in rows if row]
 
 
 def read_header(path: Path, mapping: Mapping[str, str] | None = None) -> Header:
