@@ -63,7 +63,7 @@ def parse_options(*sources: Mapping[str, str | None]) -> ImportOptions:
     given: dict[str, str] = {}
     for source in sources:
         for name, value in source.items():
-            if value is None:
+            if value is None or not value.strip():  # an empty option is one not given
                 continue
             if name in given:
                 raise bad_option(name, "is given both as a query parameter and as a form field; give it once")

@@ -62,7 +62,9 @@ async def create_profile(db: Database, body: ProfileBody, actor: Actor) -> Profi
         async with db.transaction():
             row = await db.fetch_one(INSERT, values)
             assert row is not None  # INSERT ... RETURNING
-            await write_audit(db, actor, "import_profile.created", f"import profile {body.name}", body.mapping)
+            await write_audit(
+                db, actor, "import_profile.created", f"import profile {body.name}", {"mapping": body.mapping}
+            )
     except asyncpg.UniqueViolationError:
         raise _taken(body.name) from None
     return Profile.model_validate(dict(row._mapping))
@@ -76,7 +78,9 @@ async def update_profile(db: Database, name: str, body: ProfileBody, actor: Acto
             row = await db.fetch_one(UPDATE, values)
             if row is None:
                 raise not_found(name)
-            await write_audit(db, actor, "import_profile.updated", f"import profile {body.name}", body.mapping)
+            await write_audit(
+                db, actor, "import_profile.updated", f"import profile {body.name}", {"mapping": body.mapping}
+            )
     except asyncpg.UniqueViolationError:
         raise _taken(body.name) from None
     return Profile.model_validate(dict(row._mapping))

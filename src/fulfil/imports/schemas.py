@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator
@@ -20,6 +20,13 @@ Field_ = Literal["sku", "name", "description", "active"]
 
 
 COLUMN_MAX_CHARS = 200
+_COLUMN = text_pattern(COLUMN_MAX_CHARS, required=True)
+# The `mapping` option's JSON text, for the OpenAPI document: an object of one to four of our fields,
+# each naming a column (a string without quotes, backslashes or control characters, not blank).
+_KEY = '"(?:sku|name|description|active)"'
+_VALUE = r'"\s*[^\s"\\\x00-\x1f\x7f-\x9f][^"\\\x00-\x1f\x7f-\x9f]{0,198}"'
+_PAIR = rf"{_KEY}\s*:\s*{_VALUE}"
+MAPPING_PATTERN = rf"^\s*\{{\s*{_PAIR}(?:\s*,\s*{_PAIR}){{0,3}}\s*\}}\s*$"
 
 
 def clean_mapping(value: Any) -> dict[str, str]:
@@ -109,10 +116,23 @@ class ImportSnapshot(BaseModel):
 
 class UploadQuery(BaseModel):
     filename: str | None = Field(None, max_length=255, description="the file's name, for a raw text/csv body")
-    mode: str | None = Field(None, description="upsert (default), create_only or update_only; or a form field")
-    mapping: str | None = Field(None, description='JSON, our field → the file\'s column: {"sku": "Item No."}')
-    profile: str | None = Field(None, description="the name of a saved mapping (import profile)")
-    dry_run: str | None = Field(None, description="true: a preview that writes no product; confirm it later")
+    # Checked by imports.options (a 400 naming the option), as the same options may come as form fields.
+    mode: str | None = Field(
+        None,
+        description="upsert (default), create_only or update_only; or a form field",
+        json_schema_extra={"enum": ["upsert", "create_only", "update_only"]},
+    )
+    mapping: str | None = Field(
+        None,
+        description='JSON, our field → the file\'s column: {"sku": "Item No."}; or a form field',
+        json_schema_extra={"pattern": MAPPING_PATTERN},
+    )
+    profile: str | None = Field(None, description="the name of a saved mapping (import profile); or a form field")
+    dry_run: str | None = Field(
+        None,
+        description="true: a preview that writes no product, to confirm later; or a form field",
+        json_schema_extra={"enum": ["true", "false"]},
+    )
 
 
 class UploadAccepted(BaseModel):
@@ -162,14 +182,17 @@ class UndoAccepted(BaseModel):
     conflicts_url: str
 
 
-_PROFILE_NAME = text_pattern(100, required=True, one_line=True)
+# 1..100 characters, one line, no slash (the name is a path segment), not blank.
+_PROFILE_NAME = r"^\s*[^\s/\x00-\x1f\x7f-\x9f](?:[^/\x00-\x1f\x7f-\x9f]{0,98}[^\s/\x00-\x1f\x7f-\x9f])?\s*$"
 
 
 class ProfileBody(StrictModel):
     """A saved column mapping: its name (used as `profile=NAME`) and the mapping."""
 
-    name: str = Field(pattern=_PROFILE_NAME, description="1..100 characters, one line")
-    mapping: dict[str, Any] = Field(description='our field → the file\'s column: {"sku": "Item No."}')
+    name: str = Field(pattern=_PROFILE_NAME, description="1..100 characters, one line, no slash")
+    mapping: dict[Field_, Annotated[str, Field(pattern=_COLUMN)]] = Field(
+        min_length=1, description='our field → the file\'s column: {"sku": "Item No."}'
+    )
 
     @field_validator("name")
     @classmethod
@@ -178,7 +201,7 @@ class ProfileBody(StrictModel):
 
     @field_validator("mapping")
     @classmethod
-    def _mapping(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _mapping(cls, value: dict[str, str]) -> dict[str, str]:
         return clean_mapping(value)
 
 
