@@ -78,6 +78,14 @@ def test_a_file_with_foreign_headers_is_mapped_saved_as_a_profile_and_imported(p
     ]
     assert sorted((p["sku"], p["description"]) for p in products) == [("MAP-1", "first"), ("MAP-2", "second")]
 
+    # The saved profile reads the next file from the same supplier.
+    page.get_by_role("button", name="Import another file").click()
+    choose(page, "supplier-2.csv", "Item No.,Title,Notes\nMAP-3,Mapped three,third\n")
+    page.get_by_label("Columns").select_option("Supplier files")
+    page.get_by_role("button", name="Import", exact=True).click()
+    finished(page, "Completed")
+    expect(page.get_by_test_id("import-progress").locator("[data-stat=created]")).to_have_text("1")
+
 
 def test_create_only_skips_the_stored_skus(page: Page) -> None:
     page.goto("/")

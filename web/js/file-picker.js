@@ -12,11 +12,12 @@ export const MODES = [
 
 /**
  * The picker's nodes for `file` (null: none chosen yet), under an optional `message`. `onChoose`
- * gets a picked or dropped file, or null when it is removed; `onStart({ mode, dryRun })` sends it,
- * as an import or as a preview (`dryRun`). Returns the nodes, the file input and the start button
- * (for focus).
+ * gets a picked or dropped file, or null when it is removed; `onStart({ mode, profile, dryRun })`
+ * sends it, as an import or as a preview (`dryRun`), read with a saved mapping (`profile`, one of
+ * `profiles`' names) or by its header's names. Returns the nodes, the file input and the start
+ * button (for focus).
  */
-export function filePicker(file, message, { onChoose, onStart, mode = "upsert" }) {
+export function filePicker(file, message, { onChoose, onStart, mode = "upsert", profiles = [], profile = "" }) {
   const input = h("input", {
     type: "file",
     id: "csv-file",
@@ -70,7 +71,16 @@ export function filePicker(file, message, { onChoose, onStart, mode = "upsert" }
     MODES.map(([value, label]) => h("option", { value, selected: value === mode }, label)),
   );
   const modeField = textField({ label: "Existing SKUs", input: select }).wrap;
-  const send = (dryRun) => onStart({ mode: select.value, dryRun });
+  const profileSelect = profiles.length
+    ? h(
+        "select",
+        { id: "import-profile", name: "profile" },
+        h("option", { value: "" }, "By the header's names (sku, name, …)"),
+        profiles.map((name) => h("option", { value: name, selected: name === profile }, name)),
+      )
+    : null;
+  const profileField = profileSelect ? textField({ label: "Columns", input: profileSelect }).wrap : null;
+  const send = (dryRun) => onStart({ mode: select.value, profile: profileSelect?.value || null, dryRun });
   const preview = h(
     "button",
     { type: "button", class: "btn", id: "upload-preview", disabled: !file, onclick: () => send(true) },
@@ -84,5 +94,5 @@ export function filePicker(file, message, { onChoose, onStart, mode = "upsert" }
     "Import",
   );
   const buttons = h("div", { class: "upload__actions" }, preview, start);
-  return { nodes: [message, drop, selected, modeField, buttons], input, start };
+  return { nodes: [message, drop, selected, modeField, profileField, buttons], input, start };
 }

@@ -88,6 +88,8 @@ export function mountUpload(card, historyCard) {
   let state = "picking";
   let file = null; // chosen in picking; kept while it is sent, and after, for a mapping
   let mode = "upsert"; // the mode last chosen
+  let profile = ""; // the saved mapping last chosen
+  let profiles = []; // the saved mappings' names
   let picker = null; // picking
   let panel = null; // uploading, following, finished
   let xhr = null; // uploading
@@ -110,7 +112,13 @@ export function mountUpload(card, historyCard) {
   const enter = {
     picking(_from, message = null) {
       panel = null;
-      picker = filePicker(file, message, { onChoose: choose, onStart: (options) => go("uploading", options), mode });
+      picker = filePicker(file, message, {
+        onChoose: choose,
+        onStart: (options) => go("uploading", options),
+        mode,
+        profiles,
+        profile,
+      });
       clear(body, picker.nodes);
     },
 
@@ -118,12 +126,14 @@ export function mountUpload(card, historyCard) {
     uploading(_from, options) {
       const sending = file;
       mode = options.mode;
+      profile = options.profile ?? "";
       newPanel(sending.name);
       showProgress(sendingSnapshot("queued", "uploading", 0, sending.size));
       const form = new FormData();
       form.append("mode", options.mode);
       if (options.dryRun) form.append("dry_run", "true");
       if (options.mapping) form.append("mapping", JSON.stringify(options.mapping));
+      else if (options.profile) form.append("profile", options.profile);
       form.append("file", sending, sending.name);
       xhr = new XMLHttpRequest();
       xhr.open("POST", "/api/upload");
@@ -185,7 +195,12 @@ export function mountUpload(card, historyCard) {
         // A header without the columns needed: map them, and send the same file again.
         const mapping =
           file && snap.sample_rows && snap.columns
-            ? mappingForm(snap, { onSubmit: (chosen) => go("uploading", { mode, ...chosen }) })
+            ? mappingForm(snap, {
+                onSubmit: (chosen) => {
+                  loadProfiles();
+                  go("uploading", { mode, ...chosen });
+                },
+              })
             : null;
         panel.end(mapping ? h("div", { class: "upload__failure" }, failure, mapping) : failure, retry, again);
         announce(`Import failed: ${snap.error}`, true);
@@ -373,7 +388,18 @@ export function mountUpload(card, historyCard) {
     }
   }
 
+  /** The saved mappings' names, for the picker's "Columns" select (shown once there are some). */
+  async function loadProfiles() {
+    try {
+      profiles = (await get("/api/import-profiles")).profiles.map((p) => p.name);
+    } catch {
+      profiles = []; // the picker works without them
+    }
+    if (state === "picking" && profiles.length && !document.getElementById("import-profile")) go("picking");
+  }
+
   const history = mountHistory(historyCard, { trackedId: () => job?.id ?? null, onWatch: watch });
   go("picking");
+  loadProfiles();
   reattach();
 }
