@@ -13,7 +13,12 @@ database of its own):
   (b) the service (`python -m fulfil serve`, a real process): from the start of the upload request
       to the final SSE event, while another thread samples GET /api/products/{id};
   (c) both again with the same file (every row already there);
-  (d) the undo of (b)'s import (every product it created deleted), request to final SSE event.
+  (d) the undo of (b)'s import (every product it created deleted), request to final SSE event;
+  (e) a preview (dry_run) of the same file, before (b), so it compares with the catalogue (b) writes to;
+  (f) an import of the same rows under other SKUs and foreign headers, with a `mapping`;
+  (g) an import of a Shopify product export of as many variant rows (five variants a handle, the
+      product's columns on its first row), recognised with no mapping;
+  (f) and (g) each start, like (b), from a catalogue of only the probe products (vacuumed).
 
 It also reports the service's peak RSS (sampled every 20 ms) and the p95 of the product GETs.
 
@@ -23,13 +28,14 @@ It also reports the service's peak RSS (sampled every 20 ms) and the p95 of the 
 by running it once with each.
 
 Targets: (b) <= 1.3 x (a) and <= 2.0 x (a'); service re-import <= 0.6 x the floor's re-import; (d) <= 1.0 x (b);
-peak RSS <= 200 MB; p95 GET /api/products/{id} during (b) <= 50 ms.
+(e) <= 0.5 x (b); (f) and (g) <= 1.1 x (b); peak RSS <= 200 MB; p95 GET /api/products/{id} during (b) <= 50 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import os
 import random
@@ -38,8 +44,10 @@ import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import psutil
@@ -64,21 +72,57 @@ SET sku = EXCLUDED.sku, name = EXCLUDED.name, description = EXCLUDED.description
 """
 
 
-def write_csv(path: Path, rows: int) -> None:
+WORDS = ["steel", "oak", "cotton", "glass", "compact", "classic", "modern", "smart", "heavy", "slim"]
+MAPPED_HEADER = "Title,Item No.,Long text"
+MAPPING = {"sku": "Item No.", "name": "Title", "description": "Long text"}
+SHOPIFY_HEADER = [
+    "Handle", "Title", "Body (HTML)", "Vendor", "Product Category", "Type", "Tags", "Published",
+    "Option1 Name", "Option1 Value", "Option2 Name", "Option2 Value", "Option3 Name", "Option3 Value",
+    "Variant SKU", "Variant Grams", "Variant Inventory Tracker", "Variant Inventory Qty", "Variant Inventory Policy",
+    "Variant Fulfillment Service", "Variant Price", "Variant Compare At Price", "Variant Requires Shipping",
+    "Variant Taxable", "Variant Barcode", "Image Src", "Image Position", "Image Alt Text", "Gift Card", "SEO Title",
+    "SEO Description", "Variant Image", "Variant Weight Unit", "Variant Tax Code", "Cost per item", "Status",
+]  # fmt: skip
+VARIANTS = ["XS", "S", "M", "L", "XL"]
+
+
+def write_csv(path: Path, rows: int, header: str = "name,sku,description", prefix: str = "SKU") -> None:
     """The seed's columns (name, sku, description); 2% repeat an earlier SKU in another case."""
     rng = random.Random(42)
-    words = ["steel", "oak", "cotton", "glass", "compact", "classic", "modern", "smart", "heavy", "slim"]
+    words = WORDS
     with path.open("w", encoding="utf-8", newline="") as f:
-        f.write("name,sku,description\n")
+        f.write(header + "\n")
         for i in range(rows):
             repeat = i > 100 and rng.random() < 0.02
-            sku = f"SKU-{rng.randrange(i):07d}".lower() if repeat else f"SKU-{i:07d}"
+            sku = f"{prefix}-{rng.randrange(i):07d}".lower() if repeat else f"{prefix}-{i:07d}"
             name = f"{rng.choice(words).title()} {rng.choice(words)} item {i}"
             if rng.random() < 0.05:
                 description = f'"A {rng.choice(words)} product,\nsecond line with ""quotes"" {i}"'
             else:
                 description = f"A {rng.choice(words)} {rng.choice(words)} product number {i} for everyday use"
             f.write(f"{name},{sku},{description}\n")
+
+
+def write_shopify(path: Path, rows: int) -> None:
+    """A Shopify product export of `rows` variant rows: five sizes a handle, the product's columns on its first row."""
+    rng = random.Random(42)
+    blank = [""] * len(SHOPIFY_HEADER)
+    at = {name: i for i, name in enumerate(SHOPIFY_HEADER)}
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(SHOPIFY_HEADER)
+        for i in range(rows):
+            row = list(blank)
+            row[at["Handle"]] = f"product-{i // len(VARIANTS)}"
+            if i % len(VARIANTS) == 0:
+                row[at["Title"]] = f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} item {i}"
+                row[at["Body (HTML)"]] = f"<p>A <strong>{rng.choice(WORDS)}</strong> product &amp; number {i}</p>"
+                row[at["Vendor"]], row[at["Published"]], row[at["Status"]] = "Acme", "true", "active"
+                row[at["Option1 Name"]] = "Size"
+            row[at["Option1 Value"]] = VARIANTS[i % len(VARIANTS)]
+            row[at["Variant SKU"]] = f"SHOP-{i:07d}"
+            row[at["Variant Price"]], row[at["Variant Inventory Policy"]] = "19.99", "deny"
+            out.writerow(row)
 
 
 async def floor(database_url: str, path: Path, table: str = "floor_product") -> float:
@@ -122,13 +166,14 @@ class Sampler(threading.Thread):
                 time.sleep(0.02)
 
 
-async def service_import(url: str, path: Path, sampler: Sampler) -> tuple[float, float, dict[str, Any]]:
-    """Upload (raw text/csv, streamed from disk) and follow the SSE stream to the final event."""
+async def service_import(url: str, path: Path, sampler: Sampler, **options: str) -> tuple[float, float, dict[str, Any]]:
+    """Upload (raw text/csv, streamed from disk, with any options) and follow the SSE stream to the final event."""
     async with httpx.AsyncClient(base_url=url, timeout=600, headers=sampler.headers) as http:
         sampler.running.set()
         started = time.perf_counter()
+        query = urlencode({"filename": "bench.csv", **options})
         response = await http.post(
-            "/api/upload?filename=bench.csv", content=file_chunks(path), headers={"Content-Type": "text/csv"}
+            f"/api/upload?{query}", content=file_chunks(path), headers={"Content-Type": "text/csv"}
         )
         uploaded = time.perf_counter() - started
         assert response.status_code == 202, response.text
@@ -164,8 +209,9 @@ async def file_chunks(path: Path) -> AsyncIterator[bytes]:
             yield chunk
 
 
-async def measure(url: str, pid: int, database_url: str, path: Path) -> dict[str, Any]:
-    """The four timed runs, with the sampler on during the service's two."""
+async def measure(url: str, pid: int, database_url: str, work: Path) -> dict[str, Any]:
+    """The timed runs, with the sampler on during the service's."""
+    path = work / "products.csv"
     conn = await connect_raw(database_url)
     await conn.execute("CREATE TABLE floor_product (LIKE product INCLUDING ALL)")
     await conn.execute("CREATE TABLE floor_plain (LIKE product INCLUDING ALL)")
@@ -189,6 +235,8 @@ async def measure(url: str, pid: int, database_url: str, path: Path) -> dict[str
     await admin_execute(ADMIN_URL, "CHECKPOINT")
     result["floor_plain"] = await floor(database_url, path, "floor_plain")
     await admin_execute(ADMIN_URL, "CHECKPOINT")
+    result["service_preview"], _, result["preview"] = await service_import(url, path, sampler, dry_run="true")
+    await admin_execute(ADMIN_URL, "CHECKPOINT")
     result["service_first"], result["upload_first"], result["first"] = await service_import(url, path, sampler)
     result["latencies_first"], sampler.latencies = sampler.latencies, []
     await admin_execute(ADMIN_URL, "CHECKPOINT")
@@ -198,10 +246,34 @@ async def measure(url: str, pid: int, database_url: str, path: Path) -> dict[str
     result["latencies_again"] = sampler.latencies
     await admin_execute(ADMIN_URL, "CHECKPOINT")
     result["service_undo"], result["undo"] = await service_undo(url, headers, result["first"]["job_id"])
+    await reset_catalogue(database_url)
+    mapped = json.dumps(MAPPING)
+    result["service_mapped"], _, result["mapped"] = await service_import(
+        url, work / "mapped.csv", sampler, mapping=mapped
+    )
+    await reset_catalogue(database_url)
+    result["service_shopify"], _, result["shopify"] = await service_import(url, work / "shopify.csv", sampler)
     sampler.stop.set()
     sampler.join()
     result["peak_rss"], result["statuses"] = sampler.peak_rss, sampler.statuses
     return result
+
+
+async def reset_catalogue(database_url: str) -> None:
+    """Back to the catalogue (b) met: only the probe products, the table vacuumed, after a CHECKPOINT."""
+    conn = await connect_raw(database_url)
+    try:
+        await conn.execute("DELETE FROM product WHERE sku NOT LIKE 'PROBE-%'")
+        await conn.execute("VACUUM ANALYZE product")
+    finally:
+        await conn.close()
+    await admin_execute(ADMIN_URL, "CHECKPOINT")
+
+
+def job_seconds(snapshot: dict[str, Any]) -> float:
+    """How long the job itself ran, from its snapshot's started_at to finished_at."""
+    started, finished = (datetime.fromisoformat(snapshot[key]) for key in ("started_at", "finished_at"))
+    return (finished - started).total_seconds()
 
 
 def counts(s: dict[str, Any]) -> str:
@@ -224,6 +296,16 @@ def report(rows_count: int, storage: str, r: dict[str, Any]) -> None:
         ("(c) service again, same file", r["service_again"], r["floor_again"], "<= 0.6x"),
         ("    of which the upload", r["upload_again"], None, None),
         ("(d) service: undo of (b), request -> final", r["service_undo"], r["service_first"], "<= 1.0x"),
+        ("(e) preview (dry_run) of the file, before (b)", r["service_preview"], r["service_first"], "<= 0.5x"),
+        ("(f) import with a mapping, other SKUs", r["service_mapped"], r["service_first"], "<= 1.1x"),
+        ("(g) Shopify export, as many variant rows", r["service_shopify"], r["service_first"], "<= 1.1x"),
+    ]
+    # The jobs' own run (started_at -> finished_at), without the upload or any wait for the worker.
+    ran = {key: job_seconds(r[key]) for key in ("first", "preview", "mapped", "shopify")}
+    rows += [
+        ("(e) preview's job run against (b)'s", ran["preview"], ran["first"], "<= 0.5x"),
+        ("(f) mapped import's job run against (b)'s", ran["mapped"], ran["first"], "<= 1.1x"),
+        ("(g) Shopify import's job run against (b)'s", ran["shopify"], ran["first"], "<= 1.1x"),
     ]
     for name, value, base, target in rows:
         ratio = f"{value / base:.2f}x" if base else ""
@@ -238,6 +320,12 @@ def report(rows_count: int, storage: str, r: dict[str, Any]) -> None:
     print(f"(b) {counts(r['first'])}\n(c) {counts(r['again'])}")
     u = r["undo"]
     print(f"(d) {u['status']}: deleted {u['deleted']:,}, restored {u['restored']:,}, conflicts {u['conflicts']:,}")
+    e = r["preview"]
+    print(
+        f"(e) {e['status']}: would create {e['would_create']:,}, would update {e['would_update']:,}, "
+        f"duplicates {e['duplicates_in_file']:,}; (b) duplicates {r['first']['duplicates_in_file']:,}"
+    )
+    print(f"(f) {counts(r['mapped'])}\n(g) {counts(r['shopify'])}")
 
 
 def main() -> None:
@@ -250,7 +338,10 @@ def main() -> None:
     path = work / "products.csv"
     started = time.perf_counter()
     write_csv(path, args.rows)
-    print(f"wrote {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s")
+    write_csv(work / "mapped.csv", args.rows, MAPPED_HEADER, "MAP")
+    write_shopify(work / "shopify.csv", args.rows)
+    sizes = ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in sorted(work.glob("*.csv")))
+    print(f"wrote {args.rows:,} rows a file ({sizes}) in {time.perf_counter() - started:.1f} s")
 
     database_url = asyncio.run(fresh_database(ADMIN_URL, DB_NAME))  # the service migrates it at start
     env = service_env(
@@ -263,7 +354,7 @@ def main() -> None:
     )
     try:
         with serve(env) as served:
-            result = asyncio.run(measure(served.url, served.proc.pid, database_url, path))
+            result = asyncio.run(measure(served.url, served.proc.pid, database_url, work))
     finally:
         asyncio.run(drop_database(ADMIN_URL, DB_NAME))
         shutil.rmtree(work, ignore_errors=True)

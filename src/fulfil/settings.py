@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     history_retention_days: int = Field(
         30, ge=0, description="Days finished imports and webhook deliveries are kept; 0 keeps them forever"
     )
+    preview_ttl_hours: int = Field(
+        24, ge=1, description="Hours a finished import preview (and its stored file) waits to be confirmed"
+    )
     product_history_days: int = Field(
         90, ge=0, description="Days product history entries are kept (and imports can be undone); 0 keeps them"
     )

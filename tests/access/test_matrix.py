@@ -15,7 +15,7 @@ from fulfil.access.table import PUBLIC, required_scope
 from tests.support.access import token_client
 from tests.support.live import LiveServer
 
-PLACEHOLDER = {"id": "999999", "job_id": "00000000-0000-0000-0000-000000000000"}
+PLACEHOLDER = {"id": "999999", "job_id": "00000000-0000-0000-0000-000000000000", "name": "no-such-profile"}
 
 
 def concrete(path: str) -> str:

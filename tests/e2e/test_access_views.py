@@ -136,7 +136,7 @@ def test_a_user_made_by_an_admin_is_offered_only_what_their_role_allows(
         expect(table.get_by_role("button", name="Delete ROLE-1")).to_have_count(writes)
         mine.goto("/#import")
         expect(mine.get_by_test_id("import-history")).to_be_visible()
-        expect(mine.get_by_role("button", name="Upload CSV")).to_have_count(writes)
+        expect(mine.get_by_role("button", name="Import", exact=True)).to_have_count(writes)
 
         # Its tokens can carry only its role's scopes, and the API agrees with the page.
         mine.goto("/#tokens")
@@ -257,11 +257,11 @@ def test_a_session_that_ends_mid_use_signs_in_again_and_comes_back(
         run_async(expire_sessions(service.database_url, email))
         csv_file: FilePayload = {"name": "late.csv", "mimeType": "text/csv", "buffer": b"sku,name\nLATE-1,Late\n"}
         mine.locator("#csv-file").set_input_files(files=[csv_file])
-        mine.get_by_role("button", name="Upload CSV").click()
+        mine.get_by_role("button", name="Import", exact=True).click()
         expect(mine).to_have_url(re.compile(r"/login\?next=%2F%23import$"))
         sign_in_here(mine, email)
         expect(mine).to_have_url(re.compile(r"/#import$"))
-        expect(mine.get_by_role("button", name="Upload CSV")).to_be_visible()
+        expect(mine.get_by_role("button", name="Import", exact=True)).to_be_visible()
     finally:
         context.close()
 

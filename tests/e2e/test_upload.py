@@ -16,7 +16,7 @@ def choose_csv(page: Page, name: str, text: str) -> None:
     csv_file: FilePayload = {"name": name, "mimeType": "text/csv", "buffer": text.encode()}
     page.locator("#csv-file").set_input_files(files=[csv_file])
     expect(page.locator(".file-row")).to_contain_text(name)
-    page.get_by_role("button", name="Upload CSV").click()
+    page.get_by_role("button", name="Import", exact=True).click()
 
 
 def test_upload_reaches_completed_and_the_rows_appear(page: Page) -> None:
@@ -78,7 +78,7 @@ def test_a_file_that_is_not_a_csv_fails_in_plain_words_with_try_again(page: Page
     expect(progress.get_by_role("alert")).to_contain_text("sku")
     # The same file would fail the same way: "Try again" asks for a corrected one.
     progress.get_by_role("button", name="Try again").click()
-    expect(page.get_by_role("button", name="Upload CSV")).to_be_disabled()
+    expect(page.get_by_role("button", name="Import", exact=True)).to_be_disabled()
     expect(page.locator(".upload__body")).to_contain_text("Choose the corrected file to try again.")
     expect(page.locator("#csv-file")).to_be_focused()
 
@@ -115,8 +115,8 @@ def test_dropping_a_file_on_the_drop_zone_selects_it(page: Page) -> None:
         }"""
     )
     expect(page.locator(".file-row")).to_contain_text("dropped.csv")
-    expect(page.get_by_role("button", name="Upload CSV")).to_be_focused()
-    page.get_by_role("button", name="Upload CSV").click()
+    expect(page.get_by_role("button", name="Import", exact=True)).to_be_focused()
+    page.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_test_id("import-progress").locator(".badge")).to_have_text("Completed", timeout=30_000)
     page.get_by_role("link", name="Products").click()
     expect(page.get_by_test_id("products-table")).to_contain_text("DROP-1")

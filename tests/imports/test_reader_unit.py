@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from fulfil.imports.reader import Batch, ImportFailed, Record, check_file, read_batches, read_header
+from fulfil.imports.reader import (
+    RECORD_MAX_BYTES,
+    Batch,
+    HeaderProblem,
+    ImportFailed,
+    Record,
+    check_file,
+    read_batches,
+    read_header,
+)
 
 
 @dataclass
@@ -160,3 +169,23 @@ def test_a_binary_file_fails_saying_what_it_looks_like(csv_path: Path) -> None:
 def test_an_unterminated_quote_fails_naming_the_line_it_opens_on(csv_path: Path) -> None:
     message = failure(csv_path, b'sku,name\nA-1,Alpha\nB-2,"never closed\nC-3,Gamma\n')
     assert message.startswith("Line 3: a quoted field starts on this line and its closing quote is missing")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_row_over_the_record_limit_on_one_line_is_rejected_alone(csv_path: Path, newline: str) -> None:
+    long_row = 'B-2,"' + "x" * RECORD_MAX_BYTES + '"'
+    content = newline.join(["sku,name", "A-1,Alpha", long_row, "C-3,Gamma", ""]).encode()
+    got = read(csv_path, content)
+    assert [record[:2] for record in got.records] == [(2, "A-1"), (4, "C-3")]
+    assert [(line, reason.split(";")[0]) for line, reason, _ in got.rejects] == [
+        (3, f"the row is {len(long_row) + len(newline):,} bytes long")
+    ]
+
+
+def test_a_header_lacking_columns_fails_with_them_and_the_first_rows(csv_path: Path) -> None:
+    csv_path.write_bytes(b"Item,Title\nA-1,Alpha\nB-2,Beta\n")
+    with pytest.raises(HeaderProblem) as raised:
+        read_header(csv_path)
+    assert (raised.value.columns, raised.value.sample) == (["Item", "Title"], [["A-1", "Alpha"], ["B-2", "Beta"]])
+    header = read_header(csv_path, {"sku": "item", "name": " TITLE "})
+    assert (header.sku, header.name, header.description) == (0, 1, None)

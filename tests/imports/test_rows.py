@@ -128,8 +128,10 @@ async def test_last_row_wins_case_insensitively_within_and_across_batches(
     rows[BATCH_ROWS * 2 + 7] = ["sku-3", "from a later batch", "new"]  # updates SKU-3, written two batches earlier
     snapshot = await import_file(client, csv_bytes(rows))
     assert snapshot["rows_done"] == BATCH_ROWS * 3
-    # The cross-batch repeat updates the earlier product; the in-batch one is superseded (unchanged).
-    assert (snapshot["created"], snapshot["updated"], snapshot["unchanged"]) == (BATCH_ROWS * 3 - 2, 1, 1)
+    # Both repeats are written (the last row wins); the rows they override count as duplicates in the file,
+    # whether in the same batch or two batches earlier, and nothing counts twice.
+    counts = ("created", "updated", "unchanged", "duplicates_in_file")
+    assert [snapshot[name] for name in counts] == [BATCH_ROWS * 3 - 2, 0, 0, 2]
     stored = await db.fetch("SELECT sku, name, description FROM product WHERE lower(sku) IN ('sku-3', 'dup-in-batch')")
     assert {(r["sku"], r["name"], r["description"]) for r in stored} == {
         ("sku-3", "from a later batch", "new"),
@@ -199,3 +201,23 @@ async def test_a_missing_required_column_fails_before_any_write(
 async def test_a_header_only_file_completes_with_nothing_to_do(client: httpx.AsyncClient) -> None:
     snapshot = await import_file(client, b"sku,name\n")
     assert (snapshot["status"], snapshot["rows_total"], snapshot["created"]) == ("completed", 0, 0)
+
+
+async def test_a_row_over_the_limit_on_one_line_is_rejected_alone_and_the_rest_imports(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    huge = "d" * (1 << 20)  # a 1 MB description on one physical line, its quotes closed
+    content = f'sku,name,description\nH-1,One,fine\nH-2,Two,"{huge}"\nH-3,Three,d\nH-4,"Four, quoted",x\n'.encode()
+    snapshot = await import_file(client, content)
+    assert snapshot["status"] == "completed_with_errors"
+    assert (snapshot["created"], snapshot["rejected"], snapshot["rows_done"]) == (3, 1, 4)
+    report = list(csv.reader(io.StringIO((await client.get(f"/api/upload/{snapshot['job_id']}/rejects")).text)))
+    assert report[1][:2] == ["3", f"the row is {len(huge) + 11:,} bytes long; the limit is {RECORD_MAX_BYTES:,}"]
+    assert sorted(await products(db)) == ["H-1", "H-3", "H-4"]
+
+
+async def test_a_long_line_whose_quote_stays_open_still_fails_at_its_line(client: httpx.AsyncClient) -> None:
+    content = b'sku,name,description\nQ-1,One,fine\nQ-2,Two,"' + b"d" * (1 << 20) + b"\nQ-3,Three,d\n"
+    snapshot = await import_file(client, content)
+    assert snapshot["status"] == "failed"
+    assert snapshot["error"].startswith(f"Line 3: the row is longer than {RECORD_MAX_BYTES:,} bytes")

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from fulfil.imports import routes
 from fulfil.imports.progress import CHANNEL
 from fulfil.state import app_state
-from tests.support.imports import SNAPSHOT_FIELDS, csv_bytes, upload, wait_final, wait_rows_done
+from tests.support.imports import BATCH_ROWS, SNAPSHOT_FIELDS, csv_bytes, upload, wait_final, wait_rows_done
 from tests.support.live import LiveServer
 from tests.support.sse import Stream, read_stream
 from tests.support.waiting import eventually
@@ -38,6 +38,9 @@ async def test_stream_sends_snapshots_in_order_and_closes_after_the_final_one(cl
     final = events[-1][1]
     assert (final["status"], final["rows_done"], final["created"]) == ("completed", 3000, 3000)
     assert any(s["status"] == "running" and 0 < s["rows_done"] < 3000 for _, s in events), "progress in between"
+    first_batch = [s for _, s in events if s["rows_done"] == BATCH_ROWS]
+    assert all(s["rows_per_second"] is None and s["eta_seconds"] is None for s in first_batch), "no rate yet"
+    assert final["rows_per_second"] > 0
 
 
 async def test_last_event_id_resumes_after_what_the_client_has_seen(client: httpx.AsyncClient) -> None:
@@ -110,6 +113,8 @@ async def test_cancel_stops_a_running_import_and_keeps_what_is_committed(
     final = await wait_final(client, job_id)
     assert final["status"] == "cancelled"
     assert 0 < final["rows_done"] < 10_000
+    assert final["rows_total"] is None, "the file was not read to its end: the progress shows where it stopped"
+    assert final["bytes_done"] < final["bytes_total"]
     assert await db.fetchval("SELECT count(*) FROM product") == final["created"] == final["rows_done"]
 
 

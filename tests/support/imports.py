@@ -39,6 +39,20 @@ SNAPSHOT_FIELDS = {
     "restored",
     "deleted",
     "conflicts",
+    "mode",
+    "dry_run",
+    "mapping",
+    "file_format",
+    "columns",
+    "sample_rows",
+    "would_create",
+    "would_update",
+    "skipped",
+    "skip_reasons",
+    "duplicates_in_file",
+    "preview_of",
+    "confirmed_by",
+    "expired_at",
 }
 
 
@@ -62,9 +76,19 @@ def csv_bytes(rows: list[list[str]], header: tuple[str, ...] = ("sku", "name", "
     return ("\n".join(lines) + "\n").encode()
 
 
-async def upload(client: httpx.AsyncClient, content: bytes, filename: str = "products.csv") -> dict[str, Any]:
-    """POST the file as the dashboard does (multipart `file` field); returns the 202 reply."""
-    response = await client.post("/api/upload", files={"file": (filename, content, "text/csv")})
+async def upload(
+    client: httpx.AsyncClient,
+    content: bytes,
+    filename: str = "products.csv",
+    *,
+    params: dict[str, str] | None = None,
+    data: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST the file as the dashboard does (multipart `file` field, options in `data` form fields or in the
+    query's `params`); returns the 202 reply."""
+    response = await client.post(
+        "/api/upload", files={"file": (filename, content, "text/csv")}, params=params, data=data
+    )
     assert response.status_code == 202, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -101,6 +125,13 @@ async def wait_rows_done(client: httpx.AsyncClient, job_id: str, rows: int, with
     await eventually(reached, within, every=0.01, what=f"import {job_id} past {rows} rows")
 
 
-async def import_file(client: httpx.AsyncClient, content: bytes, filename: str = "products.csv") -> dict[str, Any]:
-    """Upload the file and wait for the job's final snapshot."""
-    return await wait_final(client, (await upload(client, content, filename))["job_id"])
+async def import_file(
+    client: httpx.AsyncClient,
+    content: bytes,
+    filename: str = "products.csv",
+    *,
+    params: dict[str, str] | None = None,
+    data: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Upload the file (with any options) and wait for the job's final snapshot."""
+    return await wait_final(client, (await upload(client, content, filename, params=params, data=data))["job_id"])

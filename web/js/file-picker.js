@@ -1,15 +1,23 @@
 // The upload card's file picker: a drop zone that also opens the file dialog, the chosen file
-// with a button to remove it, and the button that starts the upload.
+// with a button to remove it, the import's mode, and the buttons that preview or import it.
 
 import { bytes, h, icon } from "./dom.js";
-import { iconButton } from "./ui.js";
+import { iconButton, textField } from "./ui.js";
+
+export const MODES = [
+  ["upsert", "Create new and update existing products"],
+  ["create_only", "Only create new products (leave existing SKUs as they are)"],
+  ["update_only", "Only update existing products (skip new SKUs)"],
+];
 
 /**
  * The picker's nodes for `file` (null: none chosen yet), under an optional `message`. `onChoose`
- * gets a picked or dropped file, or null when it is removed; `onStart` starts the upload.
- * Returns the nodes, the file input and the start button (for focus).
+ * gets a picked or dropped file, or null when it is removed; `onStart({ mode, profile, dryRun })`
+ * sends it, as an import or as a preview (`dryRun`), read with a saved mapping (`profile`, one of
+ * `profiles`' names) or by its header's names. Returns the nodes, the file input and the start
+ * button (for focus).
  */
-export function filePicker(file, message, { onChoose, onStart }) {
+export function filePicker(file, message, { onChoose, onStart, mode = "upsert", profiles = [], profile = "" }) {
   const input = h("input", {
     type: "file",
     id: "csv-file",
@@ -57,11 +65,34 @@ export function filePicker(file, message, { onChoose, onStart }) {
         iconButton({ icon: "x", label: `Remove ${file.name}`, onclick: () => onChoose(null) }),
       )
     : null;
+  const select = h(
+    "select",
+    { id: "import-mode", name: "mode" },
+    MODES.map(([value, label]) => h("option", { value, selected: value === mode }, label)),
+  );
+  const modeField = textField({ label: "Existing SKUs", input: select }).wrap;
+  const profileSelect = profiles.length
+    ? h(
+        "select",
+        { id: "import-profile", name: "profile" },
+        h("option", { value: "" }, "By the header's names (sku, name, …)"),
+        profiles.map((name) => h("option", { value: name, selected: name === profile }, name)),
+      )
+    : null;
+  const profileField = profileSelect ? textField({ label: "Columns", input: profileSelect }).wrap : null;
+  const send = (dryRun) => onStart({ mode: select.value, profile: profileSelect?.value || null, dryRun });
+  const preview = h(
+    "button",
+    { type: "button", class: "btn", id: "upload-preview", disabled: !file, onclick: () => send(true) },
+    icon("search"),
+    "Preview",
+  );
   const start = h(
     "button",
-    { type: "button", class: "btn btn--primary btn--block", id: "upload-start", disabled: !file, onclick: onStart },
+    { type: "button", class: "btn btn--primary", id: "upload-start", disabled: !file, onclick: () => send(false) },
     icon("upload"),
-    "Upload CSV",
+    "Import",
   );
-  return { nodes: [message, drop, selected, start], input, start };
+  const buttons = h("div", { class: "upload__actions" }, preview, start);
+  return { nodes: [message, drop, selected, modeField, profileField, buttons], input, start };
 }

@@ -95,6 +95,15 @@ export function mountHistory(card, { trackedId, onWatch }) {
     return parts.join(", ");
   }
 
+  /** A preview (its counts are what its import would do) and a mode other than the default, in words. */
+  function kindText(job) {
+    const parts = [];
+    if (job.dry_run)
+      parts.push(job.confirmed_by ? "preview, imported" : job.expired_at ? "preview, expired" : "preview");
+    if (job.mode && job.mode !== "upsert") parts.push(job.mode.replace("_", " "));
+    return parts.length ? ` · ${parts.join(" · ")}` : null;
+  }
+
   /** A live load: skipped (and tried later) while the card is off screen or the tab hidden. */
   function liveLoad() {
     if (!card.isConnected) return;
@@ -127,6 +136,7 @@ export function mountHistory(card, { trackedId, onWatch }) {
             timeAgo(since),
             job.started_at && !running ? ` · took ${duration(elapsed(job))}` : null,
             job.kind === "undo" ? ` · ${undoSummary(job)}` : null,
+            kindText(job),
           ),
         ),
       ),
@@ -175,8 +185,8 @@ export function mountHistory(card, { trackedId, onWatch }) {
           job.status === "failed" ? h("span", { class: "cell-sub cell-error", title: job.error }, job.error) : null,
         ),
       ),
-      cell("Created", num(job.created)),
-      cell("Updated", num(job.updated)),
+      cell("Created", num(job.dry_run ? job.would_create : job.created)),
+      cell("Updated", num(job.dry_run ? job.would_update : job.updated)),
       cell("Unchanged", num(job.unchanged)),
       cell("Rejected", num(job.rejected)),
     );

@@ -9,6 +9,8 @@ const STATS = [
   ["Updated", "updated"],
   ["Unchanged", "unchanged"],
   ["Rejected", "rejected"],
+  ["Skipped", "skipped"],
+  ["Overridden in file", "duplicates"],
   ["Rows/s", "rate"],
   ["ETA", "eta"],
 ];
@@ -33,6 +35,7 @@ export function progressPanel(title, onCancel) {
   const percent = h("span", { class: "progress-panel__pct" }, "0%");
   const rows = h("p", { class: "progress-panel__rows" }, "\u00a0");
   const stats = Object.fromEntries(STATS.map(([, key]) => [key, h("dd", { "data-stat": key }, "–")]));
+  const labels = Object.fromEntries(STATS.map(([label, key]) => [key, h("dt", {}, label)]));
   const cancel = h(
     "button",
     { type: "button", class: "btn btn--small", id: "upload-cancel", onclick: () => onCancel() },
@@ -55,7 +58,7 @@ export function progressPanel(title, onCancel) {
     h(
       "dl",
       { class: "stats" },
-      STATS.map(([label, key]) => h("div", { class: "stat" }, h("dt", {}, label), stats[key])),
+      STATS.map(([, key]) => h("div", { class: "stat" }, labels[key], stats[key])),
     ),
     foot,
   );
@@ -75,8 +78,13 @@ export function progressPanel(title, onCancel) {
       snap.rows_total === null
         ? `${num(snap.rows_done)} rows · ${bytes(snap.bytes_done)} of ${bytes(snap.bytes_total)} read`
         : `${num(snap.rows_done)} of ${num(snap.rows_total)} rows`;
-    stats.created.textContent = num(snap.created);
-    stats.updated.textContent = num(snap.updated);
+    // A preview's counts are what its import would do.
+    labels.created.textContent = snap.dry_run ? "Would create" : "Created";
+    labels.updated.textContent = snap.dry_run ? "Would update" : "Updated";
+    stats.created.textContent = num(snap.dry_run ? snap.would_create : snap.created);
+    stats.updated.textContent = num(snap.dry_run ? snap.would_update : snap.updated);
+    stats.skipped.textContent = num(snap.skipped ?? null);
+    stats.duplicates.textContent = num(snap.duplicates_in_file ?? null);
     stats.unchanged.textContent = num(snap.unchanged);
     stats.rejected.textContent = num(snap.rejected);
     stats.rate.textContent = snap.rows_per_second === null ? "–" : num(Math.round(snap.rows_per_second));

@@ -1,5 +1,7 @@
-// The upload card: pick or drop a CSV, send it (with the transfer's own progress), then follow the
-// job's SSE stream: phase, percent, rows, counts, rate and ETA. A reload re-attaches to a running job.
+// The upload card: pick or drop a CSV, send it (with the transfer's own progress) as an import or
+// as a preview, then follow the job's SSE stream: phase, percent, rows, counts, rate and ETA. A
+// finished preview shows what its import would change, to import or discard; a header without sku
+// or name shows a mapping form that sends the file again with it. A reload re-attaches to a running job.
 //
 // The card is a small state machine: one `state`, changed only by `go`, along the moves in MOVES.
 //   picking    choosing a file
@@ -9,10 +11,12 @@
 // Each state has one view in `enter`, which draws the card as the state is entered.
 
 import { ApiError, csrfToken, get, parseJson, post, replyError, signIn } from "./api.js";
+import { mappingForm } from "./column-mapping.js";
 import { clear, duration, h, icon, num } from "./dom.js";
 import { filePicker } from "./file-picker.js";
 import { mountHistory } from "./import-history.js";
 import { elapsed, FINAL, jobUrl, percentOf, phaseText } from "./import-job.js";
+import { previewResult } from "./import-preview.js";
 import { progressPanel } from "./progress-panel.js";
 import { cardHead, notice, setBusy, toast, toastError } from "./ui.js";
 
@@ -63,6 +67,8 @@ function outcome(snap) {
     `${num(snap.unchanged)} unchanged`,
     `${num(snap.rejected)} rejected`,
   ];
+  if (snap.skipped) counts.push(`${num(snap.skipped)} skipped`);
+  if (snap.duplicates_in_file) counts.push(`${num(snap.duplicates_in_file)} overridden later in the file`);
   return notice(
     snap.rejected ? "warning" : "success",
     h("strong", {}, snap.rejected ? "Import finished with rejected rows. " : "Import complete. "),
@@ -80,7 +86,10 @@ function outcome(snap) {
 
 export function mountUpload(card, historyCard) {
   let state = "picking";
-  let file = null; // chosen in picking; kept while it is sent
+  let file = null; // chosen in picking; kept while it is sent, and after, for a mapping
+  let mode = "upsert"; // the mode last chosen
+  let profile = ""; // the saved mapping last chosen
+  let profiles = []; // the saved mappings' names
   let picker = null; // picking
   let panel = null; // uploading, following, finished
   let xhr = null; // uploading
@@ -103,15 +112,28 @@ export function mountUpload(card, historyCard) {
   const enter = {
     picking(_from, message = null) {
       panel = null;
-      picker = filePicker(file, message, { onChoose: choose, onStart: () => go("uploading") });
+      picker = filePicker(file, message, {
+        onChoose: choose,
+        onStart: (options) => go("uploading", options),
+        mode,
+        profiles,
+        profile,
+      });
       clear(body, picker.nodes);
     },
 
-    uploading() {
+    /** `options`: the mode, whether it is a preview (`dryRun`) and a column mapping, if any. */
+    uploading(_from, options) {
       const sending = file;
+      mode = options.mode;
+      profile = options.profile ?? "";
       newPanel(sending.name);
       showProgress(sendingSnapshot("queued", "uploading", 0, sending.size));
       const form = new FormData();
+      form.append("mode", options.mode);
+      if (options.dryRun) form.append("dry_run", "true");
+      if (options.mapping) form.append("mapping", JSON.stringify(options.mapping));
+      else if (options.profile) form.append("profile", options.profile);
       form.append("file", sending, sending.name);
       xhr = new XMLHttpRequest();
       xhr.open("POST", "/api/upload");
@@ -169,9 +191,30 @@ export function mountUpload(card, historyCard) {
           icon("refresh"),
           "Try again",
         );
-        panel.end(notice("danger", h("strong", {}, "The import failed. "), snap.error), retry, again);
+        const failure = notice("danger", h("strong", {}, "The import failed. "), snap.error);
+        // A header without the columns needed: map them, and send the same file again.
+        const mapping =
+          file && snap.sample_rows && snap.columns
+            ? mappingForm(snap, {
+                onSubmit: (chosen) => {
+                  loadProfiles();
+                  go("uploading", { mode, ...chosen });
+                },
+              })
+            : null;
+        panel.end(mapping ? h("div", { class: "upload__failure" }, failure, mapping) : failure, retry, again);
         announce(`Import failed: ${snap.error}`, true);
         toast("The import failed.", "error");
+      } else if (snap.dry_run && snap.status !== "cancelled") {
+        const shown = previewResult(snap, {
+          onConfirm: () => confirmPreview(snap, shown.confirm),
+          onDiscard: startOver,
+        });
+        panel.end(
+          h("div", { class: "upload__preview", "data-testid": "preview-result" }, ...shown.nodes),
+          ...shown.actions,
+        );
+        announce(shown.nodes[0].textContent, true);
       } else {
         const message = outcome(snap);
         panel.end(message, again);
@@ -214,6 +257,19 @@ export function mountUpload(card, historyCard) {
     file = null;
     go("picking", notice("neutral", "Choose the corrected file to try again."));
     picker.input.focus();
+  }
+
+  /** Import what the preview showed: the server's stored file, with the preview's mode and mapping. */
+  async function confirmPreview(snap, button) {
+    setBusy(button, true);
+    try {
+      const accepted = await post(jobUrl(snap.job_id, "confirm"));
+      go("following", accepted.job_id, await get(accepted.progress_url));
+      tell("imports:changed");
+    } catch (error) {
+      setBusy(button, false);
+      toastError(error, "Could not import");
+    }
   }
 
   function cancel() {
@@ -332,7 +388,18 @@ export function mountUpload(card, historyCard) {
     }
   }
 
+  /** The saved mappings' names, for the picker's "Columns" select (shown once there are some). */
+  async function loadProfiles() {
+    try {
+      profiles = (await get("/api/import-profiles")).profiles.map((p) => p.name);
+    } catch {
+      profiles = []; // the picker works without them
+    }
+    if (state === "picking" && profiles.length && !document.getElementById("import-profile")) go("picking");
+  }
+
   const history = mountHistory(historyCard, { trackedId: () => job?.id ?? null, onWatch: watch });
   go("picking");
+  loadProfiles();
   reattach();
 }

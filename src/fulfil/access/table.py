@@ -53,6 +53,13 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/api/upload/{job_id}/cancel"): _IMPORTS_WRITE,
     ("POST", "/api/upload/{job_id}/undo"): _IMPORTS_WRITE,
     ("GET", "/api/upload/{job_id}/conflicts"): _IMPORTS_READ,
+    ("POST", "/api/upload/{job_id}/confirm"): _IMPORTS_WRITE,
+    ("GET", "/api/upload/{job_id}/changes"): _IMPORTS_READ,
+    ("GET", "/api/import-profiles"): _IMPORTS_READ,
+    ("POST", "/api/import-profiles"): _IMPORTS_WRITE,
+    ("GET", "/api/import-profiles/{name}"): _IMPORTS_READ,
+    ("PUT", "/api/import-profiles/{name}"): _IMPORTS_WRITE,
+    ("DELETE", "/api/import-profiles/{name}"): _IMPORTS_WRITE,
     # Webhooks, read or write: a webhook is a channel out of the building.
     ("GET", "/api/webhooks"): _WEBHOOKS,
     ("POST", "/api/webhooks"): _WEBHOOKS,

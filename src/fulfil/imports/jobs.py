@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -27,10 +29,18 @@ import asyncpg
 from fulfil.db import CONNECTION_LOST, dedicated_connection
 from fulfil.imports import loader, queries
 from fulfil.imports.progress import publish, snapshot_of
-from fulfil.imports.reader import Batch, Header, ImportFailed, check_file, read_batches, read_header
+from fulfil.imports.reader import (
+    Batch,
+    Header,
+    HeaderProblem,
+    ImportFailed,
+    check_file,
+    read_batches,
+    read_header,
+)
 from fulfil.imports.rejects import RejectsReport, rejects_key
 from fulfil.imports.schemas import ImportSnapshot
-from fulfil.imports.service import finish_import
+from fulfil.imports.service import expire_previews, finish_import
 from fulfil.imports.store import UploadStore, upload_store
 from fulfil.queue import JobName, enqueue, forget_job, in_progress
 from fulfil.resources import Resources
@@ -119,6 +129,27 @@ class JobRun:
         return job
 
 
+@dataclass(frozen=True)
+class Reading:
+    """The file a run reads and where it starts."""
+
+    path: Path
+    header: Header
+    has_nul: bool
+    start_byte: int
+    start_line: int
+    size: int
+
+    def progress(self, rows: int, end_byte: int, elapsed: float, measured: bool) -> loader.Progress:
+        """The rate and ETA after `rows` rows up to `end_byte`; none until `measured` (two batches in)."""
+        if not measured:
+            return loader.Progress(None, None)
+        elapsed = max(elapsed, 1e-3)
+        byte_rate = (end_byte - self.start_byte) / elapsed
+        eta = (self.size - end_byte) / byte_rate if byte_rate > 0 else None
+        return loader.Progress(round(rows / elapsed, 1), None if eta is None else round(eta, 1))
+
+
 class ImportRun(JobRun):
     """A run of an import: the file, batch by batch, from the job's checkpoint."""
 
@@ -134,16 +165,48 @@ class ImportRun(JobRun):
         async with store.local_file(key) as path:
             return await self.read(job, path)
 
+    async def _set_columns(
+        self, columns: list[dict[str, str | None]], sample: list[list[str]] | None, fmt: str
+    ) -> None:
+        """What the header showed, in the snapshot: each column with its field (and the first rows)."""
+        values = {
+            "id": str(self.job_id),
+            "columns": json.dumps(columns),
+            "sample": None if sample is None else json.dumps(sample),
+            "file_format": fmt,
+        }
+        row = await self.db.fetch_one(queries.SET_COLUMNS, values)
+        assert row is not None  # the claimed job row exists
+        await self._publish_row(row._mapping)
+
     async def read(self, job: Mapping[str, Any], path: Path) -> str:
-        """Check the file, then load it from the start or from the job's checkpoint."""
+        """Check the file, then load it from the start or from the job's checkpoint.
+
+        A header that lacks the columns needed fails the job before any write, with the columns it
+        has and the first rows in the snapshot (for a mapping form). A preview cut off runs again
+        from the start: its counts rest on the SKUs met in the file, which only its connection held.
+        """
+        mapping = job["mapping"]
+        if isinstance(mapping, str):
+            mapping = json.loads(mapping)
         try:
             has_nul = await asyncio.to_thread(check_file, path)
-            header = await asyncio.to_thread(read_header, path)
+            header = await asyncio.to_thread(read_header, path, mapping)
+        except HeaderProblem as exc:
+            await self._set_columns([{"column": c, "field": None} for c in exc.columns], exc.sample, "csv")
+            return await self.finish("failed", str(exc))
         except ImportFailed as exc:
             return await self.finish("failed", str(exc))
+        await self._set_columns(header.mapped(), None, header.file_format)
         report = job["rejects_path"] or rejects_key(str(self.job_id))
         rejects = RejectsReport(upload_store(self.resources.settings, self.db, report), report, header.columns)
         resumed = job["checkpoint_byte"] > 0
+        dry_run = job["dry_run"]
+        if resumed and dry_run:
+            await self.conn.execute(queries.RESET_PREVIEW, self.job_id)
+            await self.conn.execute(queries.DELETE_CHANGES, self.job_id)
+            job = {**job, "checkpoint_line": 0, "checkpoint_byte": 0, "changes_sampled": 0}
+            resumed = False
         if resumed:
             log.info("import %s resumes after line %d", self.job_id, job["checkpoint_line"])
         # Rows of a batch that never committed go (all of them when the first batch did not), or a
@@ -154,41 +217,40 @@ class ImportRun(JobRun):
         await self._publish_row(phase._mapping)
         start_byte = job["checkpoint_byte"] if resumed else header.end_byte
         start_line = job["checkpoint_line"] if resumed else header.end_line
+        plan = loader.Plan(job["mode"], keep_active=header.active is None, dry_run=dry_run)
+        reading = Reading(path, header, has_nul, start_byte, start_line, job["bytes_total"])
         try:
-            status = await self.load(path, header, has_nul, rejects, start_byte, start_line, job["bytes_total"])
+            status = await self.load(reading, plan, rejects, resumed, job["changes_sampled"])
         except ImportFailed as exc:
             return await self.finish("failed", str(exc))
         return await self.finish(status, None)
 
     async def load(
-        self,
-        path: Path,
-        header: Header,
-        has_nul: bool,
-        rejects: RejectsReport,
-        start_byte: int,
-        start_line: int,
-        size: int,
+        self, reading: Reading, plan: loader.Plan, rejects: RejectsReport, resumed: bool, sampled: int
     ) -> str:
-        """Batches from the reader thread into the database until the file ends or a cancel."""
+        """Batches from the reader thread into the database until the file ends or a cancel.
+
+        The rate and ETA appear from the second batch on: the first is parsed before any write
+        waits for it, so its rate alone is far above what the import will keep up.
+        """
         pipe = _Pipe(QUEUE_DEPTH)
         batch_rows = self.resources.settings.import_batch_rows
 
         def produce() -> Iterator[Batch]:
             return read_batches(
-                path,
-                header,
-                start_byte=start_byte,
-                start_line=start_line,
+                reading.path,
+                reading.header,
+                start_byte=reading.start_byte,
+                start_line=reading.start_line,
                 batch_rows=batch_rows,
-                has_nul=has_nul,
+                has_nul=reading.has_nul,
                 stop=pipe.closed,
             )
 
         thread = threading.Thread(target=pipe.fill, args=(produce,), name=f"import-{self.job_id}", daemon=True)
         thread.start()
-        await loader.open_stage(self.conn)
-        started, rows, waited = time.monotonic(), 0, 0.0
+        await loader.open_stage(self.conn, self.job_id, resumed=resumed)
+        started, rows, batches, waited = time.monotonic(), 0, 0, 0.0
         try:
             while True:
                 before = time.monotonic()
@@ -197,14 +259,13 @@ class ImportRun(JobRun):
                 if isinstance(item, BaseException):
                     raise item
                 rows += item.rows
-                elapsed = max(time.monotonic() - started, 1e-3)
-                byte_rate = (item.end_byte - start_byte) / elapsed
-                eta = (size - item.end_byte) / byte_rate if byte_rate > 0 else None
-                progress = loader.Progress(round(rows / elapsed, 1), None if eta is None else round(eta, 1))
+                batches += 1
+                progress = reading.progress(rows, item.end_byte, time.monotonic() - started, batches >= 2 or item.last)
                 await rejects.append(item.rejects)
                 row = await loader.commit_batch(
-                    self.conn, self.job_id, item, keep_active=header.active is None, progress=progress
+                    self.conn, self.job_id, item, plan=plan, progress=progress, sampled=sampled
                 )
+                sampled = row["changes_sampled"]
                 snapshot = await self._publish_row(row)
                 if row["cancel_requested"]:
                     return "cancelled"
@@ -293,11 +354,13 @@ async def resume_imports(ctx: dict[str, Any], queued_grace: float = QUEUED_GRACE
 async def prune_import_history(ctx: dict[str, Any]) -> int:
     """Hourly: forget finished imports older than HISTORY_RETENTION_DAYS, with their rejects reports.
 
-    Also removes stored files no job refers to (an upload whose process died before recording its
-    job) and spool files a killed run left, once they are older than a day.
+    Also drops the files of previews not confirmed within PREVIEW_TTL_HOURS, and removes stored
+    files no job refers to (an upload whose process died before recording its job) and spool files
+    a killed run left, once they are older than a day.
     """
     resources: Resources = ctx["resources"]
     store = upload_store(resources.settings, resources.db)
+    await expire_previews(resources)
     await remove_unclaimed(resources, store)
     days = resources.settings.history_retention_days
     if not days:

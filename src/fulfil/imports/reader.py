@@ -12,12 +12,14 @@ import codecs
 import csv
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
+from fulfil.imports.shopify import ShopifyColumns, ShopifyRows, shopify_columns
 from fulfil.products.fields import clean_description, clean_name, clean_sku, parse_active
 
 CHUNK_BYTES = 1 << 20
@@ -33,6 +35,10 @@ YIELD_EVERY_LINES = 256
 BOM = codecs.BOM_UTF8
 DELIMITERS = (",", ";", "\t")
 REQUIRED = ("sku", "name")
+FIELDS = ("sku", "name", "description", "active")  # what a mapping may name, each to one header column
+SAMPLE_ROWS = 5  # first rows kept with a header that lacks columns, for the dashboard's mapping form
+SAMPLE_CELL_CHARS = 200  # also the longest column name shown, of at most SHOWN_COLUMNS columns
+SHOWN_COLUMNS = 200
 SIGNATURES = {
     b"\x89PNG\r\n\x1a\n": "a PNG image",
     b"GIF8": "a GIF image",
@@ -54,6 +60,20 @@ class ImportFailed(Exception):
     """The file cannot be imported; the message says what is wrong and where."""
 
 
+def shown(cell: str) -> str:
+    """A header name or cell as the snapshot shows it: cut short, without NUL bytes (jsonb has none)."""
+    return cell.replace("\x00", "")[:SAMPLE_CELL_CHARS]
+
+
+class HeaderProblem(ImportFailed):
+    """The header lacks a column the import needs: with the columns it has and the first rows, to map them."""
+
+    def __init__(self, message: str, columns: list[str], sample: list[list[str]]) -> None:
+        super().__init__(message)
+        self.columns = [shown(c) for c in columns[:SHOWN_COLUMNS]]
+        self.sample = [[shown(cell) for cell in row[:SHOWN_COLUMNS]] for row in sample]
+
+
 @dataclass(frozen=True)
 class Header:
     columns: list[str]
@@ -65,19 +85,45 @@ class Header:
     active: int | None
     end_byte: int  # where the first data row starts
     end_line: int
+    shopify: ShopifyColumns | None = None  # a Shopify product export, read with its own rules
+
+    @property
+    def file_format(self) -> str:
+        return "shopify" if self.shopify else "csv"
+
+    def mapped(self) -> list[dict[str, str | None]]:
+        """Each column of the header with the field it feeds (None: not imported)."""
+        if self.shopify:
+            feeds = self.shopify.mapped()
+        else:
+            feeds = {
+                i: f
+                for f, i in zip(FIELDS, (self.sku, self.name, self.description, self.active), strict=True)
+                if i is not None
+            }
+        return [
+            {"column": shown(column), "field": feeds.get(i)} for i, column in enumerate(self.columns[:SHOWN_COLUMNS])
+        ]
 
 
 @dataclass
 class Batch:
     records: list[Record] = field(default_factory=list)
     rejects: list[tuple[int, str, list[str]]] = field(default_factory=list)  # line, reason, fields
+    skips: list[tuple[int, str]] = field(default_factory=list)  # line, reason: rows with nothing to import
     end_line: int = 0
     end_byte: int = 0
     last: bool = False
 
     @property
     def rows(self) -> int:
-        return len(self.records) + len(self.rejects)
+        return len(self.records) + len(self.rejects) + len(self.skips)
+
+    def skip_reasons(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _, reason in self.skips:
+            counts[reason] = counts.get(reason, 0) + 1
+        return counts
 
 
 def binary_kind(head: bytes) -> str | None:
@@ -169,6 +215,7 @@ class _Lines:
         self.line = line
         self.record_bytes = 0
         self.record_start = line + 1
+        self.oversized = False  # the row just read was one line over RECORD_MAX_BYTES, skipped whole
 
     def next_record(self) -> tuple[int, int]:
         """Called after each row: returns the row's first line and size, and starts the next row."""
@@ -177,11 +224,15 @@ class _Lines:
         return start, size
 
     def __iter__(self) -> Iterator[str]:
-        for raw in _physical_lines(self.f, self.cr_only):
+        pieces = _physical_lines(self.f, self.cr_only)
+        for raw in pieces:
             self.byte += len(raw)
             self.line += 1
             self.record_bytes += len(raw)
-            if self.record_bytes > RECORD_MAX_BYTES or (len(raw) == RECORD_MAX_BYTES and raw[-1:] not in b"\r\n"):
+            if self.record_bytes > RECORD_MAX_BYTES or (len(raw) >= RECORD_MAX_BYTES and raw[-1:] not in b"\r\n"):
+                if self.record_bytes == len(raw) and self._skip_long_line(pieces, raw):
+                    yield "\n"  # an empty row in its place; the reader rejects it as `oversized`
+                    continue
                 raise ImportFailed(
                     f"Line {self.record_start}: the row is longer than {RECORD_MAX_BYTES:,} bytes, so the rest of the "
                     "file cannot be read. Most likely a quoted field starts there and its closing quote is missing."
@@ -191,6 +242,20 @@ class _Lines:
             except UnicodeDecodeError as exc:
                 raise _not_utf8(self.line, exc.object[exc.start : exc.end]) from None
             yield text
+
+    def _skip_long_line(self, pieces: Iterator[bytes], first: bytes) -> bool:
+        """Read past a row's first line, too long to keep, a piece at a time; True if it holds the whole row.
+
+        A line whose quotes pair up cannot be inside an open quote: it is one row, rejected alone.
+        An odd count means a quoted field runs on past it, most likely a quote never closed.
+        """
+        quotes, raw = first.count(b'"'), first
+        while raw[-1:] not in b"\r\n" and (raw := next(pieces, b"")):
+            self.byte += len(raw)
+            self.record_bytes += len(raw)
+            quotes += raw.count(b'"')
+        self.oversized = quotes % 2 == 0
+        return self.oversized
 
 
 def unclosed_quote(line: int) -> ImportFailed:
@@ -204,8 +269,24 @@ def _normalise(name: str) -> str:
     return "".join(name.split()).lower().lstrip("\ufeff")
 
 
-def read_header(path: Path) -> Header:
-    """The header line: delimiter (`,` `;` or tab, whichever it holds most) and column positions."""
+def _sample(path: Path, delimiter: str, cr_only: bool, byte: int, line: int) -> list[list[str]]:
+    """The first data rows (cells cut short), shown beside the header when columns must be mapped."""
+    with path.open("rb") as f:
+        f.seek(byte)
+        try:
+            rows = list(islice(csv.reader(_Lines(f, cr_only, byte, line), delimiter=delimiter), SAMPLE_ROWS))
+        except (csv.Error, ImportFailed):
+            rows = []
+    return [row for row in rows if row]
+
+
+def read_header(path: Path, mapping: Mapping[str, str] | None = None) -> Header:
+    """The header line: delimiter (`,` `;` or tab, whichever it holds most) and column positions.
+
+    `mapping` names the file's column for each of our fields it gives (`{"sku": "Item No."}`);
+    a field it leaves out is the column of its own name. Without a mapping, a Shopify product
+    export is recognised by its header.
+    """
     with path.open("rb") as f:
         head = f.read(CHUNK_BYTES)
         start = len(BOM) if head.startswith(BOM) else 0
@@ -221,27 +302,40 @@ def read_header(path: Path) -> Header:
     if columns is None:
         raise ImportFailed("The file is empty: it needs a header line with sku and name columns, then one row a line.")
     names = [_normalise(c) for c in columns]
-    missing = [n for n in REQUIRED if n not in names]
-    if missing:
-        found = ", ".join(c.strip() for c in columns if c.strip()) or "nothing"
-        raise ImportFailed(
-            f"The header (line 1) has no {' or '.join(missing)} column (found: {found[:200]}). The file needs sku "
-            "and name columns; description and active are optional."
+    found = ", ".join(c.strip() for c in columns if c.strip())[:200] or "nothing"
+
+    def problem(message: str) -> HeaderProblem:
+        return HeaderProblem(message, columns, _sample(path, delimiter, cr_only, lines.byte, lines.line))
+
+    wanted = {f: _normalise(mapping.get(f, f)) for f in FIELDS} if mapping else {f: f for f in FIELDS}
+    for field_name, column in (mapping or {}).items():
+        if wanted[field_name] not in names:
+            raise problem(
+                f"The mapping gives column {column!r} for {field_name}, but the header (line 1) has no such column "
+                f"(found: {found})."
+            )
+    shopify = None if mapping else shopify_columns(names)
+    missing = [n for n in REQUIRED if wanted[n] not in names]
+    if missing and not shopify:
+        raise problem(
+            f"The header (line 1) has no {' or '.join(missing)} column (found: {found}). The file needs sku "
+            "and name columns (description and active are optional), or a mapping that names them."
         )
 
     def position(name: str) -> int | None:
-        return names.index(name) if name in names else None
+        return names.index(wanted[name]) if wanted[name] in names else None
 
     return Header(
         columns=columns,
         delimiter=delimiter,
         cr_only=cr_only,
-        sku=names.index("sku"),
-        name=names.index("name"),
-        description=position("description"),
-        active=position("active"),
+        sku=shopify.sku if shopify else names.index(wanted["sku"]),
+        name=shopify.title if shopify else names.index(wanted["name"]),
+        description=shopify.body if shopify else position("description"),
+        active=(shopify.status if shopify.status is not None else shopify.published) if shopify else position("active"),
         end_byte=lines.byte,
         end_line=lines.line,
+        shopify=shopify,
     )
 
 
@@ -275,9 +369,15 @@ def read_batches(
     """Rows from `start_byte` (physical line `start_line` + 1) on, `batch_rows` at a time.
 
     A row that fails validation goes in the batch's rejects with its first physical line and why.
-    Stops early, after a batch, once `stop` is set.
+    Stops early, after a batch, once `stop` is set. A Shopify export is read from its first row
+    even when resuming (a handle's product columns are on its first row), the rows up to
+    `start_line` only followed, not returned.
     """
     i_sku, i_name, i_desc, i_active = header.sku, header.name, header.description, header.active
+    shopify = ShopifyRows(header.shopify) if header.shopify else None
+    done_line = start_line if shopify else 0
+    if shopify:
+        start_byte, start_line = header.end_byte, header.end_line
     with path.open("rb") as f:
         f.seek(start_byte)
         lines = _Lines(f, header.cr_only, start_byte, start_line)
@@ -287,11 +387,29 @@ def read_batches(
             try:
                 for row in reader:
                     line, size = lines.next_record()
-                    if not row:
+                    oversized, lines.oversized = lines.oversized, False
+                    problem = _row_problem(row, header, size, has_nul) if row else None
+                    if line <= done_line:  # a resumed Shopify export: a row imported before, only followed
+                        if shopify and row and not problem:
+                            shopify.follow(row)
                         continue
-                    problem = _row_problem(row, header, size, has_nul)
+                    if not row:
+                        if oversized:
+                            reason = f"the row is {size:,} bytes long; the limit is {RECORD_MAX_BYTES:,}"
+                            batch.rejects.append((line, reason, []))
+                        continue
                     if problem:
                         batch.rejects.append((line, problem, row))
+                    elif shopify:
+                        try:
+                            made = shopify.record(line, row)
+                        except ValueError as exc:
+                            batch.rejects.append((line, str(exc), row))
+                        else:
+                            if isinstance(made, str):
+                                batch.skips.append((line, made))
+                            else:
+                                batch.records.append(made)
                     else:
                         try:
                             batch.records.append(
@@ -320,6 +438,7 @@ def read_batches(
                 line, _ = lines.next_record()
                 if "unexpected end of data" in str(exc):
                     raise unclosed_quote(line) from None
-                batch.rejects.append((line, f"the row is not valid CSV: {exc}", []))
+                if line > done_line:
+                    batch.rejects.append((line, f"the row is not valid CSV: {exc}", []))
         batch.end_line, batch.end_byte, batch.last = lines.line, lines.byte, True
         yield batch

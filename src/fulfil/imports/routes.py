@@ -1,4 +1,5 @@
-"""The import API: upload, progress, live stream, history, rejects report, cancel and undo.
+"""The import API: upload (or preview, then confirm), progress, live stream, history, rejects report,
+cancel, undo, and the saved column mappings (import profiles).
 
 The upload's body goes into the upload store as it arrives (`upload.receive_upload`); then the
 job is recorded and queued.
@@ -19,14 +20,19 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
 from fulfil.access.audit import actor_of
-from fulfil.api import ApiRoute, app_resources, json_response, read_query
-from fulfil.imports import jobs, queries, service, undo
+from fulfil.api import ApiRoute, app_resources, json_response, read_body, read_query
+from fulfil.imports import jobs, profiles, queries, service, undo
+from fulfil.imports.options import parse_options
 from fulfil.imports.progress import HEARTBEAT_SECONDS, event_stream, publish
 from fulfil.imports.rejects import FIXED_COLUMNS, rejects_key
 from fulfil.imports.schemas import (
+    ChangeList,
     HistoryQuery,
     ImportHistory,
     ImportSnapshot,
+    Profile,
+    ProfileBody,
+    ProfileList,
     UndoAccepted,
     UndoQuery,
     UploadAccepted,
@@ -36,6 +42,7 @@ from fulfil.imports.store import upload_key, upload_store
 from fulfil.imports.upload import receive_upload
 from fulfil.limits import one_upload_slot
 from fulfil.queue import enqueue
+from fulfil.resources import Resources
 from fulfil.shutdown import STREAM_END_SECONDS
 from fulfil.state import app_state
 
@@ -66,18 +73,29 @@ async def upload_csv(request: Request) -> Response:
     """Stream the file into the upload store (never whole in memory), record the job, queue it; 202 with its URLs."""
     resources = app_resources(request)
     query = read_query(request, UploadQuery)
+    asked = query.model_dump(exclude={"filename"})
+    parse_options(asked)  # a bad option in the query is refused before the file is sent
     job_id = uuid4()
     store = upload_store(resources.settings, resources.db)
     key = upload_key(str(job_id))
-    sent_name, size = await receive_upload(request, store, key, resources.settings.max_upload_bytes)
-    filename = display_name(query.filename or sent_name)
+    received = await receive_upload(request, store, key, resources.settings.max_upload_bytes)
+    filename = display_name(query.filename or received.filename)
     rejects = rejects_key(str(job_id))
     try:
-        snapshot = await service.record_import(resources.db, job_id, filename, key, rejects, size, actor_of(request))
+        options = await service.resolve_profile(resources.db, parse_options(asked, received.options))
+        snapshot = await service.record_import(
+            resources.db, job_id, filename, key, rejects, received.size, actor_of(request), options
+        )
     except BaseException:
         with anyio.CancelScope(shield=True):
             await store.remove(key)  # no job, so no file
         raise
+    return await _queued(resources, snapshot)
+
+
+async def _queued(resources: Resources, snapshot: ImportSnapshot) -> Response:
+    """Queue the recorded job; 202 with its URLs."""
+    job_id = snapshot.job_id
     await publish(resources.redis, snapshot)
     try:
         await enqueue(resources.queue, jobs.IMPORT_JOB, str(job_id), job_id=str(job_id))
@@ -87,13 +105,55 @@ async def upload_csv(request: Request) -> Response:
     reply = UploadAccepted(
         job_id=job_id,
         status=snapshot.status,
-        filename=filename,
-        bytes_total=size,
+        filename=snapshot.filename,
+        bytes_total=snapshot.bytes_total,
         progress_url=f"{base}/progress",
         stream_url=f"{base}/stream",
         rejects_url=f"{base}/rejects",
+        changes_url=f"{base}/changes" if snapshot.dry_run else None,
+        confirm_url=f"{base}/confirm" if snapshot.dry_run else None,
     )
     return json_response(reply, status=202)
+
+
+async def confirm_preview(request: Request) -> Response:
+    """Import a finished preview's stored file with its mode and mapping; 202 with the import's own job."""
+    resources = app_resources(request)
+    snapshot = await service.confirm_preview(resources, _job_id(request), actor_of(request))
+    return await _queued(resources, snapshot)
+
+
+async def preview_changes(request: Request) -> Response:
+    """A preview's sample of changes: each SKU with its changed fields, old and new."""
+    return json_response(await service.list_changes(app_resources(request).db, _job_id(request)))
+
+
+def _profile_name(request: Request) -> str:
+    return str(request.path_params["name"])
+
+
+async def list_profiles(request: Request) -> Response:
+    return json_response(await profiles.list_profiles(app_resources(request).db))
+
+
+async def get_profile(request: Request) -> Response:
+    return json_response(await profiles.get_profile(app_resources(request).db, _profile_name(request)))
+
+
+async def create_profile(request: Request) -> Response:
+    body = await read_body(request, ProfileBody)
+    return json_response(await profiles.create_profile(app_resources(request).db, body, actor_of(request)), 201)
+
+
+async def update_profile(request: Request) -> Response:
+    body = await read_body(request, ProfileBody)
+    db = app_resources(request).db
+    return json_response(await profiles.update_profile(db, _profile_name(request), body, actor_of(request)))
+
+
+async def delete_profile(request: Request) -> Response:
+    await profiles.delete_profile(app_resources(request).db, _profile_name(request), actor_of(request))
+    return Response(status_code=204)
 
 
 async def import_progress(request: Request) -> Response:
@@ -255,6 +315,72 @@ routes: list[BaseRoute] = [
         response=UndoAccepted,
         status=202,
         errors=(404, 409, 422),
+    ),
+    ApiRoute(
+        "/api/upload/{job_id}/confirm",
+        confirm_preview,
+        methods=["POST"],
+        summary="Import a finished preview's file (no second upload) with the same mode and mapping",
+        tag=TAG,
+        response=UploadAccepted,
+        status=202,
+        errors=(404, 409),
+    ),
+    ApiRoute(
+        "/api/upload/{job_id}/changes",
+        preview_changes,
+        methods=["GET"],
+        summary="A preview's sample of changes (at most 100): SKU and each changed field's old and new value",
+        tag=TAG,
+        response=ChangeList,
+        errors=(404,),
+    ),
+    ApiRoute(
+        "/api/import-profiles",
+        list_profiles,
+        methods=["GET"],
+        summary="Saved column mappings (import profiles)",
+        tag=TAG,
+        response=ProfileList,
+    ),
+    ApiRoute(
+        "/api/import-profiles",
+        create_profile,
+        methods=["POST"],
+        summary="Save a column mapping under a name, for profile=NAME on an upload",
+        tag=TAG,
+        body=ProfileBody,
+        response=Profile,
+        status=201,
+        errors=(400, 409, 422),
+    ),
+    ApiRoute(
+        "/api/import-profiles/{name}",
+        get_profile,
+        methods=["GET"],
+        summary="One import profile",
+        tag=TAG,
+        response=Profile,
+        errors=(404,),
+    ),
+    ApiRoute(
+        "/api/import-profiles/{name}",
+        update_profile,
+        methods=["PUT"],
+        summary="Replace an import profile's name and mapping",
+        tag=TAG,
+        body=ProfileBody,
+        response=Profile,
+        errors=(400, 404, 409, 422),
+    ),
+    ApiRoute(
+        "/api/import-profiles/{name}",
+        delete_profile,
+        methods=["DELETE"],
+        summary="Delete an import profile",
+        tag=TAG,
+        status=204,
+        errors=(404,),
     ),
     ApiRoute(
         "/api/upload/{job_id}/conflicts",

@@ -7,17 +7,21 @@ transaction as the change. Errors are `ApiError`s the routes pass on as they are
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import replace
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from databases import Database
 
 from fulfil.access.audit import Actor, write_audit
 from fulfil.errors import ApiError
-from fulfil.imports import queries
+from fulfil.imports import profiles, queries
+from fulfil.imports.options import ImportOptions, bad_option
 from fulfil.imports.progress import load_snapshot, publish, snapshot_of
-from fulfil.imports.schemas import FINAL_STATUSES, HistoryQuery, ImportHistory, ImportSnapshot
+from fulfil.imports.rejects import rejects_key
+from fulfil.imports.schemas import FINAL_STATUSES, Change, ChangeList, HistoryQuery, ImportHistory, ImportSnapshot
 from fulfil.imports.store import upload_store
 from fulfil.resources import Resources
 from fulfil.webhooks.outbox import record_event, relay_soon
@@ -46,22 +50,111 @@ async def list_imports(db: Database, query: HistoryQuery) -> ImportHistory:
     return ImportHistory.of([snapshot_of(row._mapping) for row in rows], query, total)
 
 
-async def record_import(
-    db: Database, job_id: UUID, filename: str, key: str, rejects: str, size: int, actor: Actor
-) -> ImportSnapshot:
-    """The queued job for the upload stored under `key`, and its audit row, in one transaction."""
-    values = {
+def _job_values(
+    job_id: UUID, filename: str, key: str, rejects: str, size: int, options: ImportOptions
+) -> dict[str, Any]:
+    return {
         "id": str(job_id),
         "filename": filename,
         "file_path": key,
         "rejects_path": rejects,
         "bytes_total": size,
+        "mode": options.mode,
+        "mapping": None if options.mapping is None else json.dumps(options.mapping),
+        "dry_run": options.dry_run,
+        "preview_of": None,
     }
+
+
+async def resolve_profile(db: Database, options: ImportOptions) -> ImportOptions:
+    """The options with a named profile's mapping in place of its name; a 400 naming `profile` if there is none."""
+    if options.profile is None:
+        return options
+    mapping = await profiles.mapping_of(db, options.profile)
+    if mapping is None:
+        raise bad_option("profile", f"no import profile is named {options.profile[:100]!r}")
+    return replace(options, mapping=mapping)
+
+
+async def record_import(
+    db: Database, job_id: UUID, filename: str, key: str, rejects: str, size: int, actor: Actor, options: ImportOptions
+) -> ImportSnapshot:
+    """The queued job for the upload stored under `key`, and its audit row, in one transaction."""
+    values = _job_values(job_id, filename, key, rejects, size, options)
+    detail = {"filename": filename, "bytes": size, "mode": options.mode, "dry_run": options.dry_run}
     async with db.transaction():
         row = await db.fetch_one(queries.INSERT_JOB, values)
         assert row is not None  # INSERT ... RETURNING
-        await write_audit(db, actor, "import.started", f"import {job_id}", {"filename": filename, "bytes": size})
+        await write_audit(db, actor, "import.started", f"import {job_id}", detail)
     return snapshot_of(row._mapping)
+
+
+async def confirm_preview(resources: Resources, preview_id: UUID, actor: Actor) -> ImportSnapshot:
+    """The import of a finished preview's stored file, with its mode and mapping; queued by the caller.
+
+    404 for no such job, 409 for a job that is not a finished preview, or one already confirmed or expired.
+    """
+    db = resources.db
+    async with db.transaction():
+        row = await db.fetch_one(queries.LOCK_PREVIEW, {"id": str(preview_id)})
+        if row is None:
+            raise not_found(preview_id)
+        job = row._mapping
+        if not job["dry_run"]:
+            raise ApiError(409, f"Job {preview_id} is an import, not a preview; there is nothing to confirm.")
+        if job["status"] not in ("completed", "completed_with_errors"):
+            raise ApiError(
+                409, f"Preview {preview_id} has not finished well (status {job['status']}); nothing to confirm."
+            )
+        if job["confirmed_by"] is not None:
+            raise ApiError(409, f"Preview {preview_id} was confirmed already, by import {job['confirmed_by']}.")
+        if job["expired_at"] is not None:
+            raise ApiError(409, f"Preview {preview_id} expired and its file is gone; upload the file again.")
+        mapping = job["mapping"]
+        options = ImportOptions(job["mode"], json.loads(mapping) if isinstance(mapping, str) else mapping)
+        import_id = uuid4()
+        values = _job_values(
+            import_id, job["filename"], job["file_path"], rejects_key(str(import_id)), job["bytes_total"], options
+        )
+        created = await db.fetch_one(queries.INSERT_JOB, values | {"preview_of": str(preview_id)})
+        assert created is not None  # INSERT ... RETURNING
+        await db.execute(queries.MARK_CONFIRMED, {"id": str(preview_id), "import_id": str(import_id)})
+        detail = {
+            "filename": job["filename"],
+            "bytes": job["bytes_total"],
+            "mode": job["mode"],
+            "preview": str(preview_id),
+        }
+        await write_audit(db, actor, "import.started", f"import {import_id}", detail)
+    snapshot = snapshot_of(created._mapping)
+    await publish(resources.redis, snapshot)
+    preview = await load_snapshot(resources, preview_id, fresh=True)
+    if preview is not None:
+        await publish(resources.redis, preview)
+    return snapshot
+
+
+async def list_changes(db: Database, job_id: UUID) -> ChangeList:
+    """A preview's sample of changes, in file order (none for an import)."""
+    if await db.fetch_one(queries.GET_SNAPSHOT, {"id": str(job_id)}) is None:
+        raise not_found(job_id)
+    rows = await db.fetch_all(queries.LIST_CHANGES, {"id": str(job_id)})
+    changes = []
+    for row in rows:
+        data = dict(row._mapping)
+        if isinstance(data["fields"], str):
+            data["fields"] = json.loads(data["fields"])
+        changes.append(Change.model_validate(data))
+    return ChangeList(job_id=job_id, changes=changes)
+
+
+async def expire_previews(resources: Resources) -> int:
+    """Drop the files of previews not confirmed within PREVIEW_TTL_HOURS; they stay in the history as expired."""
+    rows = await resources.db.fetch_all(queries.EXPIRE_PREVIEWS, {"hours": resources.settings.preview_ttl_hours})
+    for row in rows:
+        key = row["file_path"]
+        await upload_store(resources.settings, resources.db, key).remove(key)
+    return len(rows)
 
 
 async def _finish(
@@ -85,12 +178,15 @@ async def _finish(
         if row is None:
             return None
         snapshot = snapshot_of(row._mapping)
-        await record_event(resources.db, *finished_event(snapshot))
+        if not snapshot.dry_run:  # a preview changed nothing: no webhook is told of it
+            await record_event(resources.db, *finished_event(snapshot))
         if cancelled_by is not None:
             await write_audit(resources.db, cancelled_by, "import.cancelled", f"import {job_id}")
     await publish(resources.redis, snapshot)
     key = row._mapping["file_path"]
-    if key:  # an undo has no file
+    # An undo has no file; a preview that finished well keeps its file for the confirm (or the expiry).
+    keep = snapshot.dry_run and status in ("completed", "completed_with_errors")
+    if key and not keep:
         await upload_store(resources.settings, resources.db, key).remove(key)
     await relay_soon(resources)
     log.info("import %s %s%s", job_id, status, f": {error}" if error else "")
@@ -166,5 +262,9 @@ def completed_event(snapshot: ImportSnapshot) -> dict[str, Any]:
             "error",
             "started_at",
             "finished_at",
+            "mode",
+            "skipped",
+            "duplicates_in_file",
+            "preview_of",
         },
     )

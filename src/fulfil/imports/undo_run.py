@@ -14,6 +14,8 @@ import itertools
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +23,7 @@ import asyncpg
 
 from fulfil.imports import queries, undo_queries
 from fulfil.imports.jobs import JobRun, run_resuming
-from fulfil.imports.loader import RETRIES, RETRYABLE
+from fulfil.imports.loader import in_transaction
 from fulfil.imports.schemas import FINAL_STATUSES
 from fulfil.imports.undo_plan import FIELDS, BatchPlan, Touch, plan_batch, touch_of
 from fulfil.resources import Resources
@@ -50,6 +52,25 @@ def _touches(entries: Iterable[asyncpg.Record]) -> list[Touch]:
         rows = list(group)
         touches.append(touch_of(product_id, rows[-1]["sku"], ((r["action"], r["before"], r["after"]) for r in rows)))
     return touches
+
+
+@dataclass
+class _Pace:
+    """The undo's rate and ETA: the products done, counted once their batch commits."""
+
+    remaining: int
+    started: float = field(default_factory=time.monotonic)
+    done: int = 0
+    pending: int = 0
+
+    def with_batch(self, count: int) -> tuple[float, float]:
+        """The rate and ETA once a batch of `count` products commits (a retried batch counts once)."""
+        self.pending = count
+        rate = (self.done + count) / max(time.monotonic() - self.started, 1e-3)
+        return round(rate, 1), round(max(self.remaining - self.done - count, 0) / rate, 1)
+
+    def committed(self) -> None:
+        self.done, self.pending = self.done + self.pending, 0
 
 
 class UndoRun(JobRun):
@@ -85,39 +106,38 @@ class UndoRun(JobRun):
         who = await self.conn.fetchrow(undo_queries.WHO, self.job_id)
         actor = (who["actor_user_id"], who["actor_token_id"], who["actor"]) if who else (None, None, None)
         batch_rows = self.resources.settings.import_batch_rows
-        started, done = time.monotonic(), 0
+        pace = _Pace(remaining)
         while (end := await self.conn.fetchval(undo_queries.BATCH_END, target, after, batch_rows)) is not None:
-            for attempt in range(RETRIES):
-                try:
-                    async with self.conn.transaction():
-                        touches = _touches(await self.conn.fetch(undo_queries.BATCH_ENTRIES, target, after, end))
-                        plan = await self.apply(touches, force)
-                        await self.record(plan, actor)
-                        rate = (done + len(touches)) / max(time.monotonic() - started, 1e-3)
-                        row = await self.conn.fetchrow(
-                            undo_queries.CHECKPOINT,
-                            self.job_id,
-                            len(touches),
-                            plan.restored,
-                            len(plan.deletes),
-                            len(plan.conflicts),
-                            plan.unchanged,
-                            end,
-                            round(rate, 1),
-                            round(max(remaining - done - len(touches), 0) / rate, 1),
-                        )
-                    break
-                except RETRYABLE:  # an import locking the same products the other way round
-                    if attempt == RETRIES - 1:
-                        raise
-                    await asyncio.sleep(0.1 * (attempt + 1))
-            done += len(touches)
+            # Retried as a whole if it deadlocks with an import locking the same products the other way round.
+            row = await in_transaction(self.conn, partial(self.batch, target, force, actor, after, end, pace))
+            pace.committed()
             await self._publish_row(row)
             if row["cancel_requested"]:
                 return await self.finish("cancelled")
             after = end
         final = await self.conn.fetchval(undo_queries.CONFLICTS_SO_FAR, self.job_id)
         return await self.finish("completed_with_errors" if final else "completed")
+
+    async def batch(
+        self, target: UUID, force: bool, actor: tuple[Any, Any, Any], after: int, end: int, pace: _Pace
+    ) -> asyncpg.Record:
+        """The products touched in (after, end]: undone, recorded and checkpointed; inside the batch's transaction."""
+        touches = _touches(await self.conn.fetch(undo_queries.BATCH_ENTRIES, target, after, end))
+        plan = await self.apply(touches, force)
+        await self.record(plan, actor)
+        rate, eta = pace.with_batch(len(touches))
+        return await self.conn.fetchrow(
+            undo_queries.CHECKPOINT,
+            self.job_id,
+            len(touches),
+            plan.restored,
+            len(plan.deletes),
+            len(plan.conflicts),
+            plan.unchanged,
+            end,
+            rate,
+            eta,
+        )
 
     async def apply(self, touches: list[Touch], force: bool) -> BatchPlan:
         """Lock the batch's products, decide, write; inside the batch's transaction."""

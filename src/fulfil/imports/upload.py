@@ -1,6 +1,7 @@
 """Receiving an upload: the request body streamed into the upload store as it arrives, never whole in memory.
 
-Either multipart/form-data (its `file` field: the dashboard, `curl -F`) or the CSV itself as the
+Either multipart/form-data (its `file` field: the dashboard, `curl -F`; the import's options
+`mode`, `mapping`, `profile` and `dry_run` may come as fields beside it) or the CSV itself as the
 body (`curl --data-binary`). The bytes are counted here against MAX_UPLOAD_MB, since
 python-multipart's own limit truncates silently and uvicorn has none; a body that is plainly not
 text (a PNG, a zip) is refused from its first bytes.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
 SNIFF_BYTES = 8192
+OPTION_FIELDS = frozenset({"mode", "mapping", "profile", "dry_run"})  # form fields read beside the file
+OPTION_MAX_BYTES = 16 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and part headers around the file
 RAW_TYPES = {
     "",
@@ -111,6 +115,12 @@ class _StoreSink:
             await self.store.remove(self.key)
 
 
+def _option_error(name: str, problem: str) -> ApiError:
+    return ApiError(
+        400, f"The form field {name} {problem}.", details=[{"location": "body", "field": name, "message": problem}]
+    )
+
+
 class _FormFile:
     """python-multipart callbacks that send the `file` part to the sink and skip everything else."""
 
@@ -122,6 +132,8 @@ class _FormFile:
         self.in_file = False
         self.found = False
         self.filename: str | None = None
+        self.option: str | None = None  # the option field being read
+        self.options: dict[str, bytearray] = {}
 
     def callbacks(self) -> MultipartCallbacks:
         return {
@@ -136,6 +148,7 @@ class _FormFile:
 
     def on_part_begin(self) -> None:
         self.disposition = b""
+        self.option = None
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self.header_field += data[start:end]
@@ -150,20 +163,30 @@ class _FormFile:
 
     def on_headers_finished(self) -> None:
         _, options = parse_options_header(self.disposition)
-        if options.get(b"name") == b"file" and not self.found:
+        name = options.get(b"name", b"").decode(errors="replace")
+        if name == "file" and not self.found:
             self.in_file = True
             self.filename = options.get(b"filename", b"").decode(errors="replace") or None
+        elif name in OPTION_FIELDS:
+            if name in self.options:
+                raise _option_error(name, "is sent twice; send it once")
+            self.option, self.options[name] = name, bytearray()
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.in_file:
             self.sink.add(data[start:end])
+        elif self.option is not None:
+            value = self.options[self.option]
+            value += data[start:end]
+            if len(value) > OPTION_MAX_BYTES:
+                raise _option_error(self.option, f"is longer than {OPTION_MAX_BYTES // 1024} KB")
 
     def on_part_end(self) -> None:
         if self.in_file:
             self.in_file, self.found = False, True
 
 
-async def _receive_multipart(request: Request, boundary: bytes | None, sink: _StoreSink) -> str | None:
+async def _receive_multipart(request: Request, boundary: bytes | None, sink: _StoreSink) -> _FormFile:
     if not boundary:
         raise ApiError(400, "The multipart/form-data request has no boundary in its Content-Type header.")
     form = _FormFile(sink)
@@ -185,7 +208,7 @@ async def _receive_multipart(request: Request, boundary: bytes | None, sink: _St
             "The form has no `file` field: send the CSV as the `file` field (curl -F file=@products.csv).",
             details=[{"location": "body", "field": "file", "message": "required"}],
         )
-    return form.filename
+    return form
 
 
 async def _receive_raw(request: Request, sink: _StoreSink) -> str | None:
@@ -196,8 +219,15 @@ async def _receive_raw(request: Request, sink: _StoreSink) -> str | None:
     return options.get(b"filename", b"").decode(errors="replace") or None
 
 
-async def receive_upload(request: Request, store: UploadStore, key: str, limit: int) -> tuple[str | None, int]:
-    """Write the uploaded file to `store` under `key`; returns the file name the client gave (if any) and the size.
+@dataclass(frozen=True)
+class Received:
+    filename: str | None  # as the client gave it, if it did
+    size: int
+    options: dict[str, str]  # the option fields of a form, as text
+
+
+async def receive_upload(request: Request, store: UploadStore, key: str, limit: int) -> Received:
+    """Write the uploaded file to `store` under `key`; returns the file name the client gave, the size and options.
 
     415 for a type that is not CSV, 413 past `limit` bytes, 400 for an empty or malformed body;
     on any error (a client gone mid-upload included) what was stored is removed. A process killed
@@ -217,9 +247,16 @@ async def receive_upload(request: Request, store: UploadStore, key: str, limit: 
         raise _too_large(limit)
 
     sink = _StoreSink(store, key, limit)
+    fields: dict[str, str] = {}
     try:
         if multipart:
-            filename = await _receive_multipart(request, options.get(b"boundary"), sink)
+            form = await _receive_multipart(request, options.get(b"boundary"), sink)
+            filename = form.filename
+            for name, value in form.options.items():
+                try:
+                    fields[name] = value.decode()
+                except UnicodeDecodeError:
+                    raise _option_error(name, "is not UTF-8 text") from None
         else:
             filename = await _receive_raw(request, sink)
         await sink.close()
@@ -229,4 +266,4 @@ async def receive_upload(request: Request, store: UploadStore, key: str, limit: 
     except BaseException:
         await sink.discard()
         raise
-    return filename, sink.size
+    return Received(filename, sink.size, fields)
