@@ -59,6 +59,9 @@ SEARCH_COUNT_CAP = 1_000
 # Bulk actions change at most this many rows per statement (each batch commits on its own), so
 # no statement holds many row locks or runs for long.
 BULK_BATCH = 10_000
+# A bulk action matching more than this (more than one batch) runs as a job the dashboard
+# follows; up to it, the request does it and answers with the counts.
+BULK_JOB_ABOVE = 10_000
 # What a bulk batch's changed rows carry for their history entries.
 _RETURNED_FIELDS = ", ".join(f"p.{f}" for f in ("id", *history.FIELDS))
 
@@ -219,3 +222,58 @@ SELECT (SELECT count(*) FROM batch) AS seen, (SELECT max(id) FROM batch) AS last
 def bulk_count(clauses: list[str]) -> str:
     """How many rows a bulk action's selection matches (its dry run)."""
     return f"SELECT count(*) FROM product WHERE {' AND '.join(clauses)}"
+
+
+# A bulk action over more than one batch runs as a job (`product_bulk_job`, migration 0013).
+BULK_JOB_COLUMNS = "id AS job_id, action, status, matched, affected, error, created_at, finished_at"
+
+INSERT_BULK_JOB = f"""
+INSERT INTO product_bulk_job (id, action, filter, set_active, matched, actor_user_id, actor_token_id, actor, address)
+VALUES (:id, :action, CAST(:filter AS jsonb), :set_active, :matched, :actor_user_id, :actor_token_id, :actor, :address)
+RETURNING {BULK_JOB_COLUMNS}
+"""
+
+SELECT_BULK_JOB = f"SELECT {BULK_JOB_COLUMNS} FROM product_bulk_job WHERE id = :id"
+
+CLAIM_BULK_JOB = """
+UPDATE product_bulk_job SET status = 'running', updated_at = now()
+WHERE id = :id AND status IN ('queued', 'running')
+RETURNING action, filter, set_active, matched, affected, after_id, actor_user_id, actor_token_id, actor, address
+"""
+
+# In each batch's transaction: the job's progress moves with the rows it changed, so a resumed
+# job starts after the last committed batch and counts nothing twice.
+BULK_JOB_PROGRESS = """
+UPDATE product_bulk_job SET affected = affected + :changed, after_id = :after_id, updated_at = now()
+WHERE id = :id
+RETURNING affected
+"""
+
+# Only a running job finishes, once: a second copy that raced it writes no second summary.
+FINISH_BULK_JOB = """
+UPDATE product_bulk_job SET status = :status, error = :error, finished_at = now(), updated_at = now()
+WHERE id = :id AND status = 'running'
+RETURNING affected
+"""
+
+# A session advisory lock on the job while it runs (its own namespace): a process that dies
+# loses its connection and the lock, which is how the sweep tells an orphaned job from a live one.
+BULK_LOCK_NAMESPACE = 4013
+TRY_BULK_LOCK = f"SELECT pg_try_advisory_lock({BULK_LOCK_NAMESPACE}, hashtext($1))"
+
+ORPHANED_BULK_JOBS = f"""
+SELECT j.id, j.status FROM product_bulk_job j
+WHERE j.status IN ('queued', 'running')
+  AND (j.status = 'running' OR j.created_at < now() - make_interval(secs => :queued_grace))
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.classid = {BULK_LOCK_NAMESPACE} AND l.objsubid = 2
+      AND l.objid = CAST(hashtext(CAST(j.id AS text)) AS oid)
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  )
+ORDER BY j.created_at
+"""
+
+# Finished jobs are kept this long (their audit rows and events stay): the dashboard only polls
+# a running one.
+PRUNE_BULK_JOBS = "DELETE FROM product_bulk_job WHERE finished_at < now() - interval '7 days'"
