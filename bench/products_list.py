@@ -239,12 +239,14 @@ async def load(rows: int) -> dict[str, float]:
 
 
 def floor_statements(params: dict[str, Any], secret: str) -> tuple[queries.ListSql, list[list[Any]]]:
-    """The route's statements for these parameters, built once, as asyncpg arguments: the page, the
-    count, the estimate, whether search is indexed, and the exact-SKU lookup on a searched first page."""
+    """The route's statements for these parameters, built once, as asyncpg arguments: the matching
+    ids (a text filter) or the page, the count, the estimate, whether search is indexed, and the
+    exact-SKU lookup on a searched first page."""
     query = ProductQuery.model_validate(params)
     position, reverse = service.paging(query, secret)
     sql = queries.list_queries(query, position, reverse=reverse)
-    statements = [(sql.page, sql.page_params), (sql.count, sql.params), (sql.estimate, sql.params)]
+    first = (sql.matching, sql.params) if sql.matching else (sql.page, sql.page_params)
+    statements = [first, (sql.count, sql.params), (sql.estimate, sql.params)]
     statements.append((queries.SEARCH_INDEXED, {}))
     term = query.q or query.sku
     if term and position is None and not reverse:
@@ -254,12 +256,21 @@ def floor_statements(params: dict[str, Any], secret: str) -> tuple[queries.ListS
 
 async def floor_request(conn: asyncpg.Connection, sql: queries.ListSql, statements: list[list[Any]]) -> None:
     """What `list_products` runs, minus everything but the SQL."""
-    page, count, estimate, *others = statements
-    rows = await conn.fetch(*page)
-    more = len(rows) > sql.page_params["limit"] - 1
-    counted = await conn.fetchval(*count) if service.needs_count(sql, len(rows), more) else 0
-    if counted > sql.cap and sql.cap != queries.SEARCH_COUNT_CAP:
-        json.loads(await conn.fetchval(*estimate))
+    first, count, estimate, *others = statements
+    if sql.matching is not None and sql.page_within is not None:
+        ids = await conn.fetchval(*first) or []
+        within = len(ids) <= sql.cap
+        page, params = (
+            (sql.page_within, sql.page_params | {"matched_ids": ids}) if within else (sql.page, sql.page_params)
+        )
+        text, values = positional(page, params)
+        await conn.fetch(text, *values)
+    else:
+        rows = await conn.fetch(*first)
+        more = len(rows) > sql.page_params["limit"] - 1
+        counted = await conn.fetchval(*count) if service.needs_count(sql, len(rows), more) else 0
+        if counted > sql.cap:
+            json.loads(await conn.fetchval(*estimate))
     for statement in others:
         await conn.fetch(*statement)
 

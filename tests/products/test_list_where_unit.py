@@ -32,7 +32,7 @@ def test_q_searches_sku_and_name_at_once() -> None:
 
 def test_filters_combine_with_and() -> None:
     where, params = list_where(query(sku="SKU-1", description="steel", active=False))
-    assert where == "WHERE sku ILIKE :sku AND description ILIKE :description AND active = :active"
+    assert where == "WHERE sku ILIKE :sku AND lower(description) LIKE lower(:description) AND active = :active"
     assert params == {"sku": "%SKU-1%", "description": "%steel%", "active": False}
 
 
@@ -57,6 +57,15 @@ def test_the_count_stops_sooner_with_a_text_filter() -> None:
     searched = list_queries(query(q="oak"))
     assert searched.cap == SEARCH_COUNT_CAP
     assert f"LIMIT {SEARCH_COUNT_CAP + 1}" in searched.count
+
+
+def test_a_text_filter_reads_its_matches_once_then_pages_among_them() -> None:
+    searched = list_queries(query(description="rare phrase", sort="name"))
+    assert searched.matching is not None and searched.page_within is not None
+    assert f"LIMIT {SEARCH_COUNT_CAP + 1}" in searched.matching
+    assert "lower(description) LIKE lower(:description) AND id = ANY(:matched_ids)" in searched.page_within
+    plain = list_queries(query(active=True))
+    assert (plain.matching, plain.page_within) == (None, None), "no text filter: count as usual"
 
 
 def test_every_statement_shares_the_where_clause_and_its_parameters() -> None:

@@ -61,13 +61,12 @@ def sku_taken(sku: str, owner_id: int | None) -> ApiError:
 
 
 async def count_total(db: Database, sql: queries.ListSql) -> tuple[int, TotalKind]:
-    """(total, kind): exact up to the cap; past it the planner's estimate (never below what was
-    counted), except with a text filter, whose estimate is a guess: then "more than the cap"."""
+    """(total, kind) without a text filter: exact up to the cap; past it the planner's estimate
+    (never below what was counted). A text filter's total comes from `search_first`: its
+    estimate would be a guess, so past the cap it is "more than the cap"."""
     counted = int(await db.fetch_val(sql.count, sql.params))
     if counted <= sql.cap:
         return counted, "exact"
-    if sql.cap == queries.SEARCH_COUNT_CAP:
-        return sql.cap, "more_than"
     plan = await db.fetch_val(sql.estimate, sql.params)
     return max(int(json.loads(plan)[0]["Plan"]["Plan Rows"]), counted), "about"
 
@@ -100,13 +99,25 @@ def paging(query: ProductQuery, secret: str) -> tuple[list[Any] | None, bool]:
     return None, query.last
 
 
+async def search_first(db: Database, sql: queries.ListSql) -> tuple[str, dict[str, Any], tuple[int, TotalKind] | None]:
+    """With a text filter: the matching ids first (up to the cap), then the page to read and its
+    parameters, and the total that read settled (None: count it as usual)."""
+    if sql.matching is None or sql.page_within is None:
+        return sql.page, sql.page_params, None
+    ids = await db.fetch_val(sql.matching, sql.params) or []
+    if len(ids) > sql.cap:
+        return sql.page, sql.page_params, (sql.cap, "more_than")
+    return sql.page_within, sql.page_params | {"matched_ids": ids}, (len(ids), "exact")
+
+
 async def list_products(resources: Resources, query: ProductQuery) -> ProductList:
     """Products matching every filter given, one page of them, the cursors either side of it, and
     how many match in all."""
     db, secret = resources.db, resources.settings.secret_key
     position, reverse = paging(query, secret)
     sql = queries.list_queries(query, position, reverse=reverse)
-    rows = [dict(row._mapping) for row in await db.fetch_all(sql.page, sql.page_params)]
+    page, page_params, counted = await search_first(db, sql)
+    rows = [dict(row._mapping) for row in await db.fetch_all(page, page_params)]
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     if reverse:
@@ -118,7 +129,12 @@ async def list_products(resources: Resources, query: ProductQuery) -> ProductLis
     has_after = (position is not None) if reverse else more
     # An empty page past a cursor (its rows deleted since) still leads back to where it started.
     first, last = (keys[0], keys[-1]) if keys else (position, position)
-    total, kind = await count_total(db, sql) if needs_count(sql, len(rows), more) else (sql.offset + len(rows), "exact")
+    if counted is not None:
+        total, kind = counted
+    elif needs_count(sql, len(rows), more):
+        total, kind = await count_total(db, sql)
+    else:
+        total, kind = sql.offset + len(rows), "exact"
     term = query.q or query.sku
     first_page = position is None and not reverse and query.page == 1
     match = await fetch_model(db, queries.SELECT_BY_SKU, {"sku": term}, Product) if term and first_page else None
