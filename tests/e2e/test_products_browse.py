@@ -83,6 +83,25 @@ def test_sort_by_header_toggles_direction_and_is_in_the_url(page: Page) -> None:
 
     page.locator("[data-sort=name]").click()
     expect(sku_cells(page)).to_have_text(["MUG-BLUE", "PLATE-BLUE", "CUP-GREEN", "MUG-RED"])
+    page.locator("[data-sort=description]").click()
+    expect(sku_cells(page)).to_have_text(["CUP-GREEN", "PLATE-BLUE", "MUG-BLUE", "MUG-RED"])
+    page.locator("[data-sort=active]").click()
+    expect(sku_cells(page)).to_have_text(["PLATE-BLUE", "MUG-BLUE", "MUG-RED", "CUP-GREEN"])  # inactive first
+    page.locator("[data-sort=updated_at]").click()
+    expect(page).to_have_url(re.compile(r"sort=updated_at"))
+
+
+def test_on_a_phone_the_sort_control_sorts_by_any_column(page: Page) -> None:
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/#products")
+    expect(page.locator("[data-testid=products-table] thead")).to_be_hidden()  # rows stack: no headers
+    sort = page.get_by_label("Sort")
+    expect(sort).to_be_visible()
+    sort.select_option("-description")
+    expect(sku_cells(page)).to_have_text(["MUG-RED", "MUG-BLUE", "PLATE-BLUE", "CUP-GREEN"])
+    sort.select_option("-active")
+    expect(sku_cells(page).last).to_have_text("PLATE-BLUE")
+    expect(page).to_have_url(re.compile(r"sort=-active"))
 
 
 @pytest.fixture
