@@ -52,6 +52,15 @@ async def test_each_filter_is_a_case_insensitive_contains(client: httpx.AsyncCli
     assert await skus(client, name="nothing like it") == []
 
 
+async def test_the_description_filter_ignores_case_beyond_ascii_too(client: httpx.AsyncClient) -> None:
+    await create(client, "BRULEE", description="CRÈME BRÛLÉE kit")
+    await create(client, "PLAIN", description="Creme brulee, plain spelling")
+    assert await skus(client, description="crème brûlée") == ["BRULEE"]
+    assert await skus(client, description="Crème") == ["BRULEE"]
+    assert await skus(client, description="CREME BRULEE") == ["PLAIN"], "an ASCII term: ASCII letters in any case"
+    assert await skus(client, description="kit") == ["BRULEE"]
+
+
 async def test_filters_combine_with_and(client: httpx.AsyncClient) -> None:
     await seed(client)
     assert await skus(client, q="widget", active="true") == ["WID-001"]

@@ -32,8 +32,15 @@ def test_q_searches_sku_and_name_at_once() -> None:
 
 def test_filters_combine_with_and() -> None:
     where, params = list_where(query(sku="SKU-1", description="steel", active=False))
-    assert where == "WHERE sku ILIKE :sku AND lower(description) LIKE lower(:description) AND active = :active"
+    description = 'lower(description COLLATE "C") LIKE lower(:description COLLATE "C")'
+    assert where == f"WHERE sku ILIKE :sku AND {description} AND active = :active"
     assert params == {"sku": "%SKU-1%", "description": "%steel%", "active": False}
+
+
+def test_an_ascii_description_term_folds_only_ascii_case() -> None:
+    """The faster byte-wise folding for an ASCII term; any other term folds as the locale does."""
+    assert "COLLATE" in list_where(query(description="Model 42"))[0]
+    assert list_where(query(description="crème"))[0] == "WHERE lower(description) LIKE lower(:description)"
 
 
 def test_a_blank_active_means_both() -> None:
@@ -63,7 +70,7 @@ def test_a_text_filter_reads_its_matches_once_then_pages_among_them() -> None:
     searched = list_queries(query(description="rare phrase", sort="name"))
     assert searched.matching is not None and searched.page_within is not None
     assert f"LIMIT {SEARCH_COUNT_CAP + 1}" in searched.matching
-    assert "lower(description) LIKE lower(:description) AND id = ANY(:matched_ids)" in searched.page_within
+    assert 'LIKE lower(:description COLLATE "C") AND id = ANY(:matched_ids)' in searched.page_within
     plain = list_queries(query(active=True))
     assert (plain.matching, plain.page_within) == (None, None), "no text filter: count as usual"
 

@@ -76,6 +76,10 @@ FILTERS = {
     "description": "lower(description) LIKE lower(:description)",
     "q": "(sku ILIKE :q OR name ILIKE :q)",
 }
+# A term of ASCII characters only needs ASCII case folding, which the "C" collation's lower()
+# does byte by byte, about twice as fast again as the locale's. It matches the same rows but for
+# İ and the Kelvin sign, the two capitals whose lower case is ASCII.
+ASCII_FILTERS = {"description": 'lower(description COLLATE "C") LIKE lower(:description COLLATE "C")'}
 TEXT_FILTERS = tuple(FILTERS)
 
 # Each sort's key: (SQL expression, the cursor's type for it) in order; id breaks ties, so the key
@@ -104,7 +108,7 @@ def filter_clauses(query: ProductFilter) -> tuple[list[str], dict[str, Any]]:
     for field, clause in FILTERS.items():
         term = getattr(query, field)
         if term is not None:
-            clauses.append(clause)
+            clauses.append(ASCII_FILTERS.get(field, clause) if term.isascii() else clause)
             params[field] = contains_pattern(term)
     if query.active is not None:
         clauses.append("active = :active")
