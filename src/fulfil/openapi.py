@@ -191,6 +191,8 @@ def build_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
             responses[str(route.status)]["content"] = {route.response_type: {"schema": schema}}
         elif route.status != 204:
             responses[str(route.status)]["content"] = {route.response_type: {"schema": {}}}
+        for code in route.also:
+            responses[str(code)] = {**responses[str(route.status)], "description": HTTPStatus(code).phrase}
         for code in _error_codes(route):
             content = {"application/json": {"schema": error_ref}}
             responses[str(code)] = {"description": HTTPStatus(code).phrase, "content": content}

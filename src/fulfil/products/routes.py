@@ -151,6 +151,7 @@ routes: list[BaseRoute] = [
         tag=TAG,
         body=BulkSelection,
         response=BulkResult,
+        also=(202,),
         errors=(400, 422),
     ),
     ApiRoute(
@@ -170,6 +171,7 @@ routes: list[BaseRoute] = [
         tag=TAG,
         body=BulkUpdate,
         response=BulkResult,
+        also=(202,),
         errors=(400, 422),
     ),
     ApiRoute(
