@@ -3,11 +3,13 @@
 Loads N products (default 1,000,000) by COPY into a fresh database of its own on the machine's
 PostgreSQL (DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/test, used as admin), starts
 the service in-process with uvicorn on a free port and times each query both ways, alternating
-so both see the same machine load. The floor runs exactly the statements the route runs (page,
-capped count, estimate when past the cap) on one asyncpg connection; the HTTP figure adds
-routing, validation, the `databases` pool, JSON and the HTTP round trip.
+so both see the same machine load. The floor runs exactly the statements the route runs (with a
+text filter the matching ids up to the cap, then the page among them or past the cap the page;
+without one the page, the capped count, the estimate past the cap) on one asyncpg connection;
+the HTTP figure adds routing, validation, the `databases` pool, JSON and the HTTP round trip.
 
     flock /tmp/fulfil-bench.lock .venv/bin/python bench/products_list.py [--rows N] [--repeat R]
+        [--keep, then --reuse] [--without-trigrams]
 
 Targets: SKU and name searches (`q`, `sku`, `name`) p95 <= 30 ms with pg_trgm (<= 1 s without);
 the description filter (no index: it reads the table) <= 500 ms; every HTTP p95 <= 1.5 x its
@@ -238,6 +240,20 @@ async def load(rows: int) -> dict[str, float]:
     return timings
 
 
+async def drop_trigram_indexes() -> None:
+    """The product's trigram indexes gone, as where the migrations found no pg_trgm."""
+    conn = await connect_raw(with_database(ADMIN_URL, DB_NAME))
+    try:
+        names = await conn.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'product' AND indexdef LIKE '%gin_trgm_ops%'"
+        )
+        for row in names:
+            await conn.execute(f"DROP INDEX {row['indexname']}")
+        await conn.execute("ANALYZE product")
+    finally:
+        await conn.close()
+
+
 def floor_statements(params: dict[str, Any], secret: str) -> tuple[queries.ListSql, list[list[Any]]]:
     """The route's statements for these parameters, built once, as asyncpg arguments: the matching
     ids (a text filter) or the page, the count, the estimate, whether search is indexed, and the
@@ -376,9 +392,17 @@ async def main() -> int:
     parser.add_argument("--repeat", type=int, default=200, help="timed requests per query")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--reuse", action="store_true", help="keep the database loaded by the last run")
+    parser.add_argument(
+        "--without-trigrams",
+        action="store_true",
+        help="drop the trigram indexes first: searches as on a server without pg_trgm (the embedded one)",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the benchmark database in place")
     args = parser.parse_args()
     timings = {"pg_trgm": 1.0} if args.reuse else await load(args.rows)
+    if args.without_trigrams:
+        await drop_trigram_indexes()
+        timings["pg_trgm"] = 0.0
     try:
         results = await measure(args.repeat, args.warmup, bulk_delete=not args.keep)
     finally:
