@@ -23,6 +23,7 @@ from fulfil import health, openapi, shipped
 from fulfil.access import routes as access_routes
 from fulfil.access.guard import protect
 from fulfil.access.middleware import access_middleware
+from fulfil.access.table import required_scope
 from fulfil.errors import EXCEPTION_HANDLERS
 from fulfil.imports import routes as imports_routes
 from fulfil.imports.progress import ProgressHub
@@ -58,7 +59,7 @@ def api_routes() -> list[BaseRoute]:
         *products_routes.routes,
         *imports_routes.routes,
         *webhooks_routes.routes,
-        *openapi.routes,
+        *openapi.document_routes(required_scope),
     ]
 
 

@@ -10,7 +10,7 @@ allows no inline script.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -22,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from fulfil.access.table import PUBLIC, required_scope
 from fulfil.api import ApiRoute, IdConvertor
 from fulfil.state import app_state
 from fulfil.validation import not_null
@@ -139,11 +138,19 @@ def _error_codes(route: ApiRoute) -> list[int]:
     return sorted(implied | set(route.errors))
 
 
+ScopeOf = Callable[[str, str], str | None]
+"""Who may call `method path`: a scope name, PUBLIC_SCOPE for anyone, None for nobody.
+
+The access domain owns that table; the app hands it in, so this module stays below the domains."""
+
+PUBLIC_SCOPE = "public"
+
+
 def _security(scope: str | None, operation: dict[str, Any], error_ref: dict[str, Any]) -> dict[str, Any]:
     """The operation with who may call it: no credentials (public), or either scheme with `scope`."""
     if scope is None:
         return operation
-    if scope == PUBLIC:
+    if scope == PUBLIC_SCOPE:
         return {**operation, "security": []}
     responses = dict(operation["responses"])
     for code in (401, 403):
@@ -162,8 +169,8 @@ def _security(scope: str | None, operation: dict[str, Any], error_ref: dict[str,
     }
 
 
-def build_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for every ApiRoute in `routes`."""
+def build_document(routes: Iterable[BaseRoute], scope_of: ScopeOf) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for every ApiRoute in `routes`, each with the scope it needs."""
     found = list(iter_api_routes(routes))
     wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorResponse, "serialization")]
     for _, route in found:
@@ -212,7 +219,7 @@ def build_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
         for method in sorted(set(route.methods or ()) - {"HEAD"}):
             operation_id = route.name if route.name not in operation_ids else f"{route.name}_{method.lower()}"
             operation_ids.add(operation_id)
-            secured = _security(required_scope(method, path), operation, error_ref)
+            secured = _security(scope_of(method, path), operation, error_ref)
             paths.setdefault(path, {})[method.lower()] = {**secured, "operationId": operation_id}
     for name in query_names:  # described as parameters, not as a body
         schemas.pop(name, None)
@@ -226,14 +233,6 @@ def build_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
     }
-
-
-async def openapi_json(request: Request) -> JSONResponse:
-    """This document, built once per process from the routes the app has."""
-    state = app_state(request.app)
-    if state.openapi is None:
-        state.openapi = build_document(request.app.routes)
-    return JSONResponse(state.openapi)
 
 
 SWAGGER_PAGE = f"""<!doctype html>
@@ -277,8 +276,18 @@ async def redoc(request: Request) -> HTMLResponse:
     return HTMLResponse(REDOC_PAGE)
 
 
-routes: list[BaseRoute] = [
-    ApiRoute("/openapi.json", openapi_json, methods=["GET"], summary="The OpenAPI 3.1 document", tag="Docs"),
-    Route("/docs", swagger_ui, methods=["GET"]),
-    Route("/redoc", redoc, methods=["GET"]),
-]
+def document_routes(scope_of: ScopeOf) -> list[BaseRoute]:
+    """`/openapi.json` (built once per process from the routes the app has), `/docs` and `/redoc`."""
+
+    async def openapi_json(request: Request) -> JSONResponse:
+        """The OpenAPI 3.1 document."""
+        state = app_state(request.app)
+        if state.openapi is None:
+            state.openapi = build_document(request.app.routes, scope_of)
+        return JSONResponse(state.openapi)
+
+    return [
+        ApiRoute("/openapi.json", openapi_json, methods=["GET"], summary="The OpenAPI 3.1 document", tag="Docs"),
+        Route("/docs", swagger_ui, methods=["GET"]),
+        Route("/redoc", redoc, methods=["GET"]),
+    ]

@@ -8,8 +8,9 @@ HEAD shares GET's entry. The static dashboard (its HTML, JS, CSS) is public: its
 from __future__ import annotations
 
 from fulfil.access.roles import AUTHENTICATED
+from fulfil.openapi import PUBLIC_SCOPE
 
-PUBLIC = "public"
+PUBLIC = PUBLIC_SCOPE  # no credentials needed (the API document marks such operations as open)
 
 _PRODUCTS_READ, _PRODUCTS_WRITE = "products:read", "products:write"
 _IMPORTS_READ, _IMPORTS_WRITE = "imports:read", "imports:write"
