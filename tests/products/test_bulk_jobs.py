@@ -120,3 +120,18 @@ async def test_an_unknown_or_malformed_job_id_is_a_404(client: httpx.AsyncClient
     for job_id in ("00000000-0000-0000-0000-000000000000", "not-a-uuid", "%00"):
         response = await client.get(f"/api/products/bulk-jobs/{job_id}")
         assert response.status_code == 404, (job_id, response.text)
+
+
+async def test_a_job_whose_filter_this_version_cannot_read_fails_changing_nothing(
+    client: httpx.AsyncClient, db: asyncpg.Connection, live_server: LiveServer
+) -> None:
+    await db.execute("INSERT INTO product (sku, name) VALUES ('KEEP', 'Kept')")
+    job_id = await db.fetchval(
+        "INSERT INTO product_bulk_job (id, action, filter, matched) "
+        "VALUES (gen_random_uuid(), 'delete', '{\"colour\": \"red\"}', 20000) RETURNING id"
+    )
+    assert await jobs.resume_bulk_jobs({"resources": live_server.resources}, queued_grace=0) == 1
+    final = await finished(client, {"progress_url": f"/api/products/bulk-jobs/{job_id}"})
+    assert (final["status"], final["affected"]) == ("failed", 0)
+    assert "nothing was changed" in final["error"]
+    assert await db.fetchval("SELECT count(*) FROM product") == 1 and await events(db) == []
