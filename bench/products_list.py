@@ -254,13 +254,13 @@ async def drop_trigram_indexes() -> None:
         await conn.close()
 
 
-def floor_statements(params: dict[str, Any], secret: str) -> tuple[queries.ListSql, list[list[Any]]]:
+def floor_statements(params: dict[str, Any], secret: str, indexed: bool) -> tuple[queries.ListSql, list[list[Any]]]:
     """The route's statements for these parameters, built once, as asyncpg arguments: the matching
     ids (a text filter) or the page, the count, the estimate, whether search is indexed, and the
     exact-SKU lookup on a searched first page."""
     query = ProductQuery.model_validate(params)
     position, reverse = service.paging(query, secret)
-    sql = queries.list_queries(query, position, reverse=reverse)
+    sql = queries.list_queries(query, position, reverse=reverse, indexed=indexed)
     first = (sql.matching, sql.params) if sql.matching else (sql.page, sql.page_params)
     statements = [first, (sql.count, sql.params), (sql.estimate, sql.params)]
     statements.append((queries.SEARCH_INDEXED, {}))
@@ -319,7 +319,7 @@ async def measure(repeat: int, warmup: int, bulk_delete: bool) -> list[dict[str,
                 response.raise_for_status()
                 body = response.json()
                 floor, over_http = [], []
-                sql, statements = floor_statements(params, settings.secret_key)
+                sql, statements = floor_statements(params, settings.secret_key, body["search_indexed"])
                 for i in range(warmup + repeat):
                     f = await timed(partial(floor_request, conn, sql, statements))
                     h = await timed(partial(http.get, "/api/products", params=params))

@@ -43,6 +43,15 @@ def test_an_ascii_description_term_folds_only_ascii_case() -> None:
     assert list_where(query(description="crème"))[0] == "WHERE lower(description) LIKE lower(:description)"
 
 
+def test_without_trigram_indexes_every_text_filter_reads_with_the_cheaper_test() -> None:
+    where, params = list_where(query(name="crème", q="Oak"), indexed=False)
+    ascii_q = (
+        '(lower(sku COLLATE "C") LIKE lower(:q COLLATE "C") OR lower(name COLLATE "C") LIKE lower(:q COLLATE "C"))'
+    )
+    assert where == f"WHERE lower(name) LIKE lower(:name) AND {ascii_q}"
+    assert params == {"name": "%crème%", "q": "%Oak%"}
+
+
 def test_a_blank_active_means_both() -> None:
     assert list_where(query(active=" ")) == ("", {})
 

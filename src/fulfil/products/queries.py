@@ -65,22 +65,12 @@ BULK_JOB_ABOVE = 10_000
 # What a bulk batch's changed rows carry for their history entries.
 _RETURNED_FIELDS = ", ".join(f"p.{f}" for f in ("id", *history.FIELDS))
 
-# `q` searches SKU and name, the two columns with a trigram index (description has none: see the
-# migration that dropped it), so it stays an index search at any size. Description reads the
-# table, so its test is the cheapest that matches the same rows: ILIKE lowers each value and
-# matches it character by character, where `lower(...) LIKE` matches the lowered bytes (about
-# a third faster through a million descriptions).
-FILTERS = {
-    "sku": "sku ILIKE :sku",
-    "name": "name ILIKE :name",
-    "description": "lower(description) LIKE lower(:description)",
-    "q": "(sku ILIKE :q OR name ILIKE :q)",
-}
-# A term of ASCII characters only needs ASCII case folding, which the "C" collation's lower()
-# does byte by byte, about twice as fast again as the locale's. It matches the same rows but for
-# İ and the Kelvin sign, the two capitals whose lower case is ASCII.
-ASCII_FILTERS = {"description": 'lower(description COLLATE "C") LIKE lower(:description COLLATE "C")'}
-TEXT_FILTERS = tuple(FILTERS)
+# The columns each text filter looks in. `q` searches SKU and name, the two columns with a trigram
+# index (description has none: see the migration that dropped it), so it stays an index search at
+# any size.
+SEARCHED = {"sku": ("sku",), "name": ("name",), "description": ("description",), "q": ("sku", "name")}
+TRIGRAM_INDEXED = ("sku", "name")  # where the server has pg_trgm (migration 0002)
+TEXT_FILTERS = tuple(SEARCHED)
 
 # Each sort's key: (SQL expression, the cursor's type for it) in order; id breaks ties, so the key
 # is unique and a position in it is one row. Every key has an index (migrations 0002 and 0010).
@@ -101,14 +91,33 @@ def contains_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def filter_clauses(query: ProductFilter) -> tuple[list[str], dict[str, Any]]:
-    """The conditions (joined by AND) and their parameters for the query's filters."""
+def contains_test(column: str, field: str, term: str, *, indexed: bool) -> str:
+    """Whether `column` holds the `:field` pattern, any case, as the cheapest test for that column.
+
+    ILIKE on a trigram-indexed column is an index search. A column read row by row instead takes
+    `lower(...) LIKE`, which matches the same rows as ILIKE (ILIKE lowers each value and matches it
+    character by character; LIKE matches the lowered bytes): about a third faster through a
+    million rows. A term of ASCII characters only needs ASCII case folding, which the "C"
+    collation's lower() does byte by byte, about twice as fast again; it matches the same rows but
+    for İ and the Kelvin sign, the two capitals whose lower case is ASCII.
+    """
+    if indexed and column in TRIGRAM_INDEXED:
+        return f"{column} ILIKE :{field}"
+    if term.isascii():
+        return f'lower({column} COLLATE "C") LIKE lower(:{field} COLLATE "C")'
+    return f"lower({column}) LIKE lower(:{field})"
+
+
+def filter_clauses(query: ProductFilter, *, indexed: bool = True) -> tuple[list[str], dict[str, Any]]:
+    """The conditions (joined by AND) and their parameters for the query's filters; `indexed`:
+    SKU and name have their trigram indexes (false where the server has no pg_trgm)."""
     clauses: list[str] = []
     params: dict[str, Any] = {}
-    for field, clause in FILTERS.items():
+    for field, columns in SEARCHED.items():
         term = getattr(query, field)
         if term is not None:
-            clauses.append(ASCII_FILTERS.get(field, clause) if term.isascii() else clause)
+            tests = [contains_test(column, field, term, indexed=indexed) for column in columns]
+            clauses.append(tests[0] if len(tests) == 1 else f"({' OR '.join(tests)})")
             params[field] = contains_pattern(term)
     if query.active is not None:
         clauses.append("active = :active")
@@ -116,9 +125,9 @@ def filter_clauses(query: ProductFilter) -> tuple[list[str], dict[str, Any]]:
     return clauses, params
 
 
-def list_where(query: ProductFilter) -> tuple[str, dict[str, Any]]:
+def list_where(query: ProductFilter, *, indexed: bool = True) -> tuple[str, dict[str, Any]]:
     """The WHERE clause (or "") and its parameters for the query's filters, all combined with AND."""
-    clauses, params = filter_clauses(query)
+    clauses, params = filter_clauses(query, indexed=indexed)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -172,10 +181,13 @@ class ListSql:
     offset: int  # rows before a numbered page (0 for a cursor's or the last page)
 
 
-def list_queries(query: ProductQuery, position: list[Any] | None = None, *, reverse: bool = False) -> ListSql:
+def list_queries(
+    query: ProductQuery, position: list[Any] | None = None, *, reverse: bool = False, indexed: bool = True
+) -> ListSql:
     """The list's statements; with `position` (a cursor's key) the page starts past it, reading
-    backwards when `reverse`; the page asks for one row more than it shows, to know if more follow."""
-    clauses, params = filter_clauses(query)
+    backwards when `reverse`; the page asks for one row more than it shows, to know if more follow.
+    `indexed`: as in `filter_clauses`."""
+    clauses, params = filter_clauses(query, indexed=indexed)
     page_clauses = list(clauses)
     page_params = dict(params) | {"limit": query.page_size + 1}
     offset = ""

@@ -116,7 +116,8 @@ async def list_products(resources: Resources, query: ProductQuery) -> ProductLis
     how many match in all."""
     db, secret = resources.db, resources.settings.secret_key
     position, reverse = paging(query, secret)
-    sql = queries.list_queries(query, position, reverse=reverse)
+    indexed = bool(await db.fetch_val(queries.SEARCH_INDEXED))
+    sql = queries.list_queries(query, position, reverse=reverse, indexed=indexed)
     page, page_params, counted = await search_first(db, sql)
     rows = [dict(row._mapping) for row in await db.fetch_all(page, page_params)]
     more = len(rows) > query.page_size
@@ -148,7 +149,7 @@ async def list_products(resources: Resources, query: ProductQuery) -> ProductLis
         total_kind=kind,
         next_cursor=cursor.encode(secret, query.sort, last) if has_after and last is not None else None,
         prev_cursor=cursor.encode(secret, query.sort, first) if has_before and first is not None else None,
-        search_indexed=bool(await db.fetch_val(queries.SEARCH_INDEXED)),
+        search_indexed=indexed,
         sku_match=match,
     )
 
