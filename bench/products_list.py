@@ -3,11 +3,13 @@
 Loads N products (default 1,000,000) by COPY into a fresh database of its own on the machine's
 PostgreSQL (DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/test, used as admin), starts
 the service in-process with uvicorn on a free port and times each query both ways, alternating
-so both see the same machine load. The floor runs exactly the statements the route runs (page,
-capped count, estimate when past the cap) on one asyncpg connection; the HTTP figure adds
-routing, validation, the `databases` pool, JSON and the HTTP round trip.
+so both see the same machine load. The floor runs exactly the statements the route runs (with a
+text filter the matching ids up to the cap, then the page among them or past the cap the page;
+without one the page, the capped count, the estimate past the cap) on one asyncpg connection;
+the HTTP figure adds routing, validation, the `databases` pool, JSON and the HTTP round trip.
 
     flock /tmp/fulfil-bench.lock .venv/bin/python bench/products_list.py [--rows N] [--repeat R]
+        [--keep, then --reuse] [--without-trigrams]
 
 Targets: SKU and name searches (`q`, `sku`, `name`) p95 <= 30 ms with pg_trgm (<= 1 s without);
 the description filter (no index: it reads the table) <= 500 ms; every HTTP p95 <= 1.5 x its
@@ -162,11 +164,15 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("sku=00123", {"sku": "00123"}),
     ("q=SKU-0777770", {"q": "SKU-0777770"}),
     ("q=0777770", {"q": "0777770"}),
+    ("q=SKU-777770", {"q": "SKU-777770"}),
+    ("q=777770", {"q": "777770"}),
     ("q=kettle", {"q": "kettle"}),
     ("q=oak kettle", {"q": "oak kettle"}),
     ("q=bamboo", {"q": "bamboo"}),
+    ("desc=kettle", {"description": "kettle"}),
     ("desc=gift ready", {"description": "gift ready"}),
     ("desc=Model 4242", {"description": "Model 4242"}),
+    ("desc=no such phrase", {"description": "no such phrase"}),
     ("active=false", {"active": "false"}),
     ("sort=description", {"sort": "description"}),
 ]
@@ -234,13 +240,29 @@ async def load(rows: int) -> dict[str, float]:
     return timings
 
 
-def floor_statements(params: dict[str, Any], secret: str) -> tuple[queries.ListSql, list[list[Any]]]:
-    """The route's statements for these parameters, built once, as asyncpg arguments: the page, the
-    count, the estimate, whether search is indexed, and the exact-SKU lookup on a searched first page."""
+async def drop_trigram_indexes() -> None:
+    """The product's trigram indexes gone, as where the migrations found no pg_trgm."""
+    conn = await connect_raw(with_database(ADMIN_URL, DB_NAME))
+    try:
+        names = await conn.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'product' AND indexdef LIKE '%gin_trgm_ops%'"
+        )
+        for row in names:
+            await conn.execute(f"DROP INDEX {row['indexname']}")
+        await conn.execute("ANALYZE product")
+    finally:
+        await conn.close()
+
+
+def floor_statements(params: dict[str, Any], secret: str, indexed: bool) -> tuple[queries.ListSql, list[list[Any]]]:
+    """The route's statements for these parameters, built once, as asyncpg arguments: the matching
+    ids (a text filter) or the page, the count, the estimate, whether search is indexed, and the
+    exact-SKU lookup on a searched first page."""
     query = ProductQuery.model_validate(params)
     position, reverse = service.paging(query, secret)
-    sql = queries.list_queries(query, position, reverse=reverse)
-    statements = [(sql.page, sql.page_params), (sql.count, sql.params), (sql.estimate, sql.params)]
+    sql = queries.list_queries(query, position, reverse=reverse, indexed=indexed)
+    first = (sql.matching, sql.params) if sql.matching else (sql.page, sql.page_params)
+    statements = [first, (sql.count, sql.params), (sql.estimate, sql.params)]
     statements.append((queries.SEARCH_INDEXED, {}))
     term = query.q or query.sku
     if term and position is None and not reverse:
@@ -250,12 +272,21 @@ def floor_statements(params: dict[str, Any], secret: str) -> tuple[queries.ListS
 
 async def floor_request(conn: asyncpg.Connection, sql: queries.ListSql, statements: list[list[Any]]) -> None:
     """What `list_products` runs, minus everything but the SQL."""
-    page, count, estimate, *others = statements
-    rows = await conn.fetch(*page)
-    more = len(rows) > sql.page_params["limit"] - 1
-    counted = await conn.fetchval(*count) if service.needs_count(sql, len(rows), more) else 0
-    if counted > sql.cap and sql.cap != queries.SEARCH_COUNT_CAP:
-        json.loads(await conn.fetchval(*estimate))
+    first, count, estimate, *others = statements
+    if sql.matching is not None and sql.page_within is not None:
+        ids = await conn.fetchval(*first) or []
+        within = len(ids) <= sql.cap
+        page, params = (
+            (sql.page_within, sql.page_params | {"matched_ids": ids}) if within else (sql.page, sql.page_params)
+        )
+        text, values = positional(page, params)
+        await conn.fetch(text, *values)
+    else:
+        rows = await conn.fetch(*first)
+        more = len(rows) > sql.page_params["limit"] - 1
+        counted = await conn.fetchval(*count) if service.needs_count(sql, len(rows), more) else 0
+        if counted > sql.cap:
+            json.loads(await conn.fetchval(*estimate))
     for statement in others:
         await conn.fetch(*statement)
 
@@ -288,7 +319,7 @@ async def measure(repeat: int, warmup: int, bulk_delete: bool) -> list[dict[str,
                 response.raise_for_status()
                 body = response.json()
                 floor, over_http = [], []
-                sql, statements = floor_statements(params, settings.secret_key)
+                sql, statements = floor_statements(params, settings.secret_key, body["search_indexed"])
                 for i in range(warmup + repeat):
                     f = await timed(partial(floor_request, conn, sql, statements))
                     h = await timed(partial(http.get, "/api/products", params=params))
@@ -361,9 +392,17 @@ async def main() -> int:
     parser.add_argument("--repeat", type=int, default=200, help="timed requests per query")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--reuse", action="store_true", help="keep the database loaded by the last run")
+    parser.add_argument(
+        "--without-trigrams",
+        action="store_true",
+        help="drop the trigram indexes first: searches as on a server without pg_trgm (the embedded one)",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the benchmark database in place")
     args = parser.parse_args()
     timings = {"pg_trgm": 1.0} if args.reuse else await load(args.rows)
+    if args.without_trigrams:
+        await drop_trigram_indexes()
+        timings["pg_trgm"] = 0.0
     try:
         results = await measure(args.repeat, args.warmup, bulk_delete=not args.keep)
     finally:

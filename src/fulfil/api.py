@@ -59,6 +59,7 @@ class ApiRoute(Route):
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
+        also: tuple[int, ...] = (),
         errors: tuple[int, ...] = (),
         content_types: tuple[str, ...] = ("application/json",),
         response_type: str = "application/json",
@@ -71,6 +72,7 @@ class ApiRoute(Route):
         self.query = query
         self.response = response
         self.status = status
+        self.also = also  # other success statuses, answered with the same response model
         self.errors = errors
         self.content_types = content_types
         self.response_type = response_type

@@ -199,6 +199,8 @@ def build_document(routes: Iterable[BaseRoute], scope_of: ScopeOf) -> dict[str, 
             responses[str(route.status)]["content"] = {t: {"schema": schema} for t in reply_types}
         elif route.status != 204:
             responses[str(route.status)]["content"] = {t: {"schema": {}} for t in reply_types}
+        for code in route.also:
+            responses[str(code)] = {**responses[str(route.status)], "description": HTTPStatus(code).phrase}
         for code in _error_codes(route):
             content = {"application/json": {"schema": error_ref}}
             responses[str(code)] = {"description": HTTPStatus(code).phrase, "content": content}

@@ -16,6 +16,7 @@ from fulfil.heartbeat import heartbeat
 from fulfil.imports import jobs as import_jobs
 from fulfil.imports import undo_run
 from fulfil.products import jobs as product_jobs
+from fulfil.products import service as product_service
 from fulfil.queue import (
     InProcessWorker,
     JobName,
@@ -53,10 +54,12 @@ FUNCTIONS: list[RegisteredJob] = [
     transient(webhook_jobs.deliver_webhooks, delivery.DELIVER_JOB, timeout=webhook_jobs.DELIVERY_JOB_TIMEOUT),
     job(import_jobs.import_csv, import_jobs.IMPORT_JOB),
     job(undo_run.undo_import, import_jobs.UNDO_JOB),
+    job(product_jobs.run_bulk_job, product_service.BULK_JOB),
 ]
 CRON_JOBS: list[PeriodicJob] = [
     every_few_seconds(webhook_jobs.sweep_webhooks, webhook_jobs.SWEEP_EVERY_SECONDS),
     every_few_seconds(import_jobs.resume_imports, import_jobs.SWEEP_SECONDS),
+    every_few_seconds(product_jobs.resume_bulk_jobs, product_jobs.SWEEP_SECONDS),
     every_hour(import_jobs.prune_import_history, minute=5),
     every_hour(webhook_jobs.prune_webhook_history, minute=35),
     every_hour(access_jobs.prune_access_history, minute=50),
@@ -71,6 +74,7 @@ async def requeue_from_database(resources: Resources) -> None:
     """
     ctx = {"resources": resources}
     await import_jobs.resume_imports(ctx, queued_grace=0)
+    await product_jobs.resume_bulk_jobs(ctx, queued_grace=0)
     await webhook_jobs.sweep_webhooks(ctx)
 
 

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from fulfil.db import connect_raw
 from tests.e2e.conftest import Service
+from tests.support.blocking import run_async
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +85,25 @@ def test_sort_by_header_toggles_direction_and_is_in_the_url(page: Page) -> None:
 
     page.locator("[data-sort=name]").click()
     expect(sku_cells(page)).to_have_text(["MUG-BLUE", "PLATE-BLUE", "CUP-GREEN", "MUG-RED"])
+    page.locator("[data-sort=description]").click()
+    expect(sku_cells(page)).to_have_text(["CUP-GREEN", "PLATE-BLUE", "MUG-BLUE", "MUG-RED"])
+    page.locator("[data-sort=active]").click()
+    expect(sku_cells(page)).to_have_text(["PLATE-BLUE", "MUG-BLUE", "MUG-RED", "CUP-GREEN"])  # inactive first
+    page.locator("[data-sort=updated_at]").click()
+    expect(page).to_have_url(re.compile(r"sort=updated_at"))
+
+
+def test_on_a_phone_the_sort_control_sorts_by_any_column(page: Page) -> None:
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/#products")
+    expect(page.locator("[data-testid=products-table] thead")).to_be_hidden()  # rows stack: no headers
+    sort = page.get_by_label("Sort")
+    expect(sort).to_be_visible()
+    sort.select_option("-description")
+    expect(sku_cells(page)).to_have_text(["MUG-RED", "MUG-BLUE", "PLATE-BLUE", "CUP-GREEN"])
+    sort.select_option("-active")
+    expect(sku_cells(page).last).to_have_text("PLATE-BLUE")
+    expect(page).to_have_url(re.compile(r"sort=-active"))
 
 
 @pytest.fixture
@@ -117,3 +138,35 @@ def test_pagination_shows_page_x_of_y_and_follows_the_page_size(page: Page) -> N
     page.get_by_label("Rows per page").select_option("25")
     expect(page.locator("#products-page")).to_have_text("Page 1 of 1")
     expect(rows).to_have_count(16)
+
+
+async def _execute(database_url: str, statement: str) -> None:
+    conn = await connect_raw(database_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def no_trigram_index(service: Service) -> Iterator[None]:
+    """The service as on a server without pg_trgm (the embedded one): no trigram index on names."""
+    run_async(_execute(service.database_url, "DROP INDEX product_name_trgm_idx"))
+    yield
+    run_async(
+        _execute(service.database_url, "CREATE INDEX product_name_trgm_idx ON product USING gin (name gin_trgm_ops)")
+    )
+
+
+def test_the_search_hint_says_whether_searches_are_indexed(page: Page) -> None:
+    page.goto("/#products")
+    hint = page.locator("#search-hint")
+    expect(hint).to_have_text("Matches anywhere in the SKU or name; an exact SKU comes first.")
+
+
+@pytest.mark.usefixtures("no_trigram_index")
+def test_without_pg_trgm_the_search_hint_says_searches_read_the_table(page: Page) -> None:
+    page.goto("/#products")
+    expect(page.locator("#search-hint")).to_contain_text("This server has no pg_trgm, so searches read the whole table")
+    page.get_by_label("Search").fill("green")
+    expect(sku_cells(page)).to_have_text(["CUP-GREEN"])

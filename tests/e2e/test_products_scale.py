@@ -1,11 +1,16 @@
 """Products in the browser at a size where counts stop being exact: the last page of a 20,000-match
-filter and of the whole table, a selection and a filter acted on with their typed confirmations."""
+filter and of the whole table, a selection and a filter acted on with their typed confirmations,
+and the progress of a filter action over more than one batch."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -105,3 +110,55 @@ def test_everything_a_filter_matches_deleted_with_a_typed_count(page: Page, serv
     assert sql(service, "SELECT count(*) AS n FROM product WHERE name LIKE 'Lamp%'") == [{"n": 0}]
     [event] = sql(service, "SELECT payload FROM webhook_event WHERE event_type = 'product.bulk_deleted'")
     assert json.loads(str(event["payload"]))["data"] == {"count": 30, "filter": {"name": "lamp"}}
+
+
+@contextmanager
+def row_locked(service: Service, sku: str) -> Iterator[None]:
+    """The product `sku` held locked (FOR UPDATE) by another session while inside."""
+    locked, release = threading.Event(), threading.Event()
+
+    async def hold() -> None:
+        conn = await connect_raw(service.database_url)
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT 1 FROM product WHERE sku = $1 FOR UPDATE", sku)
+                locked.set()
+                await asyncio.to_thread(release.wait)
+        finally:
+            await conn.close()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        holding = pool.submit(asyncio.run, hold())
+        assert locked.wait(10), "the row was not locked"
+        try:
+            yield
+        finally:
+            release.set()
+            holding.result()
+
+
+def test_a_filter_action_over_one_batch_shows_its_progress(page: Page, service: Service) -> None:
+    page.goto("/?name=widget&page_size=10#products")
+    page.locator("#select-page").check()
+    page.locator("#select-all-matching").click()
+    # A widget of the second batch held locked: the job commits the first 10,000, then waits.
+    with row_locked(service, "W-15000"):
+        page.locator("#selection-bar").get_by_role("button", name="Set inactive").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("Type 20000 to confirm").fill("20000")
+        dialog.get_by_role("button", name="Set inactive on 20,000 products").click()
+        progress = page.get_by_role("progressbar", name="Bulk action progress")
+        expect(progress).to_be_visible()
+        expect(page.locator("#selection-text")).to_have_text("Changing… 10,000 of 20,000 done.")
+        expect(progress).to_have_attribute("value", "10000")
+    expect(page.get_by_text("Changed 20,000 products.")).to_be_visible()
+    expect(progress).to_be_hidden()
+    assert sql(service, "SELECT count(*) AS n FROM product WHERE name LIKE 'Widget%' AND active") == [{"n": 0}]
+    [event] = sql(
+        service, "SELECT payload FROM webhook_event WHERE event_type = 'product.bulk_updated' ORDER BY id DESC LIMIT 1"
+    )
+    assert json.loads(str(event["payload"]))["data"] == {
+        "count": 20000,
+        "filter": {"name": "widget"},
+        "set": {"active": False},
+    }

@@ -54,10 +54,10 @@ async def test_delete_what_a_filter_matches_in_batches(
 ) -> None:
     monkeypatch.setattr(queries, "BULK_BATCH", 4)
     body = {"filter": {"name": "kettle"}, "dry_run": True}
-    assert await post(client, "bulk-delete", body) == {"matched": 25, "affected": 25, "dry_run": True}
+    assert await post(client, "bulk-delete", body) == {"matched": 25, "affected": 25, "dry_run": True, "job": None}
     assert await db.fetchval("SELECT count(*) FROM product") == 30 and await events(db) == []
     result = await post(client, "bulk-delete", {"filter": {"name": "kettle"}})
-    assert result == {"matched": 25, "affected": 25, "dry_run": False}
+    assert result == {"matched": 25, "affected": 25, "dry_run": False, "job": None}
     assert await db.fetchval("SELECT string_agg(sku, ',' ORDER BY id) FROM product") == "M1,M2,M3,M4,M5"
     [(event_type, payload)] = await events(db)
     assert event_type == "product.bulk_deleted"
@@ -77,7 +77,7 @@ async def test_delete_a_selection_records_each_product_whole(
     assert (await post(client, "bulk-delete", {"ids": ids, "dry_run": True}))["affected"] == 2
     assert await bulk_entries(client, db) == [], "a dry run records nothing"
     result = await post(client, "bulk-delete", {"ids": [*ids, 999_999]})
-    assert result == {"matched": 2, "affected": 2, "dry_run": False}, "unknown ids are skipped"
+    assert result == {"matched": 2, "affected": 2, "dry_run": False, "job": None}, "unknown ids are skipped"
     assert await db.fetchval("SELECT count(*) FROM product") == 28
     [(_, payload)] = await events(db)
     assert payload["data"] == {"count": 2, "ids": [*ids, 999_999]}
@@ -92,10 +92,10 @@ async def test_set_active_on_a_filter_counts_only_the_changed(
 ) -> None:
     monkeypatch.setattr(queries, "BULK_BATCH", 5)
     body: dict[str, Any] = {"filter": {"q": "kettle"}, "set": {"active": False}, "dry_run": True}
-    assert await post(client, "bulk-update", body) == {"matched": 25, "affected": 13, "dry_run": True}
+    assert await post(client, "bulk-update", body) == {"matched": 25, "affected": 13, "dry_run": True, "job": None}
     assert await bulk_entries(client, db) == [], "a dry run records nothing"
     body["dry_run"] = False
-    assert await post(client, "bulk-update", body) == {"matched": 25, "affected": 13, "dry_run": False}
+    assert await post(client, "bulk-update", body) == {"matched": 25, "affected": 13, "dry_run": False, "job": None}
     assert await db.fetchval("SELECT count(*) FROM product WHERE active") == 5
     [(event_type, payload)] = await events(db)
     assert event_type == "product.bulk_updated"

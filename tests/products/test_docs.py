@@ -56,6 +56,10 @@ async def test_openapi_describes_the_products_api(client: httpx.AsyncClient) -> 
     assert {"201", "400", "409", "422"} <= set(create["responses"])
     assert create["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
     assert set(paths["/api/products/{id}"]["delete"]["responses"]) == {"204", "401", "403", "404"}
+    for bulk in ("/api/products/bulk-delete", "/api/products/bulk-update"):
+        replies = paths[bulk]["post"]["responses"]
+        assert replies["202"]["content"] == replies["200"]["content"], "a job: 202 with the same reply"
+    assert set(paths["/api/products/bulk-jobs/{job_id}"]["get"]["responses"]) == {"200", "401", "403", "404"}
     assert paths["/api/products/{id}"]["get"]["parameters"][0]["in"] == "path"
 
     schemas = doc["components"]["schemas"]

@@ -52,6 +52,30 @@ async def test_each_filter_is_a_case_insensitive_contains(client: httpx.AsyncCli
     assert await skus(client, name="nothing like it") == []
 
 
+async def test_the_description_filter_ignores_case_beyond_ascii_too(client: httpx.AsyncClient) -> None:
+    await create(client, "BRULEE", description="CRÈME BRÛLÉE kit")
+    await create(client, "PLAIN", description="Creme brulee, plain spelling")
+    assert await skus(client, description="crème brûlée") == ["BRULEE"]
+    assert await skus(client, description="Crème") == ["BRULEE"]
+    assert await skus(client, description="CREME BRULEE") == ["PLAIN"], "an ASCII term: ASCII letters in any case"
+    assert await skus(client, description="kit") == ["BRULEE"]
+
+
+async def test_without_trigram_indexes_searches_match_the_same_products(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """As on a server without pg_trgm (the embedded one): the same matches, read from the table."""
+    await seed(client)
+    await create(client, "ÉCLAIR-1", "Éclair tray")
+    await db.execute("DROP INDEX product_sku_trgm_idx, product_name_trgm_idx")
+    assert (await client.get("/api/products", params={"q": "x"})).json()["search_indexed"] is False
+    assert await skus(client, q="WIDGET") == ["WID-001", "wid-002"]
+    assert await skus(client, q="gad_") == ["GAD_004"]
+    assert await skus(client, sku="wid", active="false") == ["wid-002"]
+    assert await skus(client, name="éclair") == ["ÉCLAIR-1"]
+    assert await skus(client, q="éclair-") == ["ÉCLAIR-1"]
+
+
 async def test_filters_combine_with_and(client: httpx.AsyncClient) -> None:
     await seed(client)
     assert await skus(client, q="widget", active="true") == ["WID-001"]

@@ -32,8 +32,24 @@ def test_q_searches_sku_and_name_at_once() -> None:
 
 def test_filters_combine_with_and() -> None:
     where, params = list_where(query(sku="SKU-1", description="steel", active=False))
-    assert where == "WHERE sku ILIKE :sku AND description ILIKE :description AND active = :active"
+    description = 'lower(description COLLATE "C") LIKE lower(:description COLLATE "C")'
+    assert where == f"WHERE sku ILIKE :sku AND {description} AND active = :active"
     assert params == {"sku": "%SKU-1%", "description": "%steel%", "active": False}
+
+
+def test_an_ascii_description_term_folds_only_ascii_case() -> None:
+    """The faster byte-wise folding for an ASCII term; any other term folds as the locale does."""
+    assert "COLLATE" in list_where(query(description="Model 42"))[0]
+    assert list_where(query(description="crème"))[0] == "WHERE lower(description) LIKE lower(:description)"
+
+
+def test_without_trigram_indexes_every_text_filter_reads_with_the_cheaper_test() -> None:
+    where, params = list_where(query(name="crème", q="Oak"), indexed=False)
+    ascii_q = (
+        '(lower(sku COLLATE "C") LIKE lower(:q COLLATE "C") OR lower(name COLLATE "C") LIKE lower(:q COLLATE "C"))'
+    )
+    assert where == f"WHERE lower(name) LIKE lower(:name) AND {ascii_q}"
+    assert params == {"name": "%crème%", "q": "%Oak%"}
 
 
 def test_a_blank_active_means_both() -> None:
@@ -57,6 +73,15 @@ def test_the_count_stops_sooner_with_a_text_filter() -> None:
     searched = list_queries(query(q="oak"))
     assert searched.cap == SEARCH_COUNT_CAP
     assert f"LIMIT {SEARCH_COUNT_CAP + 1}" in searched.count
+
+
+def test_a_text_filter_reads_its_matches_once_then_pages_among_them() -> None:
+    searched = list_queries(query(description="rare phrase", sort="name"))
+    assert searched.matching is not None and searched.page_within is not None
+    assert f"LIMIT {SEARCH_COUNT_CAP + 1}" in searched.matching
+    assert 'LIKE lower(:description COLLATE "C") AND id = ANY(:matched_ids)' in searched.page_within
+    plain = list_queries(query(active=True))
+    assert (plain.matching, plain.page_within) == (None, None), "no text filter: count as usual"
 
 
 def test_every_statement_shares_the_where_clause_and_its_parameters() -> None:

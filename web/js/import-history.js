@@ -1,6 +1,7 @@
-// The import history card: the latest imports with their counts, a link to each one's rejects, a
-// "watch" button that hands a running import to the upload card, and "undo" on a finished one
-// (with what it will delete and restore said before confirming; the undo is then watched too).
+// The import history card: the imports, newest first, a page at a time (ui.js's pager), with their
+// counts, a link to each one's rejects, a "watch" button that hands a running import to the upload
+// card, and "undo" on a finished one (with what it will delete and restore said before confirming;
+// the undo is then watched too).
 // While an import in it runs, the card asks again every LIVE_MS, so its row's counts and status follow the job.
 
 import { get, post } from "./api.js";
@@ -13,6 +14,7 @@ import {
   emptyState,
   iconButton,
   loadError,
+  pager,
   replaceRows,
   toast,
   toastError,
@@ -40,20 +42,32 @@ export function mountHistory(card, { trackedId, onWatch }) {
     loading: "the history",
   });
   const refresh = iconButton({ icon: "refresh", label: "Refresh import history", onclick: () => load() });
-  clear(card, cardHead({ title: "Import history", sub: "Recent imports, newest first.", aside: refresh }), wrap, state);
+  const pages = pager({ label: "the import history", onPage: ({ page: n }) => load(n).catch(() => {}) });
+  clear(
+    card,
+    cardHead({ title: "Import history", sub: "Recent imports, newest first.", aside: refresh }),
+    wrap,
+    state,
+    pages.root,
+  );
 
   let again = null; // the next live load, while an import runs
+  let page = 1;
 
-  async function load() {
+  async function load(n = page) {
     clearTimeout(again);
-    let jobs;
+    let reply;
     try {
-      jobs = (await get("/api/uploads", { page_size: HISTORY_SIZE })).items;
+      reply = await get("/api/uploads", { page: n, page_size: HISTORY_SIZE });
     } catch (error) {
       clear(tbody);
       clear(state, loadError("the history", error));
       throw error;
     }
+    if (!reply.items.length && reply.page > 1) return load(reply.page - 1); // its last imports were pruned
+    page = reply.page;
+    pages.show(reply);
+    const jobs = reply.items;
     replaceRows(
       tbody,
       jobs.map((job) => row(job)),

@@ -1,5 +1,5 @@
 // A table of one API list a page at a time: the request, its rows, its empty and error states and
-// the pager, shared by the tokens, users and audit sections.
+// the pager (ui.js's, the same as the products'), shared by the tokens, users and audit sections.
 
 import { get } from "./api.js";
 import { clear } from "./dom.js";
@@ -15,7 +15,7 @@ export function pagedTable({ path, what, table, row, pageSize, params = () => ({
   let page = 1;
   let loading = null;
   const list = dataTable(table);
-  const pages = pager({ label: what, onPage: (n) => load(n) });
+  const pages = pager({ label: what, onPage: ({ page: n }) => load(n) });
 
   async function load(n = page) {
     if (loading) loading.abort();

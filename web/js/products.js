@@ -19,6 +19,7 @@ import {
   iconButton,
   loadError,
   openModal,
+  pager,
   replaceRows,
   setBusy,
   showErrors,
@@ -26,6 +27,7 @@ import {
   textField,
   toast,
   toastError,
+  totalText,
 } from "./ui.js";
 
 const TEXT_FILTERS = ["q", "sku", "name", "description"];
@@ -62,6 +64,7 @@ const SORTS = [
   ["updated_at", "Updated, oldest"],
 ];
 const BULK_CONFIRM_WORD = "DELETE";
+const JOB_POLL_MS = 500;
 
 const COLUMNS = [
   { key: "id", label: "ID", sort: "id", className: "num col-id" },
@@ -95,12 +98,6 @@ function writeState(state, push) {
   const url = `${window.location.pathname}${search ? `?${search}` : ""}${window.location.hash}`;
   if (url === `${window.location.pathname}${window.location.search}${window.location.hash}`) return;
   window.history[push ? "pushState" : "replaceState"](null, "", url);
-}
-
-/** "1,234 products", "about 1.2 million" or "more than 1,000", as the API's total_kind says. */
-function totalText(reply) {
-  const prefix = { exact: "", about: "about ", more_than: "more than " }[reply.total_kind] ?? "";
-  return `${prefix}${num(reply.total)}`;
 }
 
 export function mountProducts(card) {
@@ -219,50 +216,24 @@ export function mountProducts(card) {
   });
 
   // Pager: by page number while the count is exact, by cursor past it (every row stays reachable).
-  const pageLabel = h("span", { class: "pager__label", id: "products-page", "aria-live": "polite" });
-  const navButton = (label, iconName, text, onclick) =>
-    h(
-      "button",
-      { type: "button", class: "btn btn--small", "aria-label": label, "data-nav": text.toLowerCase(), onclick },
-      iconName === "right" ? null : icon(iconName, { size: 16 }),
-      h("span", { class: "hide-sm" }, text),
-      iconName === "right" ? icon(iconName, { size: 16 }) : null,
-    );
-  const firstButton = navButton("First page", "left", "First", () => update({ page: 1, ...NO_CURSOR }, true));
-  const prev = navButton("Previous page", "left", "Previous", () => go(-1));
-  const next = navButton("Next page", "right", "Next", () => go(1));
-  const lastButton = navButton("Last page", "right", "Last", () => goLast());
-  const jumpInput = h("input", { type: "number", min: "1", id: "page-jump", name: "page", class: "pager__jump" });
-  const jump = h(
-    "form",
-    {
-      class: "pager__jumpform",
-      onsubmit: (event) => {
-        event.preventDefault();
-        const page = Number.parseInt(jumpInput.value, 10);
-        if (page >= 1 && page <= Number(jumpInput.max)) update({ page, ...NO_CURSOR }, true);
-      },
-    },
-    h("label", { for: "page-jump", class: "pager__size" }, "Go to page", jumpInput),
-  );
-  const sizeSelect = h(
-    "select",
-    {
-      id: "page-size",
-      name: "page_size",
-      onchange: () => update({ page_size: Number(sizeSelect.value), page: 1, ...NO_CURSOR }, true),
-    },
-    PAGE_SIZES.map((size) => h("option", { value: String(size) }, String(size))),
-  );
-  const range = h("span", { class: "pager__range muted" });
+  const pages = pager({
+    label: "products",
+    id: "products",
+    sizes: PAGE_SIZES,
+    onSize: (size) => update({ page_size: size, page: 1, ...NO_CURSOR }, true),
+    onPage: ({ page = 1, after = "", before = "", last = false }) =>
+      update({ ...NO_CURSOR, page, after, before, last: last ? "true" : "" }, true),
+  });
 
   // Selection bar: what is selected and what can be done with it.
   const selectionText = h("span", { class: "selection__text", id: "selection-text", "aria-live": "polite" });
   const selectAll = h("button", { type: "button", class: "btn btn--ghost btn--small", id: "select-all-matching" });
+  const bulkProgress = h("progress", { id: "bulk-progress", "aria-label": "Bulk action progress", hidden: true });
   const selectionBar = h(
     "div",
     { class: "selection", id: "selection-bar", hidden: true },
     selectionText,
+    bulkProgress,
     selectAll,
     h("button", { type: "button", class: "btn btn--small", onclick: () => bulkAction("update", true) }, "Set active"),
     h(
@@ -330,18 +301,7 @@ export function mountProducts(card) {
     selectionBar,
     tableWrap,
     tableState,
-    h(
-      "div",
-      { class: "pager" },
-      range,
-      h(
-        "div",
-        { class: "pager__controls" },
-        h("label", { for: "page-size", class: "pager__size" }, "Rows per page", sizeSelect),
-        h("div", { class: "pager__nav" }, firstButton, prev, pageLabel, next, lastButton),
-        jump,
-      ),
-    ),
+    pages.root,
     can("admin") && h("div", { class: "card__foot" }, bulkButton),
   );
 
@@ -350,7 +310,6 @@ export function mountProducts(card) {
       if (document.activeElement !== filterInputs[key]) filterInputs[key].value = state[key];
     }
     activeSelect.value = state.active;
-    sizeSelect.value = String(state.page_size);
     sortSelect.value = state.sort;
     clearFilters.parentElement.hidden = ![...TEXT_FILTERS, "active"].some((key) => state[key]);
     const narrowing = ["sku", "name", "description", "active"].filter((key) => state[key]).length;
@@ -453,29 +412,6 @@ export function mountProducts(card) {
     }
   }
 
-  /** Next (+1) or previous (-1) page: by number while the count is exact, else by cursor. */
-  function go(step) {
-    const reply = lastReply;
-    if (!reply) return;
-    if (reply.total_kind === "exact" && reply.page !== null) {
-      update({ page: state.page + step, ...NO_CURSOR }, true);
-      return;
-    }
-    const cursor = step > 0 ? reply.next_cursor : reply.prev_cursor;
-    if (!cursor) return;
-    const known = reply.page ?? state.page;
-    update({ ...NO_CURSOR, [step > 0 ? "after" : "before"]: cursor, page: known ? known + step : 1 }, true);
-  }
-
-  function goLast() {
-    const reply = lastReply;
-    if (reply && reply.total_kind === "exact") {
-      update({ page: Math.max(1, Math.ceil(reply.total / state.page_size)), ...NO_CURSOR }, true);
-      return;
-    }
-    update({ ...NO_CURSOR, last: "true", page: 1 }, true);
-  }
-
   function update(changes, push) {
     state = { ...state, ...changes };
     writeState(state, push);
@@ -529,7 +465,6 @@ export function mountProducts(card) {
     lastReply = reply;
     const { items, total } = reply;
     const filtered = [...TEXT_FILTERS, "active"].some((key) => state[key]);
-    const exact = reply.total_kind === "exact";
     const noun = total === 1 ? (filtered ? "product matches" : "product") : filtered ? "products match" : "products";
     count.textContent = `${totalText(reply)} ${noun}${filtered ? " the filters" : ""}`;
     searchHint.textContent = reply.search_indexed
@@ -563,30 +498,7 @@ export function mountProducts(card) {
                 ),
             ),
     );
-    const atEnd = !reply.next_cursor;
-    const pages = exact ? Math.max(1, Math.ceil(total / state.page_size)) : null;
-    const pageNumber = reply.page ?? (state.last ? (exact ? pages : null) : state.page);
-    const first = pageNumber ? (pageNumber - 1) * state.page_size + 1 : null;
-    range.textContent =
-      items.length && first
-        ? `${num(first)}–${num(first + items.length - 1)} of ${totalText(reply)}`
-        : items.length
-          ? `${num(items.length)} of ${totalText(reply)}`
-          : "";
-    pageLabel.textContent = pageNumber
-      ? exact
-        ? `Page ${num(pageNumber)} of ${num(pages)}`
-        : `Page ${num(pageNumber)}`
-      : atEnd
-        ? "Last page"
-        : "Page";
-    prev.disabled = !reply.prev_cursor;
-    firstButton.disabled = !reply.prev_cursor;
-    next.disabled = atEnd;
-    lastButton.disabled = atEnd;
-    jump.hidden = !exact || pages <= 1;
-    jumpInput.max = String(pages ?? 1);
-    jumpInput.value = pageNumber ? String(pageNumber) : "";
+    pages.show(reply, { page: state.page, last: Boolean(state.last) });
     renderSelection();
   }
 
@@ -796,38 +708,32 @@ export function mountProducts(card) {
       typed: String(n),
     });
     if (!ok) return;
-    const stopProgress = allMatching ? followProgress(path, body, n) : () => {};
     try {
       const result = await post(path, body);
-      toast(`${kind === "delete" ? "Deleted" : "Changed"} ${num(result.affected)} products.`);
+      const done = result.job ? await followJob(result.job, kind === "delete" ? "Deleting" : "Changing") : result;
+      if (done.status === "failed") toast(`${done.error} ${num(done.affected)} products were changed.`, "error");
+      else toast(`${kind === "delete" ? "Deleted" : "Changed"} ${num(done.affected)} products.`);
       clearSelection();
       update(kind === "delete" ? { page: 1, ...NO_CURSOR } : {}, false);
     } catch (error) {
       toastError(error, "The bulk action failed");
     } finally {
-      stopProgress();
+      bulkProgress.hidden = true;
     }
   }
 
-  /** While a filter action runs, its dry run counts what is left: each batch commits on its own. */
-  function followProgress(path, body, total) {
-    let running = true;
-    const tick = async () => {
-      while (running) {
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        if (!running) return;
-        try {
-          const left = await post(path, { ...body, dry_run: true });
-          if (running) selectionText.textContent = `Working… ${num(total - left.affected)} of ${num(total)} done.`;
-        } catch {
-          return;
-        }
-      }
-    };
-    tick();
-    return () => {
-      running = false;
-    };
+  /** A bulk action over more than one batch runs as a job: poll it, showing how far it got, until it ends. */
+  async function followJob(job, doing) {
+    bulkProgress.max = job.matched;
+    bulkProgress.hidden = false;
+    let now = job;
+    while (now.status === "queued" || now.status === "running") {
+      bulkProgress.value = now.affected;
+      selectionText.textContent = `${doing}… ${num(now.affected)} of ${num(now.matched)} done.`;
+      await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
+      now = await get(job.progress_url);
+    }
+    return now;
   }
 
   async function bulkDelete() {

@@ -436,42 +436,127 @@ export function replaceRows(tbody, rows) {
   next.focus({ preventScroll: true });
 }
 
+/** "1,234", "about 1,234" or "more than 1,000", as a list reply's total_kind says (exact without one). */
+export function totalText(reply) {
+  const prefix = { exact: "", about: "about ", more_than: "more than " }[reply.total_kind] ?? "";
+  return `${prefix}${num(reply.total)}`;
+}
+
 /**
- * Previous/next under a list: `onPage(n)` is called with the page to show; `show(reply)` takes a
- * list reply (`page`, `page_size`, `total`, `items`) and updates the range and the buttons.
+ * The one pager under every paged table: first, previous, next and last page, "Go to page" while
+ * the total is exact, and "Rows per page" when `sizes` are given (`onSize(n)` gets the choice).
+ *
+ * `show(reply, asked)` takes a list reply (`page`, `page_size`, `total`, `items`, and where the list
+ * has them `total_kind`, `next_cursor`, `prev_cursor`); `asked` says what was asked for when the
+ * reply cannot (`{ page }` known from before a cursor, `{ last: true }`). A list with cursors pages
+ * by number while its count is exact and by cursor past it, so no row depends on an estimate.
+ * `onPage(target)` is called with `{ page }`, `{ after, page }`, `{ before, page }` or `{ last: true }`.
  */
-export function pager({ label, onPage }) {
-  let page = 1;
+export function pager({ label, id = uniqueId("pager"), sizes = null, onSize = null, onPage }) {
+  let reply = null;
+  let asked = {};
   const range = h("span", { class: "pager__range muted" });
-  const pageLabel = h("span", { class: "pager__label", "aria-live": "polite" });
-  const step = (delta, text, iconName) =>
+  const pageLabel = h("span", { class: "pager__label", id: `${id}-page`, "aria-live": "polite" });
+  const nav = (text, iconName, onclick) =>
     h(
       "button",
       {
         type: "button",
         class: "btn btn--small",
         "aria-label": `${text} page of ${label}`,
-        onclick: () => onPage(page + delta),
+        "data-nav": text.toLowerCase(),
+        onclick,
       },
-      delta < 0 ? icon(iconName, { size: 16 }) : null,
+      iconName === "right" ? null : icon(iconName, { size: 16 }),
       h("span", { class: "hide-sm" }, text),
-      delta > 0 ? icon(iconName, { size: 16 }) : null,
+      iconName === "right" ? icon(iconName, { size: 16 }) : null,
     );
-  const prev = step(-1, "Previous", "left");
-  const next = step(1, "Next", "right");
-  const root = h("div", { class: "pager" }, range, h("div", { class: "pager__nav" }, prev, pageLabel, next));
-  function show(reply) {
-    page = reply.page;
-    const pages = Math.max(1, Math.ceil(reply.total / reply.page_size));
-    const first = (reply.page - 1) * reply.page_size + 1;
-    range.textContent = reply.total
-      ? `${num(first)}–${num(first + reply.items.length - 1)} of ${num(reply.total)}`
-      : "";
-    pageLabel.textContent = `Page ${num(page)} of ${num(pages)}`;
-    prev.disabled = page <= 1;
-    next.disabled = page >= pages;
-    root.hidden = pages <= 1 && page <= 1;
+  const first = nav("First", "left", () => onPage({ page: 1 }));
+  const prev = nav("Previous", "left", () => step(-1));
+  const next = nav("Next", "right", () => step(1));
+  const last = nav("Last", "right", () => onPage(exact() ? { page: pageCount() } : { last: true }));
+  const jumpInput = h("input", { type: "number", min: "1", id: `${id}-jump`, name: "page", class: "pager__jump" });
+  const jump = h(
+    "form",
+    {
+      class: "pager__jumpform",
+      onsubmit: (event) => {
+        event.preventDefault();
+        const page = Number.parseInt(jumpInput.value, 10);
+        if (page >= 1 && page <= Number(jumpInput.max)) onPage({ page });
+      },
+    },
+    h("label", { for: `${id}-jump`, class: "pager__size" }, "Go to page", jumpInput),
+  );
+  const sizeSelect =
+    sizes &&
+    h(
+      "select",
+      { id: `${id}-size`, name: "page_size", onchange: () => onSize(Number(sizeSelect.value)) },
+      sizes.map((size) => h("option", { value: String(size) }, String(size))),
+    );
+  const root = h(
+    "div",
+    { class: "pager" },
+    range,
+    h(
+      "div",
+      { class: "pager__controls" },
+      sizeSelect && h("label", { for: `${id}-size`, class: "pager__size" }, "Rows per page", sizeSelect),
+      h("div", { class: "pager__nav" }, first, prev, pageLabel, next, last),
+      jump,
+    ),
+  );
+
+  const exact = () => (reply.total_kind ?? "exact") === "exact";
+  const pageCount = () => Math.max(1, Math.ceil(reply.total / reply.page_size));
+  const cursors = () => "next_cursor" in reply;
+  const known = () => reply.page ?? (asked.last ? (exact() ? pageCount() : null) : (asked.page ?? null));
+
+  /** The next (+1) or previous (-1) page: by number while the count is exact, else by cursor. */
+  function step(delta) {
+    const page = known();
+    if (!cursors() || (exact() && reply.page !== null)) {
+      onPage({ page: page + delta });
+      return;
+    }
+    const cursor = delta > 0 ? reply.next_cursor : reply.prev_cursor;
+    if (cursor) onPage({ [delta > 0 ? "after" : "before"]: cursor, page: page ? page + delta : 1 });
   }
+
+  function show(shown, what = {}) {
+    reply = shown;
+    asked = what;
+    const pages = exact() ? pageCount() : null;
+    const page = known();
+    const hasPrev = cursors() ? Boolean(reply.prev_cursor) : page > 1;
+    const hasNext = cursors() ? Boolean(reply.next_cursor) : page < pages;
+    const from = page ? (page - 1) * reply.page_size + 1 : null;
+    const count = reply.items.length;
+    range.textContent =
+      count && from
+        ? `${num(from)}–${num(from + count - 1)} of ${totalText(reply)}`
+        : count
+          ? `${num(count)} of ${totalText(reply)}`
+          : "";
+    pageLabel.textContent = page
+      ? pages
+        ? `Page ${num(page)} of ${num(pages)}`
+        : `Page ${num(page)}`
+      : hasNext
+        ? "Page"
+        : "Last page";
+    first.disabled = !hasPrev;
+    prev.disabled = !hasPrev;
+    next.disabled = !hasNext;
+    last.disabled = !hasNext;
+    jump.hidden = !pages || pages <= 1;
+    jumpInput.max = String(pages ?? 1);
+    jumpInput.value = page ? String(page) : "";
+    if (sizeSelect) sizeSelect.value = String(reply.page_size);
+    root.hidden = !sizes && !hasPrev && !hasNext;
+  }
+
   return { root, show };
 }
 

@@ -42,6 +42,7 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/api/products/bulk-delete"): _PRODUCTS_WRITE,
     ("POST", "/api/products/bulk-update"): _PRODUCTS_WRITE,
     ("DELETE", "/api/products/bulk"): _ADMIN,
+    ("GET", "/api/products/bulk-jobs/{job_id}"): _PRODUCTS_READ,
     ("GET", "/api/products/history"): _PRODUCTS_READ,
     ("GET", "/api/products/{id}/history"): _PRODUCTS_READ,
     # Imports.

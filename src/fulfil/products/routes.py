@@ -1,9 +1,11 @@
-"""The products API: list, read, create, update, delete one, delete all.
+"""The products API: list, read, create, update, delete one, delete all, bulk actions and their jobs.
 
 Each route reads its input, calls the use-case in `service.py` and answers.
 """
 
 from __future__ import annotations
+
+from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,6 +18,7 @@ from fulfil.products import export, history, service
 from fulfil.products.schemas import (
     BulkDeleteQuery,
     BulkDeleteResult,
+    BulkJob,
     BulkResult,
     BulkSelection,
     BulkUpdate,
@@ -90,17 +93,32 @@ async def bulk_delete(request: Request) -> JSONResponse:
     return json_response(BulkDeleteResult(deleted=await service.bulk_delete(app_resources(request), actor_of(request))))
 
 
+def bulk_response(result: BulkResult) -> JSONResponse:
+    """200 with the counts, or 202 when the action was queued as a job."""
+    return json_response(result, status=202 if result.job is not None else 200)
+
+
 async def bulk_delete_selected(request: Request) -> JSONResponse:
     """The products in `ids`, or every one `filter` matches, in batches; `dry_run` only counts."""
     body = await read_body(request, BulkSelection)
-    return json_response(await service.bulk_action(app_resources(request), actor_of(request), body))
+    return bulk_response(await service.bulk_action(app_resources(request), actor_of(request), body))
 
 
 async def bulk_update_selected(request: Request) -> JSONResponse:
     """Set `active` on the products in `ids`, or on every one `filter` matches; `dry_run` only counts."""
     body = await read_body(request, BulkUpdate)
     resources = app_resources(request)
-    return json_response(await service.bulk_action(resources, actor_of(request), body, set_active=body.set.active))
+    return bulk_response(await service.bulk_action(resources, actor_of(request), body, set_active=body.set.active))
+
+
+async def bulk_job(request: Request) -> JSONResponse:
+    """A bulk job's progress: poll it until `status` is completed or failed."""
+    raw = request.path_params["job_id"]
+    try:
+        job_id = UUID(raw)
+    except ValueError:
+        raise service.bulk_job_not_found(raw) from None
+    return json_response(await service.get_bulk_job(app_resources(request).db, job_id))
 
 
 routes: list[BaseRoute] = [
@@ -149,20 +167,31 @@ routes: list[BaseRoute] = [
         "/api/products/bulk-delete",
         bulk_delete_selected,
         methods=["POST"],
-        summary="Delete the selected products, or all a filter matches (dry_run: count only)",
+        summary="Delete the selection, or all a filter matches (dry_run: count only; over 10,000: a job)",
         tag=TAG,
         body=BulkSelection,
         response=BulkResult,
+        also=(202,),
         errors=(400, 422),
+    ),
+    ApiRoute(
+        "/api/products/bulk-jobs/{job_id}",
+        bulk_job,
+        methods=["GET"],
+        summary="A bulk action's job (more than 10,000 products): its status and how many are done",
+        tag=TAG,
+        response=BulkJob,
+        errors=(404,),
     ),
     ApiRoute(
         "/api/products/bulk-update",
         bulk_update_selected,
         methods=["POST"],
-        summary="Set active on the selected products, or on all a filter matches (dry_run: count only)",
+        summary="Set active on the selection, or on all a filter matches (dry_run: count only; over 10,000: a job)",
         tag=TAG,
         body=BulkUpdate,
         response=BulkResult,
+        also=(202,),
         errors=(400, 422),
     ),
     ApiRoute(

@@ -267,12 +267,43 @@ class BulkUpdate(BulkSelection):
     set: BulkSet
 
 
+BulkJobStatus = Literal["queued", "running", "completed", "failed"]
+
+
+class BulkJob(BaseModel):
+    """A bulk action too large for one batch, running as a job: how far it got.
+
+    `affected` grows with each committed batch; the job ends `completed` (or `failed`, with
+    `error`) once its summary event is written.
+    """
+
+    job_id: UUID
+    action: Literal["delete", "update"]
+    status: BulkJobStatus
+    matched: int = Field(description="Products the filter matched when the job was asked for")
+    affected: int = Field(description="Products deleted or changed so far")
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    progress_url: str = Field(description="Poll it (GET) for this object, up to date")
+
+    @field_validator("created_at", "finished_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+
 class BulkResult(BaseModel):
-    """What a bulk action matched and changed (or, in a dry run, would change)."""
+    """What a bulk action matched and changed (or, in a dry run, would change).
+
+    More than one batch (10,000 products) runs as a job: the reply is a 202 at once, with
+    `affected` 0 and `job` saying where to follow it.
+    """
 
     matched: int = Field(description="Products the selection or filter matches")
     affected: int = Field(description="Products deleted or changed (a dry run: that would be)")
     dry_run: bool
+    job: BulkJob | None = Field(None, description="Set when the action runs as a job (202): poll job.progress_url")
 
 
 class HistoryActor(BaseModel):

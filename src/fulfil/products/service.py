@@ -8,16 +8,22 @@ after commit. Errors are `ApiError`s the routes pass on as they are.
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
 from databases import Database
+from pydantic import ValidationError
 
 from fulfil.access.audit import Actor, write_audit
-from fulfil.db import fetch_model
+from fulfil.db import CONNECTION_LOST, fetch_model
 from fulfil.errors import ApiError
 from fulfil.products import cursor, history, queries
 from fulfil.products.schemas import (
+    BulkFilter,
+    BulkJob,
     BulkResult,
     BulkSelection,
     Product,
@@ -27,8 +33,11 @@ from fulfil.products.schemas import (
     ProductUpdate,
     TotalKind,
 )
+from fulfil.queue import JobName, enqueue
 from fulfil.resources import Resources
 from fulfil.webhooks.outbox import record_event, relay_soon
+
+log = logging.getLogger(__name__)
 
 
 def not_found(product_id: int) -> ApiError:
@@ -53,13 +62,12 @@ def sku_taken(sku: str, owner_id: int | None) -> ApiError:
 
 
 async def count_total(db: Database, sql: queries.ListSql) -> tuple[int, TotalKind]:
-    """(total, kind): exact up to the cap; past it the planner's estimate (never below what was
-    counted), except with a text filter, whose estimate is a guess: then "more than the cap"."""
+    """(total, kind) without a text filter: exact up to the cap; past it the planner's estimate
+    (never below what was counted). A text filter's total comes from `search_first`: its
+    estimate would be a guess, so past the cap it is "more than the cap"."""
     counted = int(await db.fetch_val(sql.count, sql.params))
     if counted <= sql.cap:
         return counted, "exact"
-    if sql.cap == queries.SEARCH_COUNT_CAP:
-        return sql.cap, "more_than"
     plan = await db.fetch_val(sql.estimate, sql.params)
     return max(int(json.loads(plan)[0]["Plan"]["Plan Rows"]), counted), "about"
 
@@ -92,13 +100,26 @@ def paging(query: ProductQuery, secret: str) -> tuple[list[Any] | None, bool]:
     return None, query.last
 
 
+async def search_first(db: Database, sql: queries.ListSql) -> tuple[str, dict[str, Any], tuple[int, TotalKind] | None]:
+    """With a text filter: the matching ids first (up to the cap), then the page to read and its
+    parameters, and the total that read settled (None: count it as usual)."""
+    if sql.matching is None or sql.page_within is None:
+        return sql.page, sql.page_params, None
+    ids = await db.fetch_val(sql.matching, sql.params) or []
+    if len(ids) > sql.cap:
+        return sql.page, sql.page_params, (sql.cap, "more_than")
+    return sql.page_within, sql.page_params | {"matched_ids": ids}, (len(ids), "exact")
+
+
 async def list_products(resources: Resources, query: ProductQuery) -> ProductList:
     """Products matching every filter given, one page of them, the cursors either side of it, and
     how many match in all."""
     db, secret = resources.db, resources.settings.secret_key
     position, reverse = paging(query, secret)
-    sql = queries.list_queries(query, position, reverse=reverse)
-    rows = [dict(row._mapping) for row in await db.fetch_all(sql.page, sql.page_params)]
+    indexed = bool(await db.fetch_val(queries.SEARCH_INDEXED))
+    sql = queries.list_queries(query, position, reverse=reverse, indexed=indexed)
+    page, page_params, counted = await search_first(db, sql)
+    rows = [dict(row._mapping) for row in await db.fetch_all(page, page_params)]
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     if reverse:
@@ -110,7 +131,12 @@ async def list_products(resources: Resources, query: ProductQuery) -> ProductLis
     has_after = (position is not None) if reverse else more
     # An empty page past a cursor (its rows deleted since) still leads back to where it started.
     first, last = (keys[0], keys[-1]) if keys else (position, position)
-    total, kind = await count_total(db, sql) if needs_count(sql, len(rows), more) else (sql.offset + len(rows), "exact")
+    if counted is not None:
+        total, kind = counted
+    elif needs_count(sql, len(rows), more):
+        total, kind = await count_total(db, sql)
+    else:
+        total, kind = sql.offset + len(rows), "exact"
     term = query.q or query.sku
     first_page = position is None and not reverse and query.page == 1
     match = await fetch_model(db, queries.SELECT_BY_SKU, {"sku": term}, Product) if term and first_page else None
@@ -123,7 +149,7 @@ async def list_products(resources: Resources, query: ProductQuery) -> ProductLis
         total_kind=kind,
         next_cursor=cursor.encode(secret, query.sort, last) if has_after and last is not None else None,
         prev_cursor=cursor.encode(secret, query.sort, first) if has_before and first is not None else None,
-        search_indexed=bool(await db.fetch_val(queries.SEARCH_INDEXED)),
+        search_indexed=indexed,
         sku_match=match,
     )
 
@@ -250,20 +276,73 @@ def selection_sql(selection: BulkSelection) -> tuple[list[str], dict[str, Any], 
     return clauses, params, {"filter": selection.filter.model_dump(exclude_none=True)}
 
 
-async def run_batches(db: Database, statement: str, params: dict[str, Any], actor: Actor) -> int:
+async def run_batches(
+    db: Database,
+    statement: str,
+    params: dict[str, Any],
+    actor: Actor,
+    *,
+    job_id: UUID | None = None,
+    after: int = 0,
+) -> int:
     """Run a bulk action batch by batch (each its own transaction, at most BULK_BATCH rows), so
     no statement holds many locks or runs long; each batch records its history entries as the
-    actor's, from `bulk`. The number of rows changed."""
+    actor's, from `bulk`. The number of rows changed, starting past id `after`.
+
+    With `job_id` each batch's transaction also moves that job's progress (rows changed, where the
+    next batch starts), so progress is exactly what has committed and a resumed job goes on from there.
+    """
     params = params | history.entry_params(actor, "bulk")
-    after, changed = 0, 0
+    changed = 0
     while True:
         async with db.transaction():
             row = await db.fetch_one(statement, params | {"after": after})
-        assert row is not None
-        changed += int(row._mapping["changed"])
-        if row._mapping["seen"] < queries.BULK_BATCH:
+            assert row is not None
+            batch = int(row._mapping["changed"])
+            seen, last_id = int(row._mapping["seen"]), row._mapping["last_id"]
+            if job_id is not None and seen:
+                progress = {"id": job_id, "changed": batch, "after_id": int(last_id)}
+                await db.execute(queries.BULK_JOB_PROGRESS, progress)
+        changed += batch
+        if seen < queries.BULK_BATCH:
             return changed
-        after = int(row._mapping["last_id"])
+        after = int(last_id)
+
+
+@dataclass(frozen=True)
+class BulkPlan:
+    """What a bulk action runs: `clauses` select the rows it takes, `changing` those it changes
+    (an update skips rows already set), `named` is how its event and audit row name it."""
+
+    action: str
+    event: str
+    clauses: list[str]
+    params: dict[str, Any]  # of `clauses`
+    changing: list[str]
+    changing_params: dict[str, Any]
+    named: dict[str, Any]
+
+
+def bulk_plan(selection: BulkSelection, set_active: bool | None) -> BulkPlan:
+    clauses, params, named = selection_sql(selection)
+    if set_active is None:
+        return BulkPlan("delete", "product.bulk_deleted", clauses, params, clauses, params, named)
+    return BulkPlan(
+        "update",
+        "product.bulk_updated",
+        clauses,
+        params,
+        [*clauses, "active <> :set_active"],
+        params | {"set_active": set_active},
+        named | {"set": {"active": set_active}},
+    )
+
+
+async def record_summary(db: Database, actor: Actor, plan: BulkPlan, matched: int, affected: int) -> None:
+    """The one summary event and the audit row of a bulk action; inside the caller's transaction."""
+    await record_event(db, plan.event, {"count": affected, **plan.named})
+    details = {"matched": matched, "affected": affected, **plan.named}
+    await write_audit(db, actor, f"products.bulk_{plan.action}d", details=details)
 
 
 async def bulk_action(
@@ -273,25 +352,106 @@ async def bulk_action(
     a history entry per product changed, then one summary event (`product.bulk_deleted` or
     `product.bulk_updated`) and one audit row.
 
-    A dry run only counts. Changes made while it runs (an import, a single edit) are taken or
-    left as each batch finds them: the reply counts what was actually changed.
+    A dry run only counts. What fits in one batch runs now; more is recorded as a job and queued
+    (`run_bulk_job`), answered at once with the job to poll, so no request waits for minutes and
+    the dashboard shows progress. Changes made while it runs (an import, a single edit) are taken
+    or left as each batch finds them: the counts are of what was actually changed.
     """
     db = resources.db
-    clauses, params, named = selection_sql(selection)
-    matched = int(await db.fetch_val(queries.bulk_count(clauses), params))
-    if set_active is None:
-        action, event, changing = "delete", "product.bulk_deleted", clauses
-    else:
-        action, event, changing = "update", "product.bulk_updated", [*clauses, "active <> :set_active"]
-        params = params | {"set_active": set_active}
-        named = named | {"set": {"active": set_active}}
+    plan = bulk_plan(selection, set_active)
+    matched = int(await db.fetch_val(queries.bulk_count(plan.clauses), plan.params))
     if selection.dry_run:
-        affected = matched if set_active is None else int(await db.fetch_val(queries.bulk_count(changing), params))
-        return BulkResult(matched=matched, affected=affected, dry_run=True)
-    affected = await run_batches(db, queries.bulk_batch(action, changing), params, actor)
+        changing = queries.bulk_count(plan.changing)
+        affected = matched if set_active is None else int(await db.fetch_val(changing, plan.changing_params))
+        return BulkResult(matched=matched, affected=affected, dry_run=True, job=None)
+    if matched > queries.BULK_JOB_ABOVE:
+        assert selection.filter is not None  # ids are at most one batch
+        job = await queue_bulk_job(resources, actor, plan, selection.filter, set_active, matched)
+        return BulkResult(matched=matched, affected=0, dry_run=False, job=job)
+    affected = await run_batches(db, queries.bulk_batch(plan.action, plan.changing), plan.changing_params, actor)
     async with db.transaction():
-        await record_event(db, event, {"count": affected, **named})
-        details = {"matched": matched, "affected": affected, **named}
-        await write_audit(db, actor, f"products.bulk_{action}d", details=details)
+        await record_summary(db, actor, plan, matched, affected)
     await relay_soon(resources)
-    return BulkResult(matched=matched, affected=affected, dry_run=False)
+    return BulkResult(matched=matched, affected=affected, dry_run=False, job=None)
+
+
+BULK_JOB = JobName("run_bulk_job")
+
+
+def bulk_job_model(row: Any) -> BulkJob:
+    values = dict(row._mapping)
+    return BulkJob.model_validate(values | {"progress_url": f"/api/products/bulk-jobs/{values['job_id']}"})
+
+
+async def queue_bulk_job(
+    resources: Resources, actor: Actor, plan: BulkPlan, selected: BulkFilter, set_active: bool | None, matched: int
+) -> BulkJob:
+    """Record a bulk job (its row is the truth) and queue it; if Redis is away the sweep
+    (`fulfil.products.jobs.resume_bulk_jobs`) queues it once it is back."""
+    values = {
+        "id": uuid4(),
+        "action": plan.action,
+        "filter": selected.model_dump_json(exclude_none=True),
+        "set_active": set_active,
+        "matched": matched,
+        "actor_user_id": actor.user_id,
+        "actor_token_id": actor.token_id,
+        "actor": actor.email,
+        "address": actor.address,
+    }
+    row = await resources.db.fetch_one(queries.INSERT_BULK_JOB, values)
+    job = bulk_job_model(row)
+    try:
+        await enqueue(resources.queue, BULK_JOB, str(job.job_id), job_id=str(job.job_id))
+    except Exception as exc:
+        log.warning("bulk job %s saved but not queued yet: %r", job.job_id, exc)
+    return job
+
+
+async def run_bulk_job(resources: Resources, job_id: UUID) -> str:
+    """Run (or resume, after its last committed batch) a queued bulk job, then write its summary
+    event and audit row as the user who asked for it; the job's status at the end.
+
+    A lost database connection propagates, so the queue runs the job again and it resumes.
+    """
+    db = resources.db
+    row = await db.fetch_one(queries.CLAIM_BULK_JOB, {"id": job_id})
+    if row is None:
+        return "finished already"
+    job = row._mapping
+    actor = Actor(
+        user_id=job["actor_user_id"], email=job["actor"], token_id=job["actor_token_id"], address=job["address"]
+    )
+    try:
+        plan = bulk_plan(BulkSelection.model_validate({"filter": json.loads(job["filter"])}), job["set_active"])
+    except (ValidationError, ApiError):  # recorded by an older version whose filters this one lacks
+        unread = "Its filter is not one this version understands; nothing was changed."
+        await db.fetch_one(queries.FINISH_BULK_JOB, {"id": job_id, "status": "failed", "error": unread})
+        return "failed"
+    statement = queries.bulk_batch(plan.action, plan.changing)
+    status, error = "completed", None
+    try:
+        await run_batches(db, statement, plan.changing_params, actor, job_id=job_id, after=int(job["after_id"]))
+    except CONNECTION_LOST:
+        raise
+    except Exception as exc:
+        log.exception("bulk job %s stopped unexpectedly", job_id)
+        status = "failed"
+        error = f"The bulk {plan.action} stopped on an unexpected error ({exc.__class__.__name__}); it has been logged."
+    async with db.transaction():
+        finished = await db.fetch_one(queries.FINISH_BULK_JOB, {"id": job_id, "status": status, "error": error})
+        if finished is not None:  # what was changed, even if it stopped part way, is announced once
+            await record_summary(db, actor, plan, int(job["matched"]), int(finished._mapping["affected"]))
+    await relay_soon(resources)
+    return status
+
+
+def bulk_job_not_found(job_id: object) -> ApiError:
+    return ApiError(404, f"No bulk job with id {job_id}")
+
+
+async def get_bulk_job(db: Database, job_id: UUID) -> BulkJob:
+    row = await db.fetch_one(queries.SELECT_BULK_JOB, {"id": job_id})
+    if row is None:
+        raise bulk_job_not_found(job_id)
+    return bulk_job_model(row)
