@@ -1,7 +1,8 @@
 """Webhook throughput and the write path: 10,000 product updates per run, one subscribed webhook.
 
-A local aiohttp receiver runs in its own process and counts what arrives. The service runs as
-`python -m fulfil serve` (API plus in-process worker) on a fresh database of its own. The runs:
+A local aiohttp receiver runs in its own process (`common.receiver_process`) and counts what
+arrives. The service runs as `python -m fulfil serve` (API plus in-process worker) on a fresh
+database of its own. The runs:
 
 - write floor: the products service's update transaction (select for update, update returning,
   the outbox event, the history entry, commit) straight through asyncpg, from WRITERS
@@ -31,16 +32,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
-import sys
 import tempfile
 import time
 
 import aiohttp
 import httpx
-from aiohttp import web
 
-from common import ADMIN_URL, fresh_redis
+from common import ADMIN_URL, fresh_redis, receiver_process, wait_for_receipts
 from fulfil.access.audit import Actor
 from fulfil.db import connect_raw, direct_transaction, positional
 from fulfil.products import history, service
@@ -52,57 +50,13 @@ from fulfil.webhooks import queries as webhook_queries
 from fulfil.webhooks.outbox import relay_soon
 from tests.support.access import token_headers
 from tests.support.databases import drop_database, fresh_database
-from tests.support.ports import free_port
 from tests.support.processes import serve, service_env
-from tests.support.waiting import wait_for_http
 
 DB_NAME = "fulfil_bench_webhooks"
 REDIS_DB = 12
 WRITERS = 8
+ROUNDS = 5  # the write floor, service and HTTP runs take turns, a fifth of the products each
 SECRET = "bench-secret"
-
-
-# --- the receiver (its own process: `bench/webhooks.py --receiver PORT`) ---------------------
-
-
-def run_receiver(port: int) -> None:
-    """Count POSTs per path; `GET /stats/{path}` gives count, distinct webhook-ids, first and last time."""
-    seen: dict[str, dict] = {}
-
-    async def receive(request: web.Request) -> web.Response:
-        await request.read()
-        now = time.time()
-        stats = seen.setdefault(request.path, {"count": 0, "first": now, "last": now, "ids": set()})
-        stats["count"] += 1
-        stats["last"] = now
-        stats["ids"].add(request.headers.get("webhook-id"))
-        return web.Response(text="ok")
-
-    async def report(request: web.Request) -> web.Response:
-        stats = seen.get("/" + request.match_info["path"], {"count": 0, "first": 0, "last": 0, "ids": set()})
-        return web.json_response({**stats, "ids": len(stats["ids"])})
-
-    app = web.Application()
-    app.router.add_get("/stats/{path}", report)
-    app.router.add_post("/{path}", receive)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-async def stats(receiver: str, path: str) -> dict:
-    async with httpx.AsyncClient() as http:
-        return (await http.get(f"{receiver}/stats/{path}")).json()  # type: ignore[no-any-return]
-
-
-async def wait_for_receipts(receiver: str, path: str, count: int, within: float) -> dict:
-    deadline = time.monotonic() + within
-    while True:
-        got = await stats(receiver, path)
-        if got["count"] >= count or time.monotonic() > deadline:
-            return got
-        await asyncio.sleep(0.1)
 
 
 # --- the measurements ------------------------------------------------------------------------
@@ -218,9 +172,12 @@ async def run(service: str, receiver: str, database_url: str, redis_url: str, up
     resources = await open_resources(settings)
     ids = list(range(1, updates + 1))
     headers = await token_headers(resources.db)
-    got = {"write_floor": await write_floor(database_url, ids)}
-    got["service_writes"] = await service_updates(resources, ids, "Written")
-    got["http_writes"] = await http_updates(service, headers, ids)
+    got = {"write_floor": 0.0, "service_writes": 0.0, "http_writes": 0.0}
+    for turn in range(ROUNDS):  # in turns, so the machine's other load falls on all three alike
+        mine = ids[turn::ROUNDS]
+        got["write_floor"] += await write_floor(database_url, mine)
+        got["service_writes"] += await service_updates(resources, mine, "Written")
+        got["http_writes"] += await http_updates(service, headers, mine)
     await all_relayed(database_url, within=120)
     async with httpx.AsyncClient(base_url=service, headers=headers) as api:
         hook = {"url": f"{receiver}/live", "event_types": ["product.updated"], "secret": SECRET}
@@ -261,9 +218,8 @@ async def prepare(updates: int) -> str:
     return database_url
 
 
-async def measure(receiver: subprocess.Popen[bytes], urls: dict[str, str], updates: int) -> dict[str, float]:
-    """Both runs through the service, then the floor with the bodies it sent."""
-    await wait_for_http(f"{urls['receiver']}/stats/none", receiver)
+async def measure(urls: dict[str, str], updates: int) -> dict[str, float]:
+    """The runs through the service, then the delivery floor with the bodies it sent."""
     got = await run(urls["service"], urls["receiver"], urls["database"], urls["redis"], updates)
     conn = await connect_raw(urls["database"])
     try:
@@ -277,15 +233,9 @@ async def measure(receiver: subprocess.Popen[bytes], urls: dict[str, str], updat
 
 
 def main(updates: int) -> None:
-    receiver_port = free_port()
-    urls = {
-        "database": asyncio.run(prepare(updates)),
-        "redis": asyncio.run(fresh_redis(REDIS_DB)),
-        "receiver": f"http://127.0.0.1:{receiver_port}",
-    }
-    receiver = subprocess.Popen([sys.executable, __file__, "--receiver", str(receiver_port)])
+    urls = {"database": asyncio.run(prepare(updates)), "redis": asyncio.run(fresh_redis(REDIS_DB))}
     try:
-        with tempfile.TemporaryDirectory() as data_dir:
+        with receiver_process() as receiver, tempfile.TemporaryDirectory() as data_dir:
             env = service_env(
                 DATABASE_URL=urls["database"],
                 REDIS_URL=urls["redis"],
@@ -295,10 +245,8 @@ def main(updates: int) -> None:
                 ENVIRONMENT="development",
             )
             with serve(env) as served:
-                got = asyncio.run(measure(receiver, {**urls, "service": served.url}, updates))
+                got = asyncio.run(measure({**urls, "receiver": receiver, "service": served.url}, updates))
     finally:
-        receiver.terminate()
-        receiver.wait(15)
         asyncio.run(drop_database(ADMIN_URL, DB_NAME))
     report(updates, got)
 
@@ -353,9 +301,4 @@ def verdict(met: bool) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--updates", type=int, default=10_000)
-    parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.receiver:
-        run_receiver(args.receiver)
-    else:
-        main(args.updates)
+    main(parser.parse_args().updates)
