@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import resource
 import tempfile
@@ -197,6 +198,7 @@ class Sample:
     rss: int
     fds: int
     connections: int
+    cpu: float  # the service's CPU seconds so far
 
 
 async def sampler(pid: int, database_url: str, samples: list[Sample], until: float) -> None:
@@ -210,7 +212,8 @@ async def sampler(pid: int, database_url: str, samples: list[Sample], until: flo
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
             at = time.monotonic() - started
-            samples.append(Sample(at, process.memory_info().rss, process.num_fds(), connections))
+            cpu = sum(process.cpu_times()[:2])
+            samples.append(Sample(at, process.memory_info().rss, process.num_fds(), connections, cpu))
             await asyncio.sleep(1)
     finally:
         await conn.close()
@@ -344,6 +347,8 @@ def report(got: dict[str, Any], args: Any) -> None:
     print(f"{'open descriptors':<24}" + "".join(f"{v:>10}" for v in fds))
     conns = (start.connections, middle.connections, end.connections, max(s.connections for s in warm))
     print(f"{'database connections':<24}" + "".join(f"{v:>10}" for v in conns))
+    busy = (end.cpu - start.cpu) / max(end.at - start.at, 1)
+    print(f"service CPU {busy:.0%} of a core after warm-up; machine load average {os.getloadavg()[0]:.1f} at the end")
     # Descriptors and connections come and go with the requests of the moment: growth is the last
     # third of the run reaching past the most the first third held.
     fds_grew = max(s.fds for s in last) > max(s.fds for s in first)
