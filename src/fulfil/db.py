@@ -3,9 +3,9 @@
 Everyday queries go through `Database`, one pooled connection per query or transaction; the
 classes below `create_database` make that pool give back every connection the server ends. A
 path where `databases`' own cost shows (its SQLAlchemy compile of every statement: a single
-product's write spends more time there than in the database) borrows the same pool's asyncpg
-connection through `direct_transaction` and runs the same `:name` SQL as positional statements. A CSV
-import holds one connection for its whole run (its advisory lock, its staging table, its batches):
+product's write spent more time there than in asyncpg) borrows the same pool's asyncpg
+connection through `direct_transaction` and runs the same `:name` SQL as positional statements.
+A CSV import holds one connection for its whole run (its advisory lock, its staging table, its batches):
 that connection is asyncpg's own (`dedicated_connection`), not one borrowed from the pool, because
 `databases` binds a borrowed connection to the task, and once the server drops it every later
 query of that task fails with "connection has been released back to the pool" until the task ends
