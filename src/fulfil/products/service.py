@@ -137,7 +137,7 @@ async def get_product(db: Database, product_id: int) -> Product:
 
 # The single-product writes below run their transaction straight through asyncpg
 # (`fulfil.db.direct_transaction`): the same SQL as through `databases`, without its compile of
-# each statement, which cost more than the database did (see the README's decisions).
+# each statement, which cost more than asyncpg itself did (see the README's decisions).
 
 
 async def create_product(resources: Resources, body: ProductCreate, actor: Actor) -> Product:
