@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test test-api test-schema test-e2e check-wheel lint bench-import bench-products bench-export bench-webhooks bench-sse screenshots clean
+.PHONY: run test test-api test-schema test-e2e check-wheel lint bench-import bench-products bench-export bench-webhooks bench-sse bench-soak screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench-webhooks: $(STAMP)
 
 bench-sse: $(STAMP)
 	$(BENCH) bench/sse_fanout.py
+
+# Three minutes of mixed load (`bench/soak.py --seconds 30` for a shorter one).
+bench-soak: $(STAMP)
+	$(BENCH) bench/soak.py
 
 ## The README's screenshots, from the live app with sample data.
 screenshots: $(STAMP)

@@ -8,18 +8,33 @@ and the service process come from `tests.support`, shared with the test suite.
 
 Importing this module puts the checkout on `sys.path`, so `python bench/x.py` run from anywhere
 can import `tests.support`: import it before anything from `tests`.
+
+`receiver_process` is a webhook receiver in a process of its own (`python bench/common.py
+--receiver PORT`), so counting deliveries takes no time from the process that measures.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
 import os
 import statistics
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import httpx
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.support.databases import empty_redis, redis_db_url  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.waiting import wait_for_http  # noqa: E402
 
 ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_SERVER = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
@@ -37,3 +52,62 @@ def percentile(values: list[float], q: int) -> float:
     if len(values) < 2:
         return max(values, default=0.0)
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def run_receiver(port: int) -> None:
+    """Count POSTs per path; `GET /stats/{path}` gives count, distinct webhook-ids, first and last time."""
+    seen: dict[str, dict[str, Any]] = {}
+
+    async def receive(request: web.Request) -> web.Response:
+        await request.read()
+        now = time.time()
+        stats = seen.setdefault(request.path, {"count": 0, "first": now, "last": now, "ids": set()})
+        stats["count"] += 1
+        stats["last"] = now
+        stats["ids"].add(request.headers.get("webhook-id"))
+        return web.Response(text="ok")
+
+    async def report(request: web.Request) -> web.Response:
+        stats = seen.get("/" + request.match_info["path"], {"count": 0, "first": 0, "last": 0, "ids": set()})
+        return web.json_response({**stats, "ids": len(stats["ids"])})
+
+    app = web.Application()
+    app.router.add_get("/stats/{path}", report)
+    app.router.add_post("/{path}", receive)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+@contextlib.contextmanager
+def receiver_process() -> Iterator[str]:
+    """`run_receiver` in a process of its own on a free port, answering; its URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--receiver", str(port)])
+    try:
+        url = f"http://127.0.0.1:{port}"
+        asyncio.run(wait_for_http(f"{url}/stats/none", proc))
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+async def receiver_stats(receiver: str, path: str) -> dict[str, Any]:
+    """What the receiver counted on `path`: count, ids (distinct webhook-ids), first and last (times)."""
+    async with httpx.AsyncClient() as http:
+        return (await http.get(f"{receiver}/stats/{path}")).json()  # type: ignore[no-any-return]
+
+
+async def wait_for_receipts(receiver: str, path: str, count: int, within: float) -> dict[str, Any]:
+    """The receiver's stats once `count` POSTs reached `path`, or after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        got = await receiver_stats(receiver, path)
+        if got["count"] >= count or time.monotonic() > deadline:
+            return got
+        await asyncio.sleep(0.1)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="a webhook receiver for the benchmarks")
+    parser.add_argument("--receiver", type=int, required=True, help="the port to listen on")
+    run_receiver(parser.parse_args().receiver)

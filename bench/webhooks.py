@@ -1,100 +1,65 @@
-"""Webhook throughput: 10,000 product updates, one subscribed webhook, against a bare aiohttp loop.
+"""Webhook throughput and the write path: 10,000 product updates per run, one subscribed webhook.
 
-A local aiohttp receiver runs in its own process and counts what arrives. The service runs as
-`python -m fulfil serve` (API plus in-process worker) on a fresh database of its own. Two runs:
+A local aiohttp receiver runs in its own process (`common.receiver_process`) and counts what
+arrives. The service runs as `python -m fulfil serve` (API plus in-process worker) on a fresh
+database of its own. The runs:
 
-- live: N product updates through the products service (`fulfil.products.service.update_product`:
-  the change and its event in one transaction, then the nudge) from a few concurrent connections;
-  deliveries per second from the first change to the last receipt. This is bounded by how fast
-  the changes themselves can be written, so the lag of the last receipt is printed too.
+- write floor: the products service's update transaction (select for update, update returning,
+  the outbox event, the history entry, commit) straight through asyncpg, from WRITERS
+  connections of its own that it holds throughout: what the database allows.
+- writes, service: N updates through `fulfil.products.service.update_product` (a pooled
+  connection per write, then the relay's nudge) from WRITERS concurrent tasks, no webhook yet.
+- writes, HTTP: N `PUT /api/products/{id}` with an admin token from WRITERS keep-alive
+  connections: the service run plus HTTP, middleware, access checks, JSON and validation (the
+  client shares the machine's cores with the service and the database).
+- live: N updates through the service with the webhook subscribed; deliveries per second from
+  the first change to the last receipt (bound by how fast the changes are written: the lag of
+  the last receipt is printed too).
 - backlog: N updates (`service.record_update`) committed in one transaction, then one nudge;
   deliveries per second from the commit to the last receipt: what the relay and delivery jobs
   can do on their own.
 
-The floor is one aiohttp session posting the same bodies to the same receiver in a plain loop.
+The delivery floor is one aiohttp session posting the same bodies to the same receiver in a
+plain loop. Writes are compared with the write floor, deliveries with the delivery floor.
 
     flock /tmp/fulfil-bench.lock .venv/bin/python bench/webhooks.py [--updates N]
 
-Targets: >= 500 deliveries/s, and >= 0.5 x the floor's rate.
+Targets: >= 500 deliveries/s and >= 0.5 x the delivery floor; service writes >= 0.7 x the write floor.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
-import sys
+import json
 import tempfile
 import time
 
 import aiohttp
 import httpx
-from aiohttp import web
 
-from common import ADMIN_URL, fresh_redis
+from common import ADMIN_URL, fresh_redis, receiver_process, wait_for_receipts
 from fulfil.access.audit import Actor
-from fulfil.db import connect_raw
-from fulfil.products import service
+from fulfil.db import connect_raw, direct_transaction, positional
+from fulfil.products import history, service
+from fulfil.products import queries as product_queries
 from fulfil.products.schemas import ProductUpdate
 from fulfil.resources import Resources, open_resources
 from fulfil.settings import load_settings
+from fulfil.webhooks import queries as webhook_queries
 from fulfil.webhooks.outbox import relay_soon
 from tests.support.access import token_headers
 from tests.support.databases import drop_database, fresh_database
-from tests.support.ports import free_port
 from tests.support.processes import serve, service_env
-from tests.support.waiting import wait_for_http
 
 DB_NAME = "fulfil_bench_webhooks"
 REDIS_DB = 12
 WRITERS = 8
+ROUNDS = 5  # the write floor, service and HTTP runs take turns, a fifth of the products each
 SECRET = "bench-secret"
 
 
-# --- the receiver (its own process: `bench/webhooks.py --receiver PORT`) ---------------------
-
-
-def run_receiver(port: int) -> None:
-    """Count POSTs per path; `GET /stats/{path}` gives count, distinct webhook-ids, first and last time."""
-    seen: dict[str, dict] = {}
-
-    async def receive(request: web.Request) -> web.Response:
-        await request.read()
-        now = time.time()
-        stats = seen.setdefault(request.path, {"count": 0, "first": now, "last": now, "ids": set()})
-        stats["count"] += 1
-        stats["last"] = now
-        stats["ids"].add(request.headers.get("webhook-id"))
-        return web.Response(text="ok")
-
-    async def report(request: web.Request) -> web.Response:
-        stats = seen.get("/" + request.match_info["path"], {"count": 0, "first": 0, "last": 0, "ids": set()})
-        return web.json_response({**stats, "ids": len(stats["ids"])})
-
-    app = web.Application()
-    app.router.add_get("/stats/{path}", report)
-    app.router.add_post("/{path}", receive)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-async def stats(receiver: str, path: str) -> dict:
-    async with httpx.AsyncClient() as http:
-        return (await http.get(f"{receiver}/stats/{path}")).json()  # type: ignore[no-any-return]
-
-
-async def wait_for_receipts(receiver: str, path: str, count: int, within: float) -> dict:
-    deadline = time.monotonic() + within
-    while True:
-        got = await stats(receiver, path)
-        if got["count"] >= count or time.monotonic() > deadline:
-            return got
-        await asyncio.sleep(0.1)
-
-
-# --- the two measurements --------------------------------------------------------------------
+# --- the measurements ------------------------------------------------------------------------
 
 
 async def floor(receiver: str, bodies: list[bytes]) -> float:
@@ -109,27 +74,95 @@ async def floor(receiver: str, bodies: list[bytes]) -> float:
         return time.time() - started
 
 
-async def live_updates(resources: Resources, ids: list[int]) -> float:
-    """N product updates as the API makes them (one transaction each, then the nudge); returns seconds."""
+# The service's update transaction, statement for statement, as asyncpg takes it.
+FLOOR_STATEMENTS = [
+    positional(sql)[0]
+    for sql in (
+        product_queries.SELECT_PRODUCT_FOR_UPDATE,
+        product_queries.UPDATE_PRODUCT,
+        webhook_queries.INSERT_EVENT,
+        history.INSERT_ENTRY,
+    )
+]
+
+
+async def write_floor(database_url: str, ids: list[int]) -> float:
+    """Seconds for WRITERS asyncpg connections of their own to commit the update transaction of
+    each product (the same statements and values as the service's, nothing else)."""
+    select, update, insert_event, insert_entry = FLOOR_STATEMENTS
 
     async def writer(mine: list[int]) -> None:
-        for product_id in mine:
-            await service.update_product(resources, product_id, ProductUpdate(name=f"Renamed {product_id}"), Actor())
+        conn = await connect_raw(database_url)
+        try:
+            for product_id in mine:
+                name = f"Floor {product_id}"
+                async with conn.transaction():
+                    row = await conn.fetchrow(select, product_id)
+                    after = await conn.fetchrow(update, row["sku"], name, row["description"], row["active"], product_id)
+                    payload = {"event": "product.updated", "timestamp": time.time(), "data": dict(after)}
+                    await conn.fetchval(insert_event, "product.updated", json.dumps(payload, default=str))
+                    before, changed = json.dumps({"name": row["name"]}), json.dumps({"name": name})
+                    entry = (product_id, row["sku"], "updated", "api", before, changed, None, None, None)
+                    await conn.execute(insert_entry, *entry)
+        finally:
+            await conn.close()
 
     started = time.time()
     await asyncio.gather(*(writer(ids[n::WRITERS]) for n in range(WRITERS)))
     return time.time() - started
 
 
+async def service_updates(resources: Resources, ids: list[int], name: str) -> float:
+    """N product updates as the API makes them (one transaction each, then the nudge); returns seconds."""
+
+    async def writer(mine: list[int]) -> None:
+        for product_id in mine:
+            await service.update_product(resources, product_id, ProductUpdate(name=f"{name} {product_id}"), Actor())
+
+    started = time.time()
+    await asyncio.gather(*(writer(ids[n::WRITERS]) for n in range(WRITERS)))
+    return time.time() - started
+
+
+async def http_updates(url: str, headers: dict[str, str], ids: list[int]) -> float:
+    """N `PUT /api/products/{id}` from WRITERS keep-alive connections; returns seconds (any
+    answer but 200 fails the run)."""
+    connector = aiohttp.TCPConnector(limit=WRITERS)
+    async with aiohttp.ClientSession(url, headers=headers, connector=connector) as http:
+
+        async def writer(mine: list[int]) -> None:
+            for product_id in mine:
+                async with http.put(f"/api/products/{product_id}", json={"name": f"Sent {product_id}"}) as response:
+                    if response.status != 200:
+                        raise RuntimeError(f"PUT /api/products/{product_id}: {response.status} {await response.text()}")
+
+        started = time.time()
+        await asyncio.gather(*(writer(ids[n::WRITERS]) for n in range(WRITERS)))
+        return time.time() - started
+
+
 async def backlog_updates(resources: Resources, ids: list[int]) -> float:
     """N product updates committed in one transaction (as a backlog would pile up), then one nudge; returns
     the commit time."""
-    async with resources.db.transaction():
+    async with direct_transaction(resources.db) as conn:
         for product_id in ids:
-            await service.record_update(resources.db, product_id, ProductUpdate(name=f"Again {product_id}"), Actor())
+            await service.record_update(conn, product_id, ProductUpdate(name=f"Again {product_id}"), Actor())
     committed = time.time()
     await relay_soon(resources)
     return committed
+
+
+async def all_relayed(database_url: str, within: float) -> None:
+    """Wait until the worker has relayed every event so far (with no webhook yet: to nobody)."""
+    conn = await connect_raw(database_url)
+    try:
+        deadline = time.monotonic() + within
+        while await conn.fetchval("SELECT count(*) FROM webhook_event WHERE relayed_at IS NULL"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the events written before the webhook existed were not relayed")
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
 
 
 async def run(service: str, receiver: str, database_url: str, redis_url: str, updates: int) -> dict[str, float]:
@@ -138,19 +171,27 @@ async def run(service: str, receiver: str, database_url: str, redis_url: str, up
     )
     resources = await open_resources(settings)
     ids = list(range(1, updates + 1))
-    async with httpx.AsyncClient(base_url=service, headers=await token_headers(resources.db)) as api:
+    headers = await token_headers(resources.db)
+    got = {"write_floor": 0.0, "service_writes": 0.0, "http_writes": 0.0}
+    for turn in range(ROUNDS):  # in turns, so the machine's other load falls on all three alike
+        mine = ids[turn::ROUNDS]
+        got["write_floor"] += await write_floor(database_url, mine)
+        got["service_writes"] += await service_updates(resources, mine, "Written")
+        got["http_writes"] += await http_updates(service, headers, mine)
+    await all_relayed(database_url, within=120)
+    async with httpx.AsyncClient(base_url=service, headers=headers) as api:
         hook = {"url": f"{receiver}/live", "event_types": ["product.updated"], "secret": SECRET}
         created = (await api.post("/api/webhooks", json=hook)).raise_for_status().json()
 
         first_change = time.time()
-        writes = await live_updates(resources, ids)
+        writes = await service_updates(resources, ids, "Renamed")
         live = await wait_for_receipts(receiver, "live", updates, within=300)
 
         await api.put(f"/api/webhooks/{created['id']}", json={"url": f"{receiver}/backlog"})
         committed = await backlog_updates(resources, ids)
         backlog = await wait_for_receipts(receiver, "backlog", updates, within=300)
     await resources.close()
-    return {
+    return got | {
         "writes": writes,
         "live_count": live["count"],
         "live_ids": live["ids"],
@@ -177,9 +218,8 @@ async def prepare(updates: int) -> str:
     return database_url
 
 
-async def measure(receiver: subprocess.Popen[bytes], urls: dict[str, str], updates: int) -> dict[str, float]:
-    """Both runs through the service, then the floor with the bodies it sent."""
-    await wait_for_http(f"{urls['receiver']}/stats/none", receiver)
+async def measure(urls: dict[str, str], updates: int) -> dict[str, float]:
+    """The runs through the service, then the delivery floor with the bodies it sent."""
     got = await run(urls["service"], urls["receiver"], urls["database"], urls["redis"], updates)
     conn = await connect_raw(urls["database"])
     try:
@@ -193,15 +233,9 @@ async def measure(receiver: subprocess.Popen[bytes], urls: dict[str, str], updat
 
 
 def main(updates: int) -> None:
-    receiver_port = free_port()
-    urls = {
-        "database": asyncio.run(prepare(updates)),
-        "redis": asyncio.run(fresh_redis(REDIS_DB)),
-        "receiver": f"http://127.0.0.1:{receiver_port}",
-    }
-    receiver = subprocess.Popen([sys.executable, __file__, "--receiver", str(receiver_port)])
+    urls = {"database": asyncio.run(prepare(updates)), "redis": asyncio.run(fresh_redis(REDIS_DB))}
     try:
-        with tempfile.TemporaryDirectory() as data_dir:
+        with receiver_process() as receiver, tempfile.TemporaryDirectory() as data_dir:
             env = service_env(
                 DATABASE_URL=urls["database"],
                 REDIS_URL=urls["redis"],
@@ -211,10 +245,8 @@ def main(updates: int) -> None:
                 ENVIRONMENT="development",
             )
             with serve(env) as served:
-                got = asyncio.run(measure(receiver, {**urls, "service": served.url}, updates))
+                got = asyncio.run(measure({**urls, "receiver": receiver, "service": served.url}, updates))
     finally:
-        receiver.terminate()
-        receiver.wait(15)
         asyncio.run(drop_database(ADMIN_URL, DB_NAME))
     report(updates, got)
 
@@ -222,23 +254,32 @@ def main(updates: int) -> None:
 def report(updates: int, got: dict[str, float]) -> None:
     floor_seconds = got["floor_seconds"]
     floor_rate = updates / floor_seconds
+    write_floor_rate = updates / got["write_floor"]
     live_rate = got["live_count"] / got["live_seconds"]
     backlog_rate = got["backlog_count"] / got["backlog_seconds"]
+    writes = {
+        "service": updates / got["service_writes"],
+        "HTTP": updates / got["http_writes"],
+        "live": updates / got["writes"],
+    }
     rows = [
-        (
-            "live: updates written, 1 transaction + nudge each",
-            f"{got['writes']:.2f} s",
-            f"{updates / got['writes']:.0f}/s",
-        ),
+        ("write floor: asyncpg, the same transaction", f"{got['write_floor']:.2f} s", f"{write_floor_rate:.0f}/s"),
+        ("writes, service: transaction + nudge each", f"{got['service_writes']:.2f} s", f"{writes['service']:.0f}/s"),
+        ("writes, HTTP: PUT /api/products/{id}", f"{got['http_writes']:.2f} s", f"{writes['HTTP']:.0f}/s"),
+        ("live: updates written (service, webhook on)", f"{got['writes']:.2f} s", f"{writes['live']:.0f}/s"),
         ("live: first change -> last receipt", f"{got['live_seconds']:.2f} s", f"{live_rate:.0f}/s"),
         ("live: last receipt after last change", f"{got['live_lag']:.2f} s", ""),
         ("backlog: commit of N events -> last receipt", f"{got['backlog_seconds']:.2f} s", f"{backlog_rate:.0f}/s"),
-        ("floor: bare aiohttp loop, same bodies", f"{floor_seconds:.2f} s", f"{floor_rate:.0f}/s"),
-        ("ratio live / floor", "", f"{live_rate / floor_rate:.2f}x"),
-        ("ratio backlog / floor", "", f"{backlog_rate / floor_rate:.2f}x"),
+        ("delivery floor: bare aiohttp loop, same bodies", f"{floor_seconds:.2f} s", f"{floor_rate:.0f}/s"),
+        *(
+            (f"ratio writes, {run} / write floor", "", f"{rate / write_floor_rate:.2f}x")
+            for run, rate in writes.items()
+        ),
+        ("ratio live / delivery floor", "", f"{live_rate / floor_rate:.2f}x"),
+        ("ratio backlog / delivery floor", "", f"{backlog_rate / floor_rate:.2f}x"),
     ]
     print()
-    print(f"webhooks: {updates:,} product updates x 2 runs, 1 signed webhook, {WRITERS} writers, receiver in a process")
+    print(f"webhooks: {updates:,} product updates per run, 1 signed webhook, {WRITERS} writers, receiver in a process")
     print(
         f"received (distinct webhook-ids): live {got['live_count']:,} ({got['live_ids']:,}), "
         f"backlog {got['backlog_count']:,} ({got['backlog_ids']:,}); "
@@ -249,7 +290,8 @@ def report(updates: int, got: dict[str, float]) -> None:
         print(f"{name:<52}{took:>10}{rate:>10}")
     for run, per_second in (("live", live_rate), ("backlog", backlog_rate)):
         met_floor = verdict(per_second >= 0.5 * floor_rate)
-        print(f"targets, {run}: >= 500/s {verdict(per_second >= 500)}; >= 0.5x floor {met_floor}")
+        print(f"targets, {run}: >= 500/s {verdict(per_second >= 500)}; >= 0.5x delivery floor {met_floor}")
+    print(f"target, service writes: >= 0.7x write floor {verdict(writes['service'] >= 0.7 * write_floor_rate)}")
 
 
 def verdict(met: bool) -> str:
@@ -259,9 +301,4 @@ def verdict(met: bool) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--updates", type=int, default=10_000)
-    parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.receiver:
-        run_receiver(args.receiver)
-    else:
-        main(args.updates)
+    main(parser.parse_args().updates)

@@ -1,8 +1,11 @@
 """The one database pool, owned by `databases` (asyncpg backend), and the import's own connection.
 
 Everyday queries go through `Database`, one pooled connection per query or transaction; the
-classes below `create_database` make that pool give back every connection the server ends. A CSV
-import holds one connection for its whole run (its advisory lock, its staging table, its batches):
+classes below `create_database` make that pool give back every connection the server ends. A
+path where `databases`' own cost shows (its SQLAlchemy compile of every statement: a single
+product's write spent more time there than in asyncpg) borrows the same pool's asyncpg
+connection through `direct_transaction` and runs the same `:name` SQL as positional statements.
+A CSV import holds one connection for its whole run (its advisory lock, its staging table, its batches):
 that connection is asyncpg's own (`dedicated_connection`), not one borrowed from the pool, because
 `databases` binds a borrowed connection to the task, and once the server drops it every later
 query of that task fails with "connection has been released back to the pool" until the task ends
@@ -13,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import databases.core
@@ -113,6 +118,13 @@ class PoolDatabase(Database):
     def __init__(self, url: str, **options: Any) -> None:
         super().__init__(url, **options)
         self._backend = _ReleasingBackend(self.url, **self.options)
+
+    @property
+    def raw_pool(self) -> asyncpg.Pool:
+        """asyncpg's pool under `databases` (connected), for `direct_transaction`."""
+        pool = self._backend._pool
+        assert pool is not None, "the database is not connected"
+        return pool
 
     def connection(self) -> databases.core.Connection:
         if self._connection is None and self._global_connection is None:
@@ -236,3 +248,78 @@ async def fetch_model(db: Database, query: str, values: dict[str, Any], model: t
     """The row `query` returns as a `model`, or None when it returns none."""
     row = await db.fetch_one(query, values)
     return None if row is None else model.model_validate(dict(row._mapping))
+
+
+class Queries(Protocol):
+    """What a statement helper needs from where it runs: `databases`' Database or Connection, or
+    a `Direct` connection; each takes SQL with `:name` parameters and a dict of their values."""
+
+    async def fetch_val(self, query: str, values: dict[str, Any] | None = None) -> Any: ...
+
+    async def execute(self, query: str, values: dict[str, Any] | None = None) -> Any: ...
+
+
+# A `:name` parameter as SQLAlchemy's text() finds it (its pattern: not `::type`, not `\:`), so
+# a statement means the same through `databases` and through `positional`.
+_NAMED = re.compile(r"(?<![:\w\\]):(\w+)(?![:\w])")
+
+
+@functools.lru_cache(maxsize=512)
+def positional(query: str) -> tuple[str, tuple[str, ...]]:
+    """`query` with its `:name` parameters numbered as asyncpg's `$1`, `$2`…, and the names in
+    that order (a name used twice keeps its number). Cached: statements are module constants."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _NAMED.sub(number, query), tuple(names)
+
+
+class Direct:
+    """One pooled asyncpg connection inside a transaction (`direct_transaction`), taking the same
+    `:name` SQL and value dicts as `databases`; rows are asyncpg's Records (`dict(row)`)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _args(query: str, values: dict[str, Any] | None) -> tuple[str, list[Any]]:
+        sql, names = positional(query)
+        given = values or {}
+        return sql, [given[name] for name in names]
+
+    async def fetch_one(self, query: str, values: dict[str, Any] | None = None) -> asyncpg.Record | None:
+        sql, args = self._args(query, values)
+        return await self.conn.fetchrow(sql, *args)
+
+    async def fetch_val(self, query: str, values: dict[str, Any] | None = None) -> Any:
+        sql, args = self._args(query, values)
+        return await self.conn.fetchval(sql, *args)
+
+    async def execute(self, query: str, values: dict[str, Any] | None = None) -> None:
+        sql, args = self._args(query, values)
+        await self.conn.execute(sql, *args)
+
+
+@contextlib.asynccontextmanager
+async def direct_transaction(db: Database) -> AsyncIterator[Direct]:
+    """A transaction on one of the pool's connections, straight through asyncpg: committed when
+    the body ends, rolled back when it raises. As with `PoolDatabase`'s transactions, a ROLLBACK
+    the lost connection cannot run leaves the body's own error to propagate, and a connection the
+    server ended goes back to the pool, which drops it."""
+    if not isinstance(db, PoolDatabase):
+        raise TypeError("direct_transaction needs the pool of fulfil.db.create_database")
+    async with db.raw_pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            yield Direct(conn)
+        except BaseException:
+            with contextlib.suppress(*CONNECTION_LOST):
+                await transaction.rollback()
+            raise
+        await transaction.commit()

@@ -18,6 +18,7 @@ from databases import Database
 from databases.core import Connection
 
 from fulfil.access.audit import Actor
+from fulfil.db import Queries
 from fulfil.products.schemas import HistoryEntry, HistoryList, HistoryQuery, Product, SkuHistoryQuery
 
 Source = Literal["api", "import", "bulk", "undo"]
@@ -95,7 +96,7 @@ def _fields(product: Product) -> dict[str, Any]:
 
 
 async def record_change(
-    db: Database | Connection,
+    db: Queries,
     actor: Actor,
     *,
     before: Product | None,
