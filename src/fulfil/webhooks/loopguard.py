@@ -54,7 +54,7 @@ class LoopGuard:
         ):
             await self.app(scope, receive, send)
             return
-        body = json.dumps({"detail": REASON}).encode()
+        body = json.dumps({"error": {"code": "loop_detected", "message": REASON, "details": []}}).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
