@@ -15,7 +15,7 @@ from tests.support.waiting import eventually
 from tests.support.webhooks import create_webhook
 
 
-async def feed(client: httpx.AsyncClient, **params: object) -> dict:
+async def feed(client: httpx.AsyncClient, **params: str | int) -> dict:
     response = await client.get("/api/events", params=params)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
