@@ -75,6 +75,8 @@ async def test_recover_is_refused_while_disabled_and_checks_its_window(client: h
     refused = await client.post(url, json={"since": HOUR_AGO})
     assert refused.status_code == 409
     assert "disabled" in refused.json()["error"]["message"]
+    counted = await client.post(url, json={"since": HOUR_AGO, "dry_run": True})
+    assert counted.json() == {"queued": 0, "matching": 0}  # counting first is allowed
     for body, field in [
         ({}, "since"),
         ({"since": "yesterday"}, "since"),

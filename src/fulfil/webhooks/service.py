@@ -207,7 +207,7 @@ async def recover(resources: Resources, webhook_id: int, body: schemas.Recover, 
     """A new round for each delivery of the webhook that ended failed in the window, oldest first.
 
     Each keeps its `webhook-id`, so a receiver that did get one after all can tell. Refused while
-    the webhook is disabled: enable it first (the dashboard's "Recover and enable" does both).
+    the webhook is disabled (a dry run still counts): enable it first, as "Recover and enable" does.
     """
     db = resources.db
     params = {"webhook_id": webhook_id, "since": body.since, "until": body.until}
@@ -215,11 +215,11 @@ async def recover(resources: Resources, webhook_id: int, body: schemas.Recover, 
         row = await db.fetch_one(queries.SELECT_WEBHOOK_FOR_UPDATE, {"id": webhook_id})
         if row is None:
             raise not_found(webhook_id)
+        matching = int(await db.fetch_val(queries.COUNT_RECOVERABLE, params))
+        if body.dry_run:  # counting is allowed while disabled: "Recover and enable" counts first
+            return schemas.Recovered(queued=0, matching=matching)
         if not row["enabled"]:
             raise ApiError(409, f"Webhook {webhook_id} is disabled; enable it before recovering its deliveries")
-        matching = int(await db.fetch_val(queries.COUNT_RECOVERABLE, params))
-        if body.dry_run:
-            return schemas.Recovered(queued=0, matching=matching)
         rows = sorted(await db.fetch_all(queries.RECOVER_DELIVERIES, params), key=lambda r: int(r["id"]))
         details = {"since": body.since.isoformat(), "until": body.until and body.until.isoformat(), "queued": len(rows)}
         await write_audit(db, actor, "webhook.recovered", f"webhook {webhook_id}", details)
