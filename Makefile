@@ -58,6 +58,7 @@ bench-products: $(STAMP)
 
 bench-webhooks: $(STAMP)
 	$(BENCH) bench/webhooks.py
+	$(BENCH) bench/webhooks_operations.py $(WEBHOOK_OPERATIONS_ARGS)
 
 bench-sse: $(STAMP)
 	$(BENCH) bench/sse_fanout.py
