@@ -17,7 +17,10 @@ ALTER TABLE webhook
     ADD COLUMN enabled_at timestamptz NOT NULL DEFAULT now(),
     ADD COLUMN disabled_at timestamptz,
     ADD COLUMN failing_since timestamptz,
-    ADD COLUMN headers jsonb NOT NULL DEFAULT '{}'::jsonb,
+    -- Custom headers may carry credentials (a gateway's Authorization): their JSON is sealed like
+    -- the secret, and only their names are shown.
+    ADD COLUMN headers_sealed text,
+    ADD COLUMN header_names text[] NOT NULL DEFAULT '{}',
     ADD COLUMN max_per_second integer CHECK (max_per_second BETWEEN 1 AND 10000);
 UPDATE webhook SET enabled_at = updated_at;
 CREATE INDEX webhook_plaintext_secret_idx ON webhook (id) WHERE secret IS NOT NULL;

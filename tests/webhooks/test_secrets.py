@@ -148,7 +148,7 @@ async def test_secret_key_rotation_reads_old_keys_and_seals_anew(live_server: Li
 async def test_the_sweep_moves_secrets_to_a_new_secret_key(
     client: httpx.AsyncClient, live_server: LiveServer, db: asyncpg.Connection
 ) -> None:
-    hook = await create_webhook(client, "https://example.com/hook", secret=OLD)
+    hook = await create_webhook(client, "https://example.com/hook", secret=OLD, headers={"X-Key": "v"})
     await client.post(f"/api/webhooks/{hook['id']}/rotate-secret", json={"secret": NEW})
     resources = live_server.resources
     old_settings = resources.settings
@@ -158,10 +158,12 @@ async def test_the_sweep_moves_secrets_to_a_new_secret_key(
     try:
         await seal_secrets(resources)  # (or the sweep, which runs with the same settings, did)
         assert await seal_secrets(resources) == 0
-        row = await db.fetchrow("SELECT secret_sealed, previous_secret_sealed FROM webhook WHERE id = $1", hook["id"])
+        columns = "secret_sealed, previous_secret_sealed, headers_sealed"
+        row = await db.fetchrow(f"SELECT {columns} FROM webhook WHERE id = $1", hook["id"])
         only_new = resources.settings.model_copy(update={"old_secret_keys": ""})
         assert secrets.unseal(only_new, row["secret_sealed"]) == NEW
         assert secrets.unseal(only_new, row["previous_secret_sealed"]) == OLD
+        assert secrets.unseal(only_new, row["headers_sealed"]) == '{"X-Key": "v"}'
     finally:
         resources.settings = old_settings
 

@@ -69,7 +69,7 @@ class Target(TypedDict):
     secret_sealed: str | None
     previous_secret_sealed: str | None
     timeout: int
-    headers: str
+    headers_sealed: str | None
     max_per_second: int | None
 
 
@@ -194,6 +194,12 @@ def signing_secrets(settings: Settings, row: Any) -> list[str]:
     return found
 
 
+def custom_headers(settings: Settings, row: Any) -> dict[str, str]:
+    """The webhook's own headers, opened from their sealed JSON."""
+    sealed = row["headers_sealed"]
+    return {} if sealed is None else dict(json.loads(secrets.unseal(settings, sealed)))
+
+
 class Postponed(Exception):
     """The webhook's rate or pause puts this attempt more than `pacing.MAX_WAIT_SECONDS` away."""
 
@@ -233,7 +239,7 @@ async def attempt(resources: Resources, row: Any, event_type: str | None = None,
             timestamp=int(time.time()),
             body=body,
             secrets=signing_secrets(resources.settings, row),
-            custom=json.loads(row["headers"]),
+            custom=custom_headers(resources.settings, row),
         )
         headers[loopguard.HEADER] = loopguard.mark(resources.settings)
         outcome = await post(outbound.session(resources), row["url"], body, headers, row["timeout"])

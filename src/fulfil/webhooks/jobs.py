@@ -41,7 +41,8 @@ async def sweep_webhooks(ctx: dict[str, Any]) -> str:
 
 
 async def seal_secrets(resources: Resources) -> int:
-    """Seal plaintext secrets, and those an old SECRET_KEY sealed, under the current key.
+    """Seal plaintext secrets, and the secrets and headers an old SECRET_KEY sealed (or that a
+    change left under mixed keys), under the current key.
 
     Safe with several processes and with older versions still running: each row is written only
     if it has not changed since it was read, and readers take either form meanwhile. A secret no
@@ -55,6 +56,7 @@ async def seal_secrets(resources: Resources) -> int:
         try:
             current = row["secret_sealed"] and secrets.reseal(settings, row["secret_sealed"])
             previous = row["previous_secret_sealed"] and secrets.reseal(settings, row["previous_secret_sealed"])
+            headers = row["headers_sealed"] and secrets.reseal(settings, row["headers_sealed"])
         except secrets.SecretUnreadable as exc:
             log.error("webhook %s: %s", row["id"], exc)
             continue
@@ -64,10 +66,12 @@ async def seal_secrets(resources: Resources) -> int:
             "id": row["id"],
             "secret_sealed": current,
             "previous_sealed": previous,
+            "headers_sealed": headers,
             "key_id": key_id,
             "old_secret": row["secret"],
             "old_sealed": row["secret_sealed"],
             "old_previous": row["previous_secret_sealed"],
+            "old_headers": row["headers_sealed"],
         }
         await resources.db.execute(queries.SEAL_SECRETS, values)
         done += 1

@@ -13,7 +13,7 @@ w.id, w.url, w.event_types, w.enabled, (w.secret IS NOT NULL OR w.secret_sealed 
 w.timeout, w.retry_count, w.disabled_reason, w.disabled_at, w.failing_since, w.created_at, w.updated_at,
 w.secret_rotated_at,
 CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret_expires_at END AS previous_secret_expires_at,
-CAST(w.headers AS text) AS headers, w.max_per_second,
+w.header_names, w.max_per_second,
 last.status AS last_delivery_status, last.created_at AS last_delivery_at
 """
 
@@ -29,34 +29,36 @@ LIST_WEBHOOKS = f"SELECT {WEBHOOK_COLUMNS} {WEBHOOK_FROM} ORDER BY w.id LIMIT :l
 COUNT_WEBHOOKS = "SELECT count(*) FROM webhook"
 SELECT_WEBHOOK = f"SELECT {WEBHOOK_COLUMNS} {WEBHOOK_FROM} WHERE w.id = :id"
 SELECT_WEBHOOK_FOR_UPDATE = """
-SELECT id, url, event_types, enabled, timeout, retry_count, CAST(headers AS text) AS headers, max_per_second,
+SELECT id, url, event_types, enabled, timeout, retry_count, headers_sealed, header_names, max_per_second,
        secret, secret_sealed
 FROM webhook WHERE id = :id FOR UPDATE
 """
 
 SELECT_TARGET = f"""
 SELECT w.id, w.url, w.secret, w.secret_sealed, {PREVIOUS_SECRET} AS previous_secret_sealed, w.timeout,
-       CAST(w.headers AS text) AS headers, w.max_per_second
+       w.headers_sealed, w.max_per_second
 FROM webhook w WHERE w.id = :id
 """
 
 INSERT_WEBHOOK = """
-INSERT INTO webhook (url, event_types, enabled, secret_sealed, secret_key_id, timeout, retry_count, headers,
-                     max_per_second)
-VALUES (:url, :event_types, :enabled, :secret_sealed, :secret_key_id, :timeout, :retry_count,
-        CAST(:headers AS jsonb), :max_per_second)
+INSERT INTO webhook (url, event_types, enabled, secret_sealed, secret_key_id, timeout, retry_count, headers_sealed,
+                     header_names, max_per_second)
+VALUES (:url, :event_types, :enabled, :secret_sealed, :secret_key_id, :timeout, :retry_count, :headers_sealed,
+        :header_names, :max_per_second)
 RETURNING id
 """
 
 # Enabling a webhook clears why and since when it was disabled, and restarts the count of
 # failures that disable it. A secret set by hand replaces the current one and ends any rotation.
+# Writing some of the sealed columns clears `secret_key_id`: the sweep then seals them all under
+# the current key again, so none is left under a key that may later leave OLD_SECRET_KEYS.
 UPDATE_WEBHOOK = """
 UPDATE webhook
 SET url = :url, event_types = :event_types, enabled = :enabled, timeout = :timeout, retry_count = :retry_count,
-    headers = CAST(:headers AS jsonb), max_per_second = :max_per_second,
+    headers_sealed = :headers_sealed, header_names = :header_names, max_per_second = :max_per_second,
     secret = CASE WHEN :set_secret THEN NULL ELSE secret END,
     secret_sealed = CASE WHEN :set_secret THEN :secret_sealed ELSE secret_sealed END,
-    secret_key_id = CASE WHEN :set_secret THEN :secret_key_id ELSE secret_key_id END,
+    secret_key_id = CASE WHEN :set_secret OR :set_headers THEN NULL ELSE secret_key_id END,
     previous_secret_sealed = CASE WHEN :set_secret THEN NULL ELSE previous_secret_sealed END,
     previous_secret_expires_at = CASE WHEN :set_secret THEN NULL ELSE previous_secret_expires_at END,
     enabled_at = CASE WHEN :enabled AND NOT enabled THEN now() ELSE enabled_at END,
@@ -71,7 +73,7 @@ WHERE id = :id
 # `previous_expires_at` (NULL: no grace, it is dropped at once).
 ROTATE_SECRET = """
 UPDATE webhook
-SET secret = NULL, secret_sealed = :secret_sealed, secret_key_id = :secret_key_id,
+SET secret = NULL, secret_sealed = :secret_sealed, secret_key_id = NULL,
     previous_secret_sealed = :previous_sealed, previous_secret_expires_at = :previous_expires_at,
     secret_rotated_at = now(), updated_at = now()
 WHERE id = :id
@@ -89,16 +91,18 @@ WITH erased AS (
 SELECT count(*) FROM erased
 """
 SECRETS_TO_SEAL = """
-SELECT id, secret, secret_sealed, previous_secret_sealed FROM webhook
+SELECT id, secret, secret_sealed, previous_secret_sealed, headers_sealed FROM webhook
 WHERE secret IS NOT NULL
-   OR ((secret_sealed IS NOT NULL OR previous_secret_sealed IS NOT NULL) AND secret_key_id IS DISTINCT FROM :key_id)
+   OR ((secret_sealed IS NOT NULL OR previous_secret_sealed IS NOT NULL OR headers_sealed IS NOT NULL)
+       AND secret_key_id IS DISTINCT FROM :key_id)
 ORDER BY id LIMIT :limit
 """
 SEAL_SECRETS = """
 UPDATE webhook
-SET secret = NULL, secret_sealed = :secret_sealed, previous_secret_sealed = :previous_sealed, secret_key_id = :key_id
+SET secret = NULL, secret_sealed = :secret_sealed, previous_secret_sealed = :previous_sealed,
+    headers_sealed = :headers_sealed, secret_key_id = :key_id
 WHERE id = :id AND secret IS NOT DISTINCT FROM :old_secret AND secret_sealed IS NOT DISTINCT FROM :old_sealed
-  AND previous_secret_sealed IS NOT DISTINCT FROM :old_previous
+  AND previous_secret_sealed IS NOT DISTINCT FROM :old_previous AND headers_sealed IS NOT DISTINCT FROM :old_headers
 """
 
 DELETE_WEBHOOK = "DELETE FROM webhook WHERE id = :id RETURNING id"
@@ -191,7 +195,7 @@ WHERE d.id = ANY (:ids) AND w.id = d.webhook_id AND d.status = 'pending'
   AND d.next_attempt_at <= now() + interval '1 second'
 RETURNING d.id, d.webhook_id, d.event_type, d.message_id, d.body, d.attempt_count, d.round_attempts,
           w.url, w.secret, w.secret_sealed, {PREVIOUS_SECRET} AS previous_secret_sealed, w.timeout, w.retry_count,
-          w.enabled, CAST(w.headers AS text) AS headers, w.max_per_second
+          w.enabled, w.headers_sealed, w.max_per_second
 """
 
 # Waiting for the webhook's rate or a pause its receiver asked for: back in the queue, no attempt counted.

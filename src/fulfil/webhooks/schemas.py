@@ -204,7 +204,8 @@ Headers = Annotated[
     dict[str, str],
     AfterValidator(clean_headers),
     Field(
-        description=f"Up to {HEADERS_MAX} extra headers sent with every delivery (name: value)",
+        description=f"Up to {HEADERS_MAX} extra headers sent with every delivery (name: value); write-only, "
+        "as values may be credentials: replies give `header_names`; a PUT with `headers` replaces them all",
         json_schema_extra={"maxProperties": HEADERS_MAX},
     ),
 ]
@@ -262,17 +263,12 @@ class Webhook(BaseModel):
     previous_secret_expires_at: datetime | None = Field(
         None, description="Until when the secret replaced by the last rotation still signs beside the new one"
     )
-    headers: dict[str, str]
+    header_names: list[str] = Field(description="The custom headers' names (their values are write-only)")
     max_per_second: int | None
     created_at: datetime
     updated_at: datetime
     last_delivery_status: DeliveryStatus | None = Field(None, description="Status of the newest delivery, if any")
     last_delivery_at: datetime | None = None
-
-    @field_validator("headers", mode="before")
-    @classmethod
-    def _parse_headers(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
 
 
 class WebhookList(Page[Webhook]):

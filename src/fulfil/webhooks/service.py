@@ -46,18 +46,21 @@ async def list_webhooks(db: Database, query: schemas.WebhookQuery) -> schemas.We
     return schemas.WebhookList.of([schemas.Webhook.model_validate(dict(row._mapping)) for row in rows], query, total)
 
 
-def sealed(settings: Settings, secret: str | None) -> dict[str, str | None]:
-    """The secret columns for `secret` (None: no secret): sealed under the current key."""
-    if secret is None:
-        return {"secret_sealed": None, "secret_key_id": None}
-    return {"secret_sealed": secrets.seal(settings, secret), "secret_key_id": secrets.key_id(settings)}
+def sealed(settings: Settings, secret: str | None) -> str | None:
+    """`secret` sealed under the current key (None: no secret)."""
+    return None if secret is None else secrets.seal(settings, secret)
+
+
+def sealed_headers(settings: Settings, headers: dict[str, str]) -> dict[str, Any]:
+    """The header columns: the JSON sealed (it may hold credentials), and the names shown."""
+    return {"headers_sealed": sealed(settings, json.dumps(headers)) if headers else None, "header_names": list(headers)}
 
 
 async def create_webhook(
     db: Database, settings: Settings, body: schemas.WebhookCreate, actor: Actor
 ) -> schemas.Webhook:
-    values = body.model_dump(exclude={"secret"}) | sealed(settings, body.secret)
-    values["headers"] = json.dumps(body.headers)
+    values = body.model_dump(exclude={"secret", "headers"}) | sealed_headers(settings, body.headers)
+    values |= {"secret_sealed": sealed(settings, body.secret), "secret_key_id": secrets.key_id(settings)}
     async with db.transaction():
         webhook_id = await db.fetch_val(queries.INSERT_WEBHOOK, values)
         await write_audit(db, actor, "webhook.created", f"webhook {webhook_id}", {"url": body.url})
@@ -73,10 +76,11 @@ async def update_webhook(
         row = await db.fetch_one(queries.SELECT_WEBHOOK_FOR_UPDATE, {"id": webhook_id})
         if row is None:
             raise not_found(webhook_id)
-        values: dict[str, Any] = dict(row._mapping) | {k: v for k, v in sent.items() if k != "secret"}
+        values: dict[str, Any] = dict(row._mapping) | {k: v for k, v in sent.items() if k not in ("secret", "headers")}
         if "headers" in sent:
-            values["headers"] = json.dumps(sent["headers"])
-        values |= {"set_secret": "secret" in sent} | sealed(settings, sent.get("secret"))
+            values |= sealed_headers(settings, sent["headers"])
+        values |= {"set_secret": "secret" in sent, "set_headers": "headers" in sent}
+        values["secret_sealed"] = sealed(settings, sent.get("secret"))
         del values["secret"]
         await db.execute(queries.UPDATE_WEBHOOK, values)
         fields = {"fields": sorted(body.model_fields_set)}
@@ -157,7 +161,7 @@ async def test_webhook(resources: Resources, webhook_id: int) -> schemas.TestRes
         secret_sealed=row["secret_sealed"],
         previous_secret_sealed=row["previous_secret_sealed"],
         timeout=row["timeout"],
-        headers=row["headers"],
+        headers_sealed=row["headers_sealed"],
         max_per_second=row["max_per_second"],
     )
     data = {"webhook_id": webhook_id, "message": "A test event from Fulfil-RK; no product changed."}
@@ -191,9 +195,10 @@ async def rotate_secret(
         expires = datetime.now(UTC) + timedelta(seconds=body.grace_seconds) if keep else None
         values = {
             "id": webhook_id,
+            "secret_sealed": sealed(settings, new),
             "previous_sealed": current if keep else None,
             "previous_expires_at": expires,
-        } | sealed(settings, new)
+        }
         await db.execute(queries.ROTATE_SECRET, values)
         details = {"grace_seconds": body.grace_seconds, "generated": body.secret is None}
         await write_audit(db, actor, "webhook.secret_rotated", f"webhook {webhook_id}", details)
