@@ -168,6 +168,24 @@ async def test_the_sweep_moves_secrets_to_a_new_secret_key(
         resources.settings = old_settings
 
 
+async def test_a_secret_no_key_opens_fails_the_delivery_without_sending_it(
+    client: httpx.AsyncClient, live_server: LiveServer, receiver: Receiver, db: asyncpg.Connection
+) -> None:
+    hook = await create_webhook(client, receiver.url, secret=OLD, retry_count=3)
+    stranger = live_server.resources.settings.model_copy(update={"secret_key": "a key nobody lists"})
+    await db.execute("UPDATE webhook SET secret_sealed = $1 WHERE id = $2", secrets.seal(stranger, OLD), hook["id"])
+    await change(client, "LOCKED")
+
+    async def failed() -> dict | None:
+        items = (await client.get(f"/api/webhooks/{hook['id']}/deliveries")).json()["items"]
+        return items[0] if items and items[0]["status"] == "failed" else None
+
+    delivery = await eventually(failed)
+    assert "neither SECRET_KEY nor one of OLD_SECRET_KEYS" in delivery["last_error"]
+    assert len(delivery["attempts"]) == 1
+    assert receiver.received == []
+
+
 def test_production_refuses_the_default_secret_key() -> None:
     with pytest.raises(SettingsError, match="SECRET_KEY is the default"):
         load_settings(environment="production", _env_file=None)

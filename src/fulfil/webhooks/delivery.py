@@ -187,9 +187,13 @@ def peer_address(response: aiohttp.ClientResponse) -> str | None:
 def signing_secrets(settings: Settings, row: Any) -> list[str]:
     """The secrets that sign a delivery: the current one (plaintext until the sweep seals it), then
     the one a rotation keeps through its grace."""
-    current = row["secret"] if row["secret"] is not None else row["secret_sealed"]
-    found = [] if current is None else [current if row["secret"] is not None else secrets.unseal(settings, current)]
-    if found and row["previous_secret_sealed"] is not None:
+    if row["secret"] is not None:
+        found = [row["secret"]]
+    elif row["secret_sealed"] is not None:
+        found = [secrets.unseal(settings, row["secret_sealed"])]
+    else:
+        return []
+    if row["previous_secret_sealed"] is not None:
         found.append(secrets.unseal(settings, row["previous_secret_sealed"]))
     return found
 
@@ -232,15 +236,19 @@ async def attempt(resources: Resources, row: Any, event_type: str | None = None,
         if paced and row["max_per_second"]:
             await wait_for_turn(resources, row["webhook_id"], row["max_per_second"])
         body = row["body"].encode()
-        headers = delivery_headers(
-            event_type=event_type or row["event_type"],
-            webhook_id=row["webhook_id"],
-            message_id=row["message_id"],
-            timestamp=int(time.time()),
-            body=body,
-            secrets=signing_secrets(resources.settings, row),
-            custom=custom_headers(resources.settings, row),
-        )
+        try:
+            headers = delivery_headers(
+                event_type=event_type or row["event_type"],
+                webhook_id=row["webhook_id"],
+                message_id=row["message_id"],
+                timestamp=int(time.time()),
+                body=body,
+                secrets=signing_secrets(resources.settings, row),
+                custom=custom_headers(resources.settings, row),
+            )
+        except secrets.SecretUnreadable as exc:  # not sent: a failure to recover once the key is listed again
+            log.error("webhook %s: %s", row["webhook_id"], exc)
+            return Outcome(datetime.now(UTC), None, 0.0, "", f"not sent: {exc}", blocked=True)
         headers[loopguard.HEADER] = loopguard.mark(resources.settings)
         outcome = await post(outbound.session(resources), row["url"], body, headers, row["timeout"])
     if outcome.status_code == 429:
