@@ -207,3 +207,26 @@ async def disable(database_url: str, webhook_id: int) -> None:
         )
     finally:
         await conn.close()
+
+
+def test_extra_headers_and_a_rate_from_the_edit_form(page: Page, service: Service, receiver: ThreadedReceiver) -> None:
+    with service.api() as api:
+        api.post("/api/webhooks", json={"url": receiver.url, "event_types": ["product.created"]}).raise_for_status()
+    page.goto("/#webhooks")
+    hook = page.locator("[data-testid=webhooks-table] tbody tr").filter(has_text=receiver.url)
+    hook.get_by_role("button", name=f"Edit {receiver.url}").click()
+    dialog = page.get_by_role("dialog", name="Edit webhook")
+    dialog.get_by_label("Extra headers").fill("Host: internal")
+    dialog.get_by_role("button", name="Save changes").click()
+    expect(field_error(dialog, "Extra headers")).to_contain_text("set by the service itself")
+
+    dialog.get_by_label("Extra headers").fill("X-Tenant: acme\nAuthorization: Bearer gateway")
+    dialog.get_by_label("Deliveries per second").fill("5")
+    dialog.get_by_role("button", name="Save changes").click()
+    expect(dialog).to_be_hidden()
+    with service.api() as api:
+        saved = next(h for h in api.get("/api/webhooks").json()["items"] if h["url"] == receiver.url)
+        assert saved["header_names"] == ["X-Tenant", "Authorization"] and saved["max_per_second"] == 5
+        api.post("/api/products", json={"sku": "HDR-1", "name": "Headers"}).raise_for_status()
+    (hit,) = receiver.wait_for(1)
+    assert hit.headers["X-Tenant"] == "acme" and hit.headers["Authorization"] == "Bearer gateway"

@@ -602,6 +602,21 @@ export function mountWebhooks(card) {
       value: String(editing ? hook.retry_count : 3),
       inputmode: "numeric",
     });
+    const rate = h("input", {
+      type: "number",
+      name: "max_per_second",
+      min: "1",
+      max: "10000",
+      step: "1",
+      value: editing && hook.max_per_second ? String(hook.max_per_second) : "",
+      inputmode: "numeric",
+    });
+    const headers = h("textarea", {
+      name: "headers",
+      rows: "3",
+      spellcheck: "false",
+      placeholder: "Authorization: Bearer …",
+    });
     const save = h(
       "button",
       { type: "submit", class: "btn btn--primary" },
@@ -642,6 +657,16 @@ export function mountWebhooks(card) {
           textField({ label: "Timeout (seconds)", input: timeout, hint: "1 to 300." }).wrap,
           textField({ label: "Retry count", input: retries, hint: "Retries after a failed attempt, 0 to 20." }).wrap,
         ),
+        textField({ label: "Deliveries per second", input: rate, hint: "Optional: at most this many, 1 to 10,000." })
+          .wrap,
+        textField({
+          label: "Extra headers",
+          input: headers,
+          hint:
+            editing && hook.header_names.length
+              ? `Set: ${hook.header_names.join(", ")} (values never shown). Type them all again to replace them; leave empty to keep.`
+              : "Optional, one per line as Name: value (up to 10); sent with every delivery.",
+        }).wrap,
         h("div", { class: "field" }, enabled.wrap),
       ],
       footer: [h("button", { type: "button", class: "btn", onclick: () => modal.close() }, "Cancel"), save],
@@ -654,7 +679,9 @@ export function mountWebhooks(card) {
           enabled: enabled.input.checked,
           timeout: numberOrRaw(timeout.value),
           retry_count: numberOrRaw(retries.value),
+          max_per_second: numberOrRaw(rate.value),
         };
+        if (headers.value.trim()) payload.headers = headerObject(headers.value);
         if (secret.value) payload.secret = secret.value;
         else if (removeSecret?.checked) payload.secret = null;
         setBusy(save, true, "Saving…");
@@ -836,4 +863,17 @@ function numberOrRaw(value) {
   if (trimmed === "") return null;
   const number = Number(trimmed);
   return Number.isFinite(number) ? number : trimmed;
+}
+
+/** "Name: value" lines as the API's headers object (a line without a colon is a name with no value). */
+function headerObject(text) {
+  const entries = text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const colon = line.indexOf(":");
+      return colon < 0 ? [line, ""] : [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
+    });
+  return Object.fromEntries(entries);
 }
