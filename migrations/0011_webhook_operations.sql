@@ -37,5 +37,7 @@ SELECT setval('webhook_event_feed_seq', coalesce((SELECT max(feed_position) FROM
 CREATE UNIQUE INDEX webhook_event_feed_idx ON webhook_event (feed_position) WHERE feed_position IS NOT NULL;
 CREATE INDEX webhook_event_type_feed_idx ON webhook_event (event_type, feed_position) WHERE feed_position IS NOT NULL;
 
--- Recover and the stats read a webhook's deliveries by when they ended.
-CREATE INDEX webhook_delivery_finished_idx ON webhook_delivery (webhook_id, finished_at) WHERE finished_at IS NOT NULL;
+-- Recover, the stats and the sustained-failure check read a webhook's deliveries by how and when
+-- they ended: its last success and its first failure since are one index probe each.
+CREATE INDEX webhook_delivery_failed_idx ON webhook_delivery (webhook_id, finished_at) WHERE status = 'failed';
+CREATE INDEX webhook_delivery_delivered_idx ON webhook_delivery (webhook_id, finished_at) WHERE status = 'delivered';

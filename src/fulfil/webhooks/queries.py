@@ -114,27 +114,39 @@ RETURNING id, url
 """
 
 # Sustained failure: every delivery that ended since the webhook was last enabled and since its
-# last success failed, at least :min_failed of them, the first at least :hours ago. Disabled once
-# (a racing job's statement finds it disabled already).
+# last success failed, at least :min_failed of them, the first at least :hours ago. It runs after
+# every delivery that ends failed, so each part is an index probe (webhook_delivery_failed_idx,
+# webhook_delivery_delivered_idx) and the failures are counted only up to :min_failed, and in full
+# only when it disables. Disabled once (a racing job's statement finds it disabled already).
 DISABLE_FAILING = """
 WITH hook AS (SELECT id, enabled_at FROM webhook WHERE id = :id AND enabled),
-last_ok AS (
-    SELECT max(finished_at) AS at FROM webhook_delivery WHERE webhook_id = :id AND status = 'delivered'
+since AS (
+    SELECT greatest(hook.enabled_at, coalesce((
+        SELECT max(finished_at) FROM webhook_delivery WHERE webhook_id = :id AND status = 'delivered'
+    ), hook.enabled_at)) AS at
+    FROM hook
 ),
 streak AS (
-    SELECT min(d.finished_at) AS since, count(*) AS failed
-    FROM webhook_delivery d, hook, last_ok
-    WHERE d.webhook_id = :id AND d.status = 'failed' AND d.finished_at IS NOT NULL
-      AND d.finished_at > greatest(hook.enabled_at, coalesce(last_ok.at, hook.enabled_at))
+    SELECT since.at AS after,
+           (SELECT min(finished_at) FROM webhook_delivery
+            WHERE webhook_id = :id AND status = 'failed' AND finished_at > since.at) AS first_failed,
+           (SELECT count(*) FROM (
+                SELECT 1 FROM webhook_delivery
+                WHERE webhook_id = :id AND status = 'failed' AND finished_at > since.at LIMIT :min_failed
+            ) enough) AS failed
+    FROM since
 )
 UPDATE webhook w
-SET enabled = false, disabled_at = now(), failing_since = streak.since, updated_at = now(),
-    disabled_reason = 'every delivery failed since ' || to_char(streak.since AT TIME ZONE 'UTC',
-        'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ' (' || streak.failed || ' failed)'
+SET enabled = false, disabled_at = now(), failing_since = streak.first_failed, updated_at = now(),
+    disabled_reason = 'every delivery failed since ' || to_char(streak.first_failed AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ' (' || (
+            SELECT count(*) FROM webhook_delivery
+            WHERE webhook_id = :id AND status = 'failed' AND finished_at > streak.after
+        ) || ' failed)'
 FROM streak
 WHERE w.id = :id AND w.enabled AND streak.failed >= :min_failed
-  AND streak.since <= now() - make_interval(secs => CAST(:hours AS float8) * 3600)
-RETURNING w.id, w.url, w.disabled_reason, w.failing_since, streak.failed
+  AND streak.first_failed <= now() - make_interval(secs => CAST(:hours AS float8) * 3600)
+RETURNING w.id, w.url, w.disabled_reason, w.failing_since
 """
 
 # The outbox: one event, written in the transaction of the change it announces.
