@@ -165,15 +165,18 @@ async def test_exhausted_retries_fail_and_a_resend_delivers(client: httpx.AsyncC
     response = await client.post(f"/api/webhooks/deliveries/{delivery['id']}/resend")
     assert response.status_code == 202
     assert response.json()["status"] == "pending"
+    # A second resend is refused while the first round is pending; once that round has delivered,
+    # it is a round of its own.
     again = await client.post(f"/api/webhooks/deliveries/{delivery['id']}/resend")
     assert again.status_code in (202, 409)
+    rounds = [200] if again.status_code == 409 else [200, 200]
 
     async def delivered() -> dict | None:
         (item,) = await deliveries(client, hook["id"])
         return item if item["status"] == "delivered" else None
 
     item = await eventually(delivered)
-    assert [a["status_code"] for a in item["attempts"]] == [500, 500, 200]
+    assert [a["status_code"] for a in item["attempts"]] == [500, 500, *rounds]
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 1
     assert (await client.post(f"/api/webhooks/deliveries/{delivery['id']}/resend")).status_code == 202
 
