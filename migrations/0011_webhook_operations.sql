@@ -17,6 +17,9 @@ ALTER TABLE webhook
     ADD COLUMN enabled_at timestamptz NOT NULL DEFAULT now(),
     ADD COLUMN disabled_at timestamptz,
     ADD COLUMN failing_since timestamptz,
+    -- Its last success, at most a second stale (written once a second at most, see delivery.record):
+    -- an index of delivered rows to find it would cost every delivery an index entry.
+    ADD COLUMN last_delivered_at timestamptz,
     -- Custom headers may carry credentials (a gateway's Authorization): their JSON is sealed like
     -- the secret, and only their names are shown.
     ADD COLUMN headers_sealed text,
@@ -35,9 +38,6 @@ FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM webhook_event WHERE r
 WHERE e.id = o.id;
 SELECT setval('webhook_event_feed_seq', coalesce((SELECT max(feed_position) FROM webhook_event), 0) + 1, false);
 CREATE UNIQUE INDEX webhook_event_feed_idx ON webhook_event (feed_position) WHERE feed_position IS NOT NULL;
-CREATE INDEX webhook_event_type_feed_idx ON webhook_event (event_type, feed_position) WHERE feed_position IS NOT NULL;
 
--- Recover, the stats and the sustained-failure check read a webhook's deliveries by how and when
--- they ended: its last success and its first failure since are one index probe each.
+-- Recover and the sustained-failure check read a webhook's failed deliveries by when they ended.
 CREATE INDEX webhook_delivery_failed_idx ON webhook_delivery (webhook_id, finished_at) WHERE status = 'failed';
-CREATE INDEX webhook_delivery_delivered_idx ON webhook_delivery (webhook_id, finished_at) WHERE status = 'delivered';

@@ -311,6 +311,12 @@ async def record(resources: Resources, results: list[Result]) -> set[int]:
     rows = await through_lost_connections(
         lambda: resources.db.fetch_all(queries.RECORD_ATTEMPTS, {"results": payload}), within=RECORD_WITHIN_SECONDS
     )
+    delivered = list({result.row["webhook_id"] for result in results if result.status == "delivered"})
+    if delivered:  # the sustained-failure check counts from a webhook's last success
+        try:
+            await resources.db.execute(queries.MARK_DELIVERED, {"ids": delivered})
+        except Exception as exc:
+            log.warning("could not note the last success of webhooks %s: %r", delivered, exc)
     return {row["id"] for row in rows}
 
 

@@ -115,16 +115,13 @@ RETURNING id, url
 
 # Sustained failure: every delivery that ended since the webhook was last enabled and since its
 # last success failed, at least :min_failed of them, the first at least :hours ago. It runs after
-# every delivery that ends failed, so each part is an index probe (webhook_delivery_failed_idx,
-# webhook_delivery_delivered_idx) and the failures are counted only up to :min_failed, and in full
-# only when it disables. Disabled once (a racing job's statement finds it disabled already).
+# every delivery that ends failed, so each part is an index probe (webhook_delivery_failed_idx;
+# the last success is the webhook's `last_delivered_at`) and the failures are counted only up to
+# :min_failed, and in full only when it disables. Disabled once (a racing job's statement finds it
+# disabled already).
 DISABLE_FAILING = """
-WITH hook AS (SELECT id, enabled_at FROM webhook WHERE id = :id AND enabled),
-since AS (
-    SELECT greatest(hook.enabled_at, coalesce((
-        SELECT max(finished_at) FROM webhook_delivery WHERE webhook_id = :id AND status = 'delivered'
-    ), hook.enabled_at)) AS at
-    FROM hook
+WITH since AS (
+    SELECT greatest(enabled_at, coalesce(last_delivered_at, enabled_at)) AS at FROM webhook WHERE id = :id AND enabled
 ),
 streak AS (
     SELECT since.at AS after,
@@ -214,6 +211,12 @@ RETURNING d.id, d.webhook_id, d.event_type, d.message_id, d.body, d.attempt_coun
 POSTPONE_DELIVERIES = """
 UPDATE webhook_delivery SET next_attempt_at = now() + make_interval(secs => :wait)
 WHERE id = ANY (:ids) AND status = 'pending'
+"""
+
+# A webhook's last success, written at most once a second per webhook.
+MARK_DELIVERED = """
+UPDATE webhook SET last_delivered_at = now()
+WHERE id = ANY (:ids) AND (last_delivered_at IS NULL OR last_delivered_at < now() - interval '1 second')
 """
 
 RENEW_CLAIMS = """
