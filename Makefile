@@ -61,6 +61,7 @@ bench-export: $(STAMP)
 
 bench-webhooks: $(STAMP)
 	$(BENCH) bench/webhooks.py
+	$(BENCH) bench/webhooks_operations.py $(WEBHOOK_OPERATIONS_ARGS)
 
 bench-sse: $(STAMP)
 	$(BENCH) bench/sse_fanout.py

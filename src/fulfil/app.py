@@ -34,6 +34,7 @@ from fulfil.settings import Settings
 from fulfil.shutdown import job_drain_seconds
 from fulfil.state import AppState, app_state, store_state
 from fulfil.webhooks import routes as webhooks_routes
+from fulfil.webhooks.loopguard import LoopGuard
 from fulfil.worker import start_in_process
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,12 @@ def create_app(settings: Settings) -> Starlette:
         debug=False,
         routes=routes,
         # The body deadline sits inside the access checks: a refused request's body is never awaited.
-        middleware=[*access_middleware(settings), Middleware(BodyDeadline, settings=settings)],
+        # The loop guard is outermost: the service's own deliveries reach nothing (webhooks/loopguard.py).
+        middleware=[
+            Middleware(LoopGuard, settings=settings),
+            *access_middleware(settings),
+            Middleware(BodyDeadline, settings=settings),
+        ],
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
     )

@@ -39,9 +39,11 @@ class Resources:
     # Which process runs the jobs ("serve" or "worker"), for the `ping` job that proves it.
     role: str = "serve"
     # Outbound webhooks' shared session, opened on first use (fulfil.webhooks.outbound.session),
-    # and each webhook's concurrency limit (fulfil.webhooks.outbound.webhook_slot).
+    # and each webhook's concurrency limit (fulfil.webhooks.outbound.webhook_slot), and the pause
+    # check a batch of deliveries shares (fulfil.webhooks.delivery.batch_turn).
     http: aiohttp.ClientSession | None = None
     webhook_slots: dict[int, asyncio.Semaphore] = field(default_factory=dict)
+    webhook_turns: dict[int, asyncio.Future[None]] = field(default_factory=dict)
 
     async def close(self) -> None:
         """Close everything, each step even when an earlier one fails (say Redis is gone at shutdown)."""

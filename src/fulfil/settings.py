@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -27,6 +27,9 @@ def parse_networks(value: str) -> list[Network]:
     return networks
 
 
+DEFAULT_SECRET_KEY = "your-secret-key-change-in-production"
+
+
 class SettingsError(Exception):
     """A setting has a value the service cannot use; the message names the variable."""
 
@@ -38,7 +41,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, description="Redis URL; unset: embedded Redis")
     celery_broker_url: str | None = Field(None, description="Accepted for compatibility; unused")
     celery_result_backend: str | None = Field(None, description="Accepted for compatibility; unused")
-    secret_key: str = "your-secret-key-change-in-production"
+    secret_key: str = DEFAULT_SECRET_KEY
+    old_secret_keys: str = Field(
+        "", description="Former SECRET_KEYs, by commas: what they sealed is still read, and sealed again anew"
+    )
     debug: bool = True
     environment: Literal["development", "production", "test"] = "development"
     host: str = "0.0.0.0"
@@ -75,6 +81,9 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(5.0, gt=0)
     webhook_retry_max_seconds: float = Field(3600.0, gt=0)
     webhook_allowed_networks: str = ""
+    webhook_disable_after_hours: float = Field(
+        120.0, gt=0, description="A webhook whose deliveries all failed this long (5 at least) is disabled"
+    )
     allowed_hosts: str = Field(
         "", description="Host names the service answers to, by commas; default: localhost, 127.0.0.1, [::1], HOST"
     )
@@ -107,6 +116,16 @@ class Settings(BaseSettings):
         parse_networks(value)
         return value
 
+    @model_validator(mode="after")
+    def _real_secret_in_production(self) -> Settings:
+        if self.production and self.secret_key == DEFAULT_SECRET_KEY:
+            raise ValueError("SECRET_KEY is the default; set a long random one in production (ENVIRONMENT=production)")
+        return self
+
+    @property
+    def previous_secret_keys(self) -> list[str]:
+        return [key.strip() for key in self.old_secret_keys.split(",") if key.strip()]
+
     @property
     def uploads_path(self) -> Path:
         return self.upload_dir or self.data_dir / "uploads"
@@ -131,6 +150,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-            lines.append(f"{name}: {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})")
+            message = error["msg"].removeprefix("Value error, ")
+            if not error["loc"]:  # a rule across settings: its message names them, and no value is echoed
+                lines.append(message)
+                continue
+            lines.append(f"{str(error['loc'][0]).upper()}: {message} (got {error.get('input')!r})")
         raise SettingsError("invalid configuration: " + "; ".join(lines)) from None

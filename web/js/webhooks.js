@@ -1,7 +1,9 @@
-// Webhooks: the list with an enabled switch and the last delivery, create and edit in a modal
-// (secret write-only), the test with its code and time, and the deliveries with resend. The list
-// and an open deliveries dialog follow the server while on screen (LIVE_MS), so a delivery, a
-// retry's next attempt and new attempts show without a reload.
+// Webhooks: the list with an enabled switch, the last delivery and the last day's stats, create
+// and edit in a modal (secret write-only), the test with its code and time, the deliveries with
+// resend, secret rotation (the new secret shown once), recover (the count shown first) and a
+// banner for each webhook the service disabled, with "Recover and enable". The list and an open
+// deliveries dialog follow the server while on screen (LIVE_MS), so a delivery, a retry's next
+// attempt and new attempts show without a reload.
 
 import { ApiError, del, get, post, put } from "./api.js";
 import { clear, dateTime, h, icon, num, timeAgo } from "./dom.js";
@@ -16,6 +18,7 @@ import {
   iconButton,
   loadError,
   loadingState,
+  notice,
   openModal,
   replaceRows,
   sentence,
@@ -35,6 +38,13 @@ const EVENT_TYPES = [
   ["product.bulk_updated", "Products are set active or inactive in bulk (one event with the count)"],
   ["import.completed", "A CSV import finishes (one event with its counts)"],
   ["import.undone", "An import is undone (one event with its counts)"],
+  ["webhook.disabled", "Another webhook is disabled by the service (its deliveries kept failing, or a 410)"],
+];
+const GRACE_CHOICES = [
+  [0, "None: the old secret stops at once"],
+  [3600, "1 hour"],
+  [86400, "24 hours"],
+  [604800, "7 days"],
 ];
 const DELIVERY_TONE = { delivered: "success", failed: "danger", pending: "info" };
 const DELIVERIES_PAGE = 20;
@@ -58,6 +68,7 @@ const SUBJECTS = {
   "product.bulk_updated": (data) => `${num(data.count)} products`,
   "import.completed": (data) => data.filename,
   "import.undone": (data) => `${num(data.restored)} restored, ${num(data.deleted)} deleted`,
+  "webhook.disabled": (data) => data.url,
 };
 
 function subject(delivery) {
@@ -66,6 +77,28 @@ function subject(delivery) {
 }
 
 const milliseconds = (value) => `${num(Math.round(value))} ms`;
+
+/** The last day of a webhook in a line: success rate, p50/p95 response time, failures. */
+function statsLine(stats) {
+  if (stats.success_rate === null) return "24 h: no deliveries";
+  const parts = [`24 h: ${Math.round(stats.success_rate * 1000) / 10}% delivered`];
+  if (stats.p50_ms !== null) parts.push(`p50 ${milliseconds(stats.p50_ms)}`, `p95 ${milliseconds(stats.p95_ms)}`);
+  parts.push(`${num(stats.failed)} failed`);
+  return parts.join(" · ");
+}
+
+/** A datetime-local input's value (the browser's time zone) as ISO 8601 with its offset. */
+function isoFromLocal(value) {
+  const when = new Date(value);
+  return Number.isNaN(when.getTime()) ? value : when.toISOString();
+}
+
+/** An ISO time as a datetime-local input's value, in the browser's time zone. */
+function localInput(iso) {
+  const when = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}T${pad(when.getHours())}:${pad(when.getMinutes())}`;
+}
 
 function testSummary(result) {
   const code = result.status_code === null ? "no response" : String(result.status_code);
@@ -94,6 +127,8 @@ export function mountWebhooks(card) {
     "New webhook",
   );
 
+  const banners = h("div", { class: "webhook-banners", "data-testid": "webhook-banners" });
+
   clear(
     card,
     cardHead({
@@ -103,6 +138,7 @@ export function mountWebhooks(card) {
       sub: "Signed POST requests to your endpoints when products change or an import finishes.",
       aside: h("div", { class: "card__actions" }, createButton),
     }),
+    banners,
     wrap,
     state,
   );
@@ -121,6 +157,10 @@ export function mountWebhooks(card) {
         hooks.map((hook) => row(hook)),
       );
       clear(
+        banners,
+        hooks.filter((hook) => !hook.enabled && hook.disabled_at).map((hook) => disabledBanner(hook)),
+      );
+      clear(
         state,
         hooks.length
           ? null
@@ -137,6 +177,44 @@ export function mountWebhooks(card) {
       );
     } catch (error) {
       clear(state, loadError("webhooks", error));
+    }
+  }
+
+  /** A webhook the service disabled: why and when, and the way back. */
+  function disabledBanner(hook) {
+    return notice(
+      "warning",
+      h("strong", {}, `Disabled: ${hook.url}`),
+      h(
+        "span",
+        {},
+        sentence(hook.disabled_reason ?? "disabled"),
+        " ",
+        h("time", { datetime: hook.disabled_at }, `(${timeAgo(hook.disabled_at)})`),
+      ),
+      h(
+        "div",
+        {},
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn btn--small btn--primary",
+            "aria-label": `Recover and enable ${hook.url}`,
+            onclick: () => recover(hook, { enable: true }),
+          },
+          icon("refresh", { size: 16 }),
+          "Recover and enable",
+        ),
+      ),
+    );
+  }
+
+  async function fillStats(hook, slot) {
+    try {
+      slot.textContent = statsLine(await get(`/api/webhooks/${hook.id}/stats`));
+    } catch {
+      slot.textContent = "";
     }
   }
 
@@ -165,6 +243,8 @@ export function mountWebhooks(card) {
       { class: "test-result", "aria-live": "polite", "data-testid": "test-result" },
       result ? testResultBadge(result) : null,
     );
+    const statsSlot = h("span", { class: "cell-sub", "data-testid": "webhook-stats" });
+    fillStats(hook, statsSlot);
     return h(
       "tr",
       { "data-id": hook.id },
@@ -182,6 +262,7 @@ export function mountWebhooks(card) {
             hook.has_secret ? " · signed" : " · unsigned",
           ),
           hook.disabled_reason ? h("span", { class: "cell-sub cell-error" }, sentence(hook.disabled_reason)) : null,
+          statsSlot,
         ),
       ),
       h(
@@ -220,6 +301,24 @@ export function mountWebhooks(card) {
             icon("list", { size: 16 }),
             "Deliveries",
           ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "btn btn--small",
+              "aria-label": `Recover ${hook.url}`,
+              title: "Deliver again what failed",
+              onclick: () => recover(hook, { enable: false }),
+            },
+            icon("refresh", { size: 16 }),
+            "Recover",
+          ),
+          iconButton({
+            icon: "key",
+            label: `Rotate the secret of ${hook.url}`,
+            title: "Rotate secret",
+            onclick: () => rotate(hook),
+          }),
           iconButton({ icon: "edit", label: `Edit ${hook.url}`, title: "Edit", onclick: () => editWebhook(hook) }),
           iconButton({
             icon: "trash",
@@ -294,6 +393,146 @@ export function mountWebhooks(card) {
     }
   }
 
+  // Rotate and recover ----------------------------------------------------------------------
+
+  function rotate(hook) {
+    const grace = h(
+      "select",
+      { name: "grace_seconds" },
+      GRACE_CHOICES.map(([seconds, text]) =>
+        h("option", { value: String(seconds), selected: seconds === 86400 }, text),
+      ),
+    );
+    const secret = h("input", { type: "password", name: "secret", autocomplete: "new-password", spellcheck: "false" });
+    const result = h("div", { class: "rotated", "data-testid": "rotated-secret" });
+    const save = h("button", { type: "submit", class: "btn btn--primary" }, "Rotate secret");
+    const close = h("button", { type: "button", class: "btn", onclick: () => modal.close() }, "Cancel");
+    const modal = openModal({
+      title: "Rotate secret",
+      description: hook.url,
+      size: "md",
+      content: [
+        formBanner(),
+        textField({
+          label: "Grace period",
+          input: grace,
+          hint: "Meanwhile every delivery is signed with both secrets, so the receiver can switch at its pace.",
+        }).wrap,
+        textField({ label: "New secret", input: secret, hint: "Leave empty to have one generated." }).wrap,
+        result,
+      ],
+      footer: [close, save],
+      onSubmit: async (form) => {
+        clearErrors(form);
+        setBusy(save, true, "Rotating…");
+        try {
+          const body = { grace_seconds: Number(grace.value) };
+          if (secret.value) body.secret = secret.value;
+          const rotated = await post(`/api/webhooks/${hook.id}/rotate-secret`, body);
+          const shownSecret = h("input", {
+            type: "text",
+            readonly: true,
+            value: rotated.secret,
+            "aria-label": "The new secret",
+            spellcheck: "false",
+          });
+          clear(
+            result,
+            notice(
+              "success",
+              h("strong", {}, "The new secret, shown this once: copy it to the receiver."),
+              shownSecret,
+              h(
+                "span",
+                {},
+                rotated.previous_secret_expires_at
+                  ? `The old secret signs too until ${dateTime(rotated.previous_secret_expires_at)}.`
+                  : "The old secret no longer signs.",
+              ),
+            ),
+          );
+          grace.disabled = true;
+          secret.disabled = true;
+          save.remove();
+          close.textContent = "Done";
+          shownSecret.focus();
+          shownSecret.select();
+          load();
+        } catch (error) {
+          setBusy(save, false, "Rotating…");
+          if (!(error instanceof ApiError)) throw error;
+          showErrors(form, error);
+          if (error.status !== 422) toastError(error);
+        }
+      },
+    });
+  }
+
+  /** Count the failed deliveries in the window first; only then send them again (enabling the webhook first if asked). */
+  function recover(hook, { enable }) {
+    const start = enable && hook.failing_since ? hook.failing_since : new Date(Date.now() - 86400000).toISOString();
+    const since = h("input", { type: "datetime-local", name: "since", value: localInput(start), step: "60" });
+    const until = h("input", { type: "datetime-local", name: "until", step: "60" });
+    const count = h("p", { class: "recover-count", "aria-live": "polite", "data-testid": "recover-count" });
+    const action = enable ? "Recover and enable" : "Recover";
+    const submit = h("button", { type: "submit", class: "btn btn--primary" }, "Count failed deliveries");
+    let counted = null; // the window the count is for: changing it asks for a new count
+    const windowOf = () => {
+      const body = { since: isoFromLocal(since.value) };
+      if (until.value) body.until = isoFromLocal(until.value);
+      return body;
+    };
+    const recount = () => {
+      counted = null;
+      submit.textContent = "Count failed deliveries";
+      clear(count);
+    };
+    since.addEventListener("input", recount);
+    until.addEventListener("input", recount);
+    const modal = openModal({
+      title: action,
+      description: hook.url,
+      size: "md",
+      content: [
+        formBanner(),
+        textField({ label: "Failed since", input: since, required: true }).wrap,
+        textField({ label: "Until", input: until, hint: "Leave empty for up to now." }).wrap,
+        count,
+      ],
+      footer: [h("button", { type: "button", class: "btn", onclick: () => modal.close() }, "Cancel"), submit],
+      onSubmit: async (form) => {
+        clearErrors(form);
+        const body = windowOf();
+        setBusy(submit, true, counted ? "Queueing…" : "Counting…");
+        try {
+          if (counted === null) {
+            const reply = await post(`/api/webhooks/${hook.id}/recover`, { ...body, dry_run: true });
+            counted = reply.matching;
+            clear(
+              count,
+              `${num(counted)} failed ${counted === 1 ? "delivery" : "deliveries"} in this window will be sent again, oldest first.`,
+            );
+            setBusy(submit, false);
+            submit.textContent = enable
+              ? `Enable and recover ${num(counted)}`
+              : `Recover ${num(counted)} ${counted === 1 ? "delivery" : "deliveries"}`;
+            return;
+          }
+          if (enable) await put(`/api/webhooks/${hook.id}`, { enabled: true });
+          const reply = await post(`/api/webhooks/${hook.id}/recover`, body);
+          modal.close();
+          toast(`${num(reply.queued)} ${reply.queued === 1 ? "delivery" : "deliveries"} queued again.`);
+          load();
+        } catch (error) {
+          setBusy(submit, false, counted === null ? "Counting…" : "Queueing…");
+          if (!(error instanceof ApiError)) throw error;
+          showErrors(form, error);
+          if (error.status !== 422) toastError(error);
+        }
+      },
+    });
+  }
+
   // Create and edit -------------------------------------------------------------------------
 
   function editWebhook(hook) {
@@ -363,6 +602,21 @@ export function mountWebhooks(card) {
       value: String(editing ? hook.retry_count : 3),
       inputmode: "numeric",
     });
+    const rate = h("input", {
+      type: "number",
+      name: "max_per_second",
+      min: "1",
+      max: "10000",
+      step: "1",
+      value: editing && hook.max_per_second ? String(hook.max_per_second) : "",
+      inputmode: "numeric",
+    });
+    const headers = h("textarea", {
+      name: "headers",
+      rows: "3",
+      spellcheck: "false",
+      placeholder: "Authorization: Bearer …",
+    });
     const save = h(
       "button",
       { type: "submit", class: "btn btn--primary" },
@@ -403,6 +657,16 @@ export function mountWebhooks(card) {
           textField({ label: "Timeout (seconds)", input: timeout, hint: "1 to 300." }).wrap,
           textField({ label: "Retry count", input: retries, hint: "Retries after a failed attempt, 0 to 20." }).wrap,
         ),
+        textField({ label: "Deliveries per second", input: rate, hint: "Optional: at most this many, 1 to 10,000." })
+          .wrap,
+        textField({
+          label: "Extra headers",
+          input: headers,
+          hint:
+            editing && hook.header_names.length
+              ? `Set: ${hook.header_names.join(", ")} (values never shown). Type them all again to replace them; leave empty to keep.`
+              : "Optional, one per line as Name: value (up to 10); sent with every delivery.",
+        }).wrap,
         h("div", { class: "field" }, enabled.wrap),
       ],
       footer: [h("button", { type: "button", class: "btn", onclick: () => modal.close() }, "Cancel"), save],
@@ -415,7 +679,9 @@ export function mountWebhooks(card) {
           enabled: enabled.input.checked,
           timeout: numberOrRaw(timeout.value),
           retry_count: numberOrRaw(retries.value),
+          max_per_second: numberOrRaw(rate.value),
         };
+        if (headers.value.trim()) payload.headers = headerObject(headers.value);
         if (secret.value) payload.secret = secret.value;
         else if (removeSecret?.checked) payload.secret = null;
         setBusy(save, true, "Saving…");
@@ -597,4 +863,17 @@ function numberOrRaw(value) {
   if (trimmed === "") return null;
   const number = Number(trimmed);
   return Number.isFinite(number) ? number : trimmed;
+}
+
+/** "Name: value" lines as the API's headers object (a line without a colon is a name with no value). */
+function headerObject(text) {
+  const entries = text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const colon = line.indexOf(":");
+      return colon < 0 ? [line, ""] : [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
+    });
+  return Object.fromEntries(entries);
 }

@@ -70,6 +70,10 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/api/webhooks/{id}/deliveries"): _WEBHOOKS,
     ("POST", "/api/webhooks/{id}/test"): _WEBHOOKS,
     ("POST", "/api/webhooks/deliveries/{id}/resend"): _WEBHOOKS,
+    ("POST", "/api/webhooks/{id}/rotate-secret"): _WEBHOOKS,
+    ("POST", "/api/webhooks/{id}/recover"): _WEBHOOKS,
+    ("GET", "/api/webhooks/{id}/stats"): _WEBHOOKS,
+    ("GET", "/api/events"): _WEBHOOKS,
     # Administration.
     ("GET", "/api/users"): _ADMIN,
     ("POST", "/api/users"): _ADMIN,

@@ -195,7 +195,8 @@ async def record_update(conn: Direct, product_id: int, body: ProductUpdate, acto
     row = await conn.fetch_one(queries.UPDATE_PRODUCT, {**values, "id": product_id})
     assert row is not None  # locked above, so still there
     product = Product.model_validate(dict(row))
-    await record_event(conn, "product.updated", product.event_data())
+    previous = current.model_dump(mode="json", include=set(changes))  # the changed fields' old values
+    await record_event(conn, "product.updated", product.event_data(), previous_attributes=previous)
     await history.record_change(conn, actor, before=current, after=product)
     return product, True
 

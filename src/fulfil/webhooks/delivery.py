@@ -2,8 +2,10 @@
 
 2xx is success. Anything else, a timeout or a connection error is retried up to the webhook's
 `retry_count` times: retry n waits `min(WEBHOOK_RETRY_MAX_SECONDS, WEBHOOK_RETRY_BASE_SECONDS *
-2**(n-1))` with ±20% jitter, or the receiver's `Retry-After` kept within [base, max]. A 410 Gone
-disables the webhook; an address refused by the outbound policy is not retried.
+2**(n-1))` with ±20% jitter, or the receiver's `Retry-After` kept within [base, max]; a 429 also
+pauses the whole webhook for that long (`pacing`). A 410 Gone disables the webhook, and so do
+deliveries that all failed for WEBHOOK_DISABLE_AFTER_HOURS (`disable`); an address refused by the
+outbound policy, or the service itself (`loopguard`), is not retried.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from typing import Any, TypedDict
 import aiohttp
 import anyio
 
+from fulfil.access.audit import Actor, write_audit
 from fulfil.db import through_lost_connections
 from fulfil.queue import JobName, enqueue
 from fulfil.resources import Resources
 from fulfil.settings import Settings
-from fulfil.webhooks import outbound, queries
-from fulfil.webhooks.schemas import TEST_EVENT
+from fulfil.webhooks import loopguard, outbound, pacing, queries, secrets
+from fulfil.webhooks.outbox import record_event, relay_soon
+from fulfil.webhooks.schemas import DISABLED_EVENT, TEST_EVENT
 from fulfil.webhooks.signing import delivery_headers
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,8 @@ LEASE_SECONDS = 60
 RENEW_EVERY_SECONDS = 20
 RECORD_WITHIN_SECONDS = LEASE_SECONDS - RENEW_EVERY_SECONDS - 10  # recorded before the claim can run out
 NOTHING_DUE = "nothing due: sent, or claimed by another job"
+# Sustained failure disables a webhook only after this many failed deliveries, however long.
+DISABLE_AFTER_FAILURES = 5
 
 
 def delivery_job_id(first_id: int, message_id: str, attempt_count: int, count: int) -> str:
@@ -55,12 +61,16 @@ def delivery_job_id(first_id: int, message_id: str, attempt_count: int, count: i
 
 
 class Target(TypedDict):
-    """Where a test event goes: the webhook's id, URL, secret and timeout."""
+    """Where a test event goes: the webhook's columns that `attempt` reads (secrets still sealed)."""
 
     id: int
     url: str
     secret: str | None
+    secret_sealed: str | None
+    previous_secret_sealed: str | None
     timeout: int
+    headers_sealed: str | None
+    max_per_second: int | None
 
 
 @dataclass
@@ -74,6 +84,7 @@ class Outcome:
     error: str | None
     retry_after: float | None = None
     blocked: bool = False
+    peer: str | None = None  # the address the request went to, when it reached one
 
     @property
     def ok(self) -> bool:
@@ -138,14 +149,17 @@ async def post(
     """One POST of exactly `body`; never raises for the receiver's faults, it reports them."""
     at = datetime.now(UTC)
     started = time.perf_counter()
-    status_code, excerpt, error, retry_after, blocked = None, "", None, None, False
+    status_code, excerpt, error, retry_after, blocked, peer = None, "", None, None, False, None
     try:
         async with http.post(
             url, data=body, headers=headers, allow_redirects=False, timeout=aiohttp.ClientTimeout(total=timeout_seconds)
         ) as response:
             status_code = response.status
+            peer = peer_address(response)
             excerpt = await read_excerpt(response)
-            if not 200 <= status_code < 300:
+            if loopguard.is_refusal(status_code, response.headers.get(loopguard.HEADER)):
+                error, blocked = loopguard.REASON, True
+            elif not 200 <= status_code < 300:
                 error = f"the receiver answered {status_code} {response.reason or ''}".rstrip()
                 if 300 <= status_code < 400:
                     error += f"; redirect to {response.headers.get('Location', '?')} not followed"
@@ -160,22 +174,98 @@ async def post(
         log.exception("unexpected error posting to %s", url)
         error = f"{exc.__class__.__name__}: {exc}"
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    return Outcome(at, status_code, duration_ms, excerpt, error, retry_after, blocked)
+    return Outcome(at, status_code, duration_ms, excerpt, error, retry_after, blocked, peer)
 
 
-async def attempt(resources: Resources, row: Any, event_type: str | None = None) -> Outcome:
-    """Sign and send the delivery `row` (claimed, or a test) once, within its webhook's concurrency."""
+def peer_address(response: aiohttp.ClientResponse) -> str | None:
+    """The IP address the reply came from."""
+    transport = response.connection.transport if response.connection else None
+    peer = transport.get_extra_info("peername") if transport else None
+    return str(peer[0]) if peer else None
+
+
+def signing_secrets(settings: Settings, row: Any) -> list[str]:
+    """The secrets that sign a delivery: the current one (plaintext until the sweep seals it), then
+    the one a rotation keeps through its grace."""
+    if row["secret"] is not None:
+        found = [row["secret"]]
+    elif row["secret_sealed"] is not None:
+        found = [secrets.unseal(settings, row["secret_sealed"])]
+    else:
+        return []
+    if row["previous_secret_sealed"] is not None:
+        found.append(secrets.unseal(settings, row["previous_secret_sealed"]))
+    return found
+
+
+def custom_headers(settings: Settings, row: Any) -> dict[str, str]:
+    """The webhook's own headers, opened from their sealed JSON."""
+    sealed = row["headers_sealed"]
+    return {} if sealed is None else dict(json.loads(secrets.unseal(settings, sealed)))
+
+
+class Postponed(Exception):
+    """The webhook's rate or pause puts this attempt more than `pacing.MAX_WAIT_SECONDS` away."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"postponed by {wait:.3f} s")
+        self.wait = wait
+
+
+async def wait_for_turn(resources: Resources, webhook_id: int, max_per_second: int | None) -> None:
+    """Wait for the webhook's next slot (its rate, a pause); raises Postponed when it is too far off.
+
+    Without Redis the attempt goes ahead unpaced: a job only runs while Redis is up, and losing a
+    pause's last moments is better than failing the delivery.
+    """
+    try:
+        wait = await pacing.take_slot(resources.redis, webhook_id, max_per_second)
+    except Exception as exc:
+        log.warning("could not read webhook %s's pace from Redis; sending now: %r", webhook_id, exc)
+        return
+    if wait < 0:
+        raise Postponed(-wait)
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
+async def attempt(resources: Resources, row: Any, event_type: str | None = None, *, paced: bool = True) -> Outcome:
+    """Sign and send the delivery `row` (claimed, or a test) once, within its webhook's concurrency
+    and, for a webhook with `max_per_second` (`paced`), at its rate."""
     async with outbound.webhook_slot(resources, row["webhook_id"]):
+        if paced and row["max_per_second"]:
+            await wait_for_turn(resources, row["webhook_id"], row["max_per_second"])
         body = row["body"].encode()
-        headers = delivery_headers(
-            event_type=event_type or row["event_type"],
-            webhook_id=row["webhook_id"],
-            message_id=row["message_id"],
-            timestamp=int(time.time()),
-            body=body,
-            secret=row["secret"],
-        )
-        return await post(outbound.session(resources), row["url"], body, headers, row["timeout"])
+        try:
+            headers = delivery_headers(
+                event_type=event_type or row["event_type"],
+                webhook_id=row["webhook_id"],
+                message_id=row["message_id"],
+                timestamp=int(time.time()),
+                body=body,
+                secrets=signing_secrets(resources.settings, row),
+                custom=custom_headers(resources.settings, row),
+            )
+        except secrets.SecretUnreadable as exc:  # not sent: a failure to recover once the key is listed again
+            log.error("webhook %s: %s", row["webhook_id"], exc)
+            return Outcome(datetime.now(UTC), None, 0.0, "", f"not sent: {exc}", blocked=True)
+        headers[loopguard.HEADER] = loopguard.mark(resources.settings)
+        outcome = await post(outbound.session(resources), row["url"], body, headers, row["timeout"])
+    if outcome.status_code == 429:
+        await pause_webhook(resources, row["webhook_id"], outcome)
+    return outcome
+
+
+async def pause_webhook(resources: Resources, webhook_id: int, outcome: Outcome) -> None:
+    """A 429: no attempt to this webhook from any worker for its Retry-After (the base retry delay without one)."""
+    settings = resources.settings
+    seconds = retry_delay(
+        1, settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds, outcome.retry_after
+    )
+    try:
+        await pacing.pause(resources.redis, webhook_id, seconds)
+    except Exception as exc:
+        log.warning("could not pause webhook %s after its 429: %r", webhook_id, exc)
 
 
 @dataclass
@@ -221,6 +311,12 @@ async def record(resources: Resources, results: list[Result]) -> set[int]:
     rows = await through_lost_connections(
         lambda: resources.db.fetch_all(queries.RECORD_ATTEMPTS, {"results": payload}), within=RECORD_WITHIN_SECONDS
     )
+    delivered = list({result.row["webhook_id"] for result in results if result.status == "delivered"})
+    if delivered:  # the sustained-failure check counts from a webhook's last success
+        try:
+            await resources.db.execute(queries.MARK_DELIVERED, {"ids": delivered})
+        except Exception as exc:
+            log.warning("could not note the last success of webhooks %s: %r", delivered, exc)
     return {row["id"] for row in rows}
 
 
@@ -238,13 +334,18 @@ async def deliver_batch(resources: Resources, ids: list[int]) -> str:
         return f"{len(disabled)} not sent: the webhook is disabled"
     renewing = asyncio.create_task(renew_claims(resources, [row["id"] for row in live]))
     try:
-        outcomes = await asyncio.gather(*(attempt(resources, row) for row in live))
+        outcomes = await asyncio.gather(*(paced_attempt(resources, row) for row in live))
     finally:
         renewing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewing
-    results = [decide(row, outcome, resources.settings) for row, outcome in zip(live, outcomes, strict=True)]
-    stored = await record(resources, results)
+    postponed = [(row, wait) for row, wait in zip(live, outcomes, strict=True) if isinstance(wait, float)]
+    if postponed:
+        await postpone(resources, postponed)
+    sent = [(row, outcome) for row, outcome in zip(live, outcomes, strict=True) if isinstance(outcome, Outcome)]
+    results = [decide(row, outcome, resources.settings) for row, outcome in sent]
+    stored = await record(resources, results) if results else set()
+    failing: set[int] = set()
     for result in results:
         if result.row["id"] not in stored:
             continue
@@ -252,8 +353,49 @@ async def deliver_batch(resources: Resources, ids: list[int]) -> str:
             await disable_gone(resources, result)
         elif result.retry_in is not None:
             await schedule(resources, result)
+        elif result.status == "failed":
+            failing.add(result.row["webhook_id"])
+    for webhook_id in failing:
+        await disable_if_failing(resources, webhook_id)
     counts = Counter(result.status for result in results)
+    if postponed:
+        counts["postponed"] = len(postponed)
     return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+
+
+async def paced_attempt(resources: Resources, row: Any) -> Outcome | float:
+    """The attempt's outcome, or the seconds it was postponed by (its webhook's rate or pause)."""
+    try:
+        if not row["max_per_second"]:  # unpaced: only a pause can hold it; see `batch_turn`
+            await batch_turn(resources, row["webhook_id"])
+        return await attempt(resources, row)
+    except Postponed as postponed:
+        return postponed.wait
+
+
+async def batch_turn(resources: Resources, webhook_id: int) -> None:
+    """A webhook without a rate checks for a pause once per batch and per process, not once per
+    delivery: the first attempt of a batch reads it, the others wait for that read."""
+    turns = resources.webhook_turns
+    turn = turns.get(webhook_id)
+    if turn is None:
+        turn = turns[webhook_id] = asyncio.ensure_future(wait_for_turn(resources, webhook_id, None))
+        turn.add_done_callback(lambda _: turns.pop(webhook_id, None))
+    await asyncio.shield(turn)
+
+
+async def postpone(resources: Resources, postponed: list[tuple[Any, float]]) -> None:
+    """Put deliveries whose turn is far off back in the queue for that long (no attempt counted)."""
+    wait = max(seconds for _, seconds in postponed)
+    ids = [row["id"] for row, _ in postponed]
+    await resources.db.execute(queries.POSTPONE_DELIVERIES, {"ids": ids, "wait": wait})
+    first = postponed[0][0]
+    batch_id = delivery_job_id(first["id"], first["message_id"], first["attempt_count"], len(ids))
+    job_id = f"{batch_id}:at{time.time() + wait:.3f}"  # unlike the id of the job running now
+    try:
+        await enqueue(resources.queue, DELIVER_JOB, ids, job_id=job_id, defer_by=wait)
+    except Exception as exc:
+        log.warning("could not queue %d postponed deliveries (the sweep will): %r", len(ids), exc)
 
 
 async def renew_claims(resources: Resources, ids: list[int]) -> None:
@@ -274,8 +416,38 @@ async def disable_gone(resources: Resources, result: Result) -> None:
     """A 410 Gone: the receiver says the endpoint is gone for good, so stop sending to it."""
     at = result.outcome.at.isoformat(timespec="seconds")
     reason = f"the receiver answered 410 Gone at {at} (delivery {result.row['id']})"
-    await resources.db.execute(queries.DISABLE_WEBHOOK, {"id": result.row["webhook_id"], "reason": reason})
+    db = resources.db
+    async with db.transaction():
+        row = await db.fetch_one(queries.DISABLE_WEBHOOK, {"id": result.row["webhook_id"], "reason": reason})
+        if row is not None:
+            await announce_disabled(db, row["id"], row["url"], reason)
     log.warning("webhook %s disabled: %s", result.row["webhook_id"], reason)
+    await relay_soon(resources)
+
+
+async def disable_if_failing(resources: Resources, webhook_id: int) -> None:
+    """Disable the webhook if its deliveries have all failed for WEBHOOK_DISABLE_AFTER_HOURS (5 at least)."""
+    db = resources.db
+    params = {
+        "id": webhook_id,
+        "hours": resources.settings.webhook_disable_after_hours,
+        "min_failed": DISABLE_AFTER_FAILURES,
+    }
+    async with db.transaction():
+        row = await db.fetch_one(queries.DISABLE_FAILING, params)
+        if row is None:
+            return
+        await announce_disabled(db, webhook_id, row["url"], row["disabled_reason"])
+    log.warning("webhook %s disabled: %s", webhook_id, row["disabled_reason"])
+    await relay_soon(resources)
+
+
+async def announce_disabled(db: Any, webhook_id: int, url: str, reason: str) -> None:
+    """Inside the disabling transaction: the `webhook.disabled` event (to the other webhooks
+    subscribed to it; this one is disabled already) and the audit entry (by the service itself)."""
+    data = {"webhook_id": webhook_id, "url": url, "reason": reason, "disabled_at": datetime.now(UTC).isoformat()}
+    await record_event(db, DISABLED_EVENT, data)
+    await write_audit(db, Actor(), "webhook.disabled", f"webhook {webhook_id}", {"reason": reason})
 
 
 async def schedule(resources: Resources, result: Result) -> None:
@@ -304,7 +476,7 @@ async def send_test(resources: Resources, webhook: Target, body: str) -> tuple[i
         "attempt_count": 0,
     }
     try:
-        outcome = await attempt(resources, row, TEST_EVENT)
+        outcome = await attempt(resources, row, TEST_EVENT, paced=False)
     except BaseException:  # cancelled (shutdown): no test delivery stays pending for ever
         with anyio.CancelScope(shield=True):
             error = "the test was interrupted (the service stopping) before the receiver answered"

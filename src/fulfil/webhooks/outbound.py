@@ -29,10 +29,37 @@ class BlockedAddress(OSError):
     """The receiver's address is not allowed by the outbound policy."""
 
 
+NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries and leads to: IPv4-mapped (::ffff:0:0/96), 6to4
+    (2002::/16), Teredo (2001::/32, its client address) or NAT64 (64:ff9b::/96, 64:ff9b:1::/48)."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if any(address in network for network in NAT64):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def blocked_reason(address: Address, allowed: list[Network]) -> str | None:
-    """Why `address` may not be reached in production, or None when it may (public, or allowed)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Why `address` may not be reached in production, or None when it may (public, or allowed).
+
+    An IPv6 address that embeds an IPv4 one is judged as that IPv4 address too: a gateway on the
+    way may unwrap it to, say, 10.0.0.1.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = embedded_ipv4(address)
+        if inner is not None and address.ipv4_mapped is not None:
+            address = inner
+        elif inner is not None:
+            reason = blocked_reason(inner, allowed)
+            if reason:
+                return f"{address} embeds {reason}"
     if any(address in network for network in allowed):
         return None
     for kind in ("unspecified", "loopback", "link_local", "reserved", "multicast", "private"):

@@ -24,14 +24,15 @@ RELAY_JOB_ID = "webhooks:relay"
 NUDGE_GAP_SECONDS = 0.01
 
 
-def event_payload(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The documented payload: `{"event", "timestamp", "data"}`, timestamp in seconds since the epoch."""
-    return {"event": event_type, "timestamp": round(time.time(), 3), "data": data}
+def event_payload(event_type: str, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The documented payload: `{"event", "timestamp", "data"}`, timestamp in seconds since the epoch;
+    `extra` keys (such as `previous_attributes`) come after them, so receivers of the seed's keys see no change."""
+    return {"event": event_type, "timestamp": round(time.time(), 3), "data": data, **extra}
 
 
-async def record_event(db: Queries, event_type: str, data: dict[str, Any]) -> int:
+async def record_event(db: Queries, event_type: str, data: dict[str, Any], **extra: Any) -> int:
     """Write one outbox event; run it inside the transaction of the change it announces."""
-    payload = json.dumps(event_payload(event_type, data), default=str)
+    payload = json.dumps(event_payload(event_type, data, **extra), default=str)
     event_id = await db.fetch_val(queries.INSERT_EVENT, {"event_type": event_type, "payload": payload})
     return int(event_id)
 

@@ -5,9 +5,16 @@ from __future__ import annotations
 # A new delivery's Standard Webhooks message id: stable across its retries, unique everywhere.
 NEW_MESSAGE_ID = "'msg_' || replace(CAST(gen_random_uuid() AS text), '-', '')"
 
+# The previous secret of a rotation signs only until its grace ends (the sweep then erases it).
+PREVIOUS_SECRET = "CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret_sealed END"
+
 WEBHOOK_COLUMNS = """
-w.id, w.url, w.event_types, w.enabled, (w.secret IS NOT NULL) AS has_secret, w.timeout, w.retry_count,
-w.disabled_reason, w.created_at, w.updated_at, last.status AS last_delivery_status, last.created_at AS last_delivery_at
+w.id, w.url, w.event_types, w.enabled, (w.secret IS NOT NULL OR w.secret_sealed IS NOT NULL) AS has_secret,
+w.timeout, w.retry_count, w.disabled_reason, w.disabled_at, w.failing_since, w.created_at, w.updated_at,
+w.secret_rotated_at,
+CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret_expires_at END AS previous_secret_expires_at,
+w.header_names, w.max_per_second,
+last.status AS last_delivery_status, last.created_at AS last_delivery_at
 """
 
 # The newest delivery of each webhook, for the list's "last delivery" column (index webhook_id, id DESC).
@@ -22,30 +29,121 @@ LIST_WEBHOOKS = f"SELECT {WEBHOOK_COLUMNS} {WEBHOOK_FROM} ORDER BY w.id LIMIT :l
 COUNT_WEBHOOKS = "SELECT count(*) FROM webhook"
 SELECT_WEBHOOK = f"SELECT {WEBHOOK_COLUMNS} {WEBHOOK_FROM} WHERE w.id = :id"
 SELECT_WEBHOOK_FOR_UPDATE = """
-SELECT id, url, event_types, enabled, secret, timeout, retry_count FROM webhook WHERE id = :id FOR UPDATE
+SELECT id, url, event_types, enabled, timeout, retry_count, headers_sealed, header_names, max_per_second,
+       secret, secret_sealed
+FROM webhook WHERE id = :id FOR UPDATE
 """
 
-SELECT_TARGET = "SELECT id, url, secret, timeout FROM webhook WHERE id = :id"
+SELECT_TARGET = f"""
+SELECT w.id, w.url, w.secret, w.secret_sealed, {PREVIOUS_SECRET} AS previous_secret_sealed, w.timeout,
+       w.headers_sealed, w.max_per_second
+FROM webhook w WHERE w.id = :id
+"""
 
 INSERT_WEBHOOK = """
-INSERT INTO webhook (url, event_types, enabled, secret, timeout, retry_count)
-VALUES (:url, :event_types, :enabled, :secret, :timeout, :retry_count)
+INSERT INTO webhook (url, event_types, enabled, secret_sealed, secret_key_id, timeout, retry_count, headers_sealed,
+                     header_names, max_per_second)
+VALUES (:url, :event_types, :enabled, :secret_sealed, :secret_key_id, :timeout, :retry_count, :headers_sealed,
+        :header_names, :max_per_second)
 RETURNING id
 """
 
-# Enabling a webhook clears the reason it was disabled for (a 410 from its receiver).
+# Enabling a webhook clears why and since when it was disabled, and restarts the count of
+# failures that disable it. A secret set by hand replaces the current one and ends any rotation.
+# Writing some of the sealed columns clears `secret_key_id`: the sweep then seals them all under
+# the current key again, so none is left under a key that may later leave OLD_SECRET_KEYS.
 UPDATE_WEBHOOK = """
 UPDATE webhook
-SET url = :url, event_types = :event_types, enabled = :enabled, secret = :secret, timeout = :timeout,
-    retry_count = :retry_count, disabled_reason = CASE WHEN :enabled THEN NULL ELSE disabled_reason END,
+SET url = :url, event_types = :event_types, enabled = :enabled, timeout = :timeout, retry_count = :retry_count,
+    headers_sealed = :headers_sealed, header_names = :header_names, max_per_second = :max_per_second,
+    secret = CASE WHEN :set_secret THEN NULL ELSE secret END,
+    secret_sealed = CASE WHEN :set_secret THEN :secret_sealed ELSE secret_sealed END,
+    secret_key_id = CASE WHEN :set_secret OR :set_headers THEN NULL ELSE secret_key_id END,
+    previous_secret_sealed = CASE WHEN :set_secret THEN NULL ELSE previous_secret_sealed END,
+    previous_secret_expires_at = CASE WHEN :set_secret THEN NULL ELSE previous_secret_expires_at END,
+    enabled_at = CASE WHEN :enabled AND NOT enabled THEN now() ELSE enabled_at END,
+    disabled_reason = CASE WHEN :enabled THEN NULL ELSE disabled_reason END,
+    disabled_at = CASE WHEN :enabled THEN NULL ELSE disabled_at END,
+    failing_since = CASE WHEN :enabled THEN NULL ELSE failing_since END,
     updated_at = now()
 WHERE id = :id
+"""
+
+# A rotation: the new secret signs from now on; the current one keeps signing beside it until
+# `previous_expires_at` (NULL: no grace, it is dropped at once).
+ROTATE_SECRET = """
+UPDATE webhook
+SET secret = NULL, secret_sealed = :secret_sealed, secret_key_id = NULL,
+    previous_secret_sealed = :previous_sealed, previous_secret_expires_at = :previous_expires_at,
+    secret_rotated_at = now(), updated_at = now()
+WHERE id = :id
+"""
+
+# The sweep's upkeep of secrets at rest: previous secrets past their grace are erased; plaintext
+# ones (written before sealing existed, or by a process of an older version) and ones sealed by
+# an old SECRET_KEY are sealed again, each only if it has not changed since it was read.
+ERASE_EXPIRED_SECRETS = """
+WITH erased AS (
+    UPDATE webhook SET previous_secret_sealed = NULL, previous_secret_expires_at = NULL
+    WHERE previous_secret_expires_at <= now()
+    RETURNING 1
+)
+SELECT count(*) FROM erased
+"""
+SECRETS_TO_SEAL = """
+SELECT id, secret, secret_sealed, previous_secret_sealed, headers_sealed FROM webhook
+WHERE secret IS NOT NULL
+   OR ((secret_sealed IS NOT NULL OR previous_secret_sealed IS NOT NULL OR headers_sealed IS NOT NULL)
+       AND secret_key_id IS DISTINCT FROM :key_id)
+ORDER BY id LIMIT :limit
+"""
+SEAL_SECRETS = """
+UPDATE webhook
+SET secret = NULL, secret_sealed = :secret_sealed, previous_secret_sealed = :previous_sealed,
+    headers_sealed = :headers_sealed, secret_key_id = :key_id
+WHERE id = :id AND secret IS NOT DISTINCT FROM :old_secret AND secret_sealed IS NOT DISTINCT FROM :old_sealed
+  AND previous_secret_sealed IS NOT DISTINCT FROM :old_previous AND headers_sealed IS NOT DISTINCT FROM :old_headers
 """
 
 DELETE_WEBHOOK = "DELETE FROM webhook WHERE id = :id RETURNING id"
 
 DISABLE_WEBHOOK = """
-UPDATE webhook SET enabled = false, disabled_reason = :reason, updated_at = now() WHERE id = :id
+UPDATE webhook SET enabled = false, disabled_reason = :reason, disabled_at = now(), updated_at = now()
+WHERE id = :id AND enabled
+RETURNING id, url
+"""
+
+# Sustained failure: every delivery that ended since the webhook was last enabled and since its
+# last success failed, at least :min_failed of them, the first at least :hours ago. It runs after
+# every delivery that ends failed, so each part is an index probe (webhook_delivery_failed_idx;
+# the last success is the webhook's `last_delivered_at`) and the failures are counted only up to
+# :min_failed, and in full only when it disables. Disabled once (a racing job's statement finds it
+# disabled already).
+DISABLE_FAILING = """
+WITH since AS (
+    SELECT greatest(enabled_at, coalesce(last_delivered_at, enabled_at)) AS at FROM webhook WHERE id = :id AND enabled
+),
+streak AS (
+    SELECT since.at AS after,
+           (SELECT min(finished_at) FROM webhook_delivery
+            WHERE webhook_id = :id AND status = 'failed' AND finished_at > since.at) AS first_failed,
+           (SELECT count(*) FROM (
+                SELECT 1 FROM webhook_delivery
+                WHERE webhook_id = :id AND status = 'failed' AND finished_at > since.at LIMIT :min_failed
+            ) enough) AS failed
+    FROM since
+)
+UPDATE webhook w
+SET enabled = false, disabled_at = now(), failing_since = streak.first_failed, updated_at = now(),
+    disabled_reason = 'every delivery failed since ' || to_char(streak.first_failed AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ' (' || (
+            SELECT count(*) FROM webhook_delivery
+            WHERE webhook_id = :id AND status = 'failed' AND finished_at > streak.after
+        ) || ' failed)'
+FROM streak
+WHERE w.id = :id AND w.enabled AND streak.failed >= :min_failed
+  AND streak.first_failed <= now() - make_interval(secs => CAST(:hours AS float8) * 3600)
+RETURNING w.id, w.url, w.disabled_reason, w.failing_since
 """
 
 # The outbox: one event, written in the transaction of the change it announces.
@@ -72,7 +170,18 @@ ON CONFLICT (webhook_id, event_id) DO NOTHING
 RETURNING id, webhook_id, message_id, attempt_count
 """
 
-MARK_RELAYED = "UPDATE webhook_event SET relayed_at = now() WHERE id = ANY (:ids)"
+# The feed's positions are given in id order under one transaction-scoped lock, taken last in the
+# relay's transaction: relays take turns only for the moment before they commit, and a position
+# is never visible before a smaller one is.
+FEED_LOCK = "SELECT pg_advisory_xact_lock(7405118263)"
+MARK_RELAYED = """
+UPDATE webhook_event e SET relayed_at = now(), feed_position = o.position
+FROM (
+    SELECT id, nextval('webhook_event_feed_seq') AS position
+    FROM (SELECT unnest(CAST(:ids AS bigint[])) AS id ORDER BY 1) ordered
+) o
+WHERE e.id = o.id
+"""
 
 # Deliveries whose attempt is overdue by more than the grace: their job was lost (Redis was down, the
 # process died holding a claim). Those on time are left to the job already queued for them.
@@ -87,14 +196,27 @@ LIMIT :limit
 # duplicate job claims none of them and nothing is sent twice; if the process dies, the lease runs
 # out and the sweep queues them again. A second early is tolerated (a retry's job may fire that
 # much before the time the database computed).
-CLAIM_DELIVERIES = """
+CLAIM_DELIVERIES = f"""
 UPDATE webhook_delivery d
 SET next_attempt_at = now() + make_interval(secs => :lease)
 FROM webhook w
 WHERE d.id = ANY (:ids) AND w.id = d.webhook_id AND d.status = 'pending'
   AND d.next_attempt_at <= now() + interval '1 second'
 RETURNING d.id, d.webhook_id, d.event_type, d.message_id, d.body, d.attempt_count, d.round_attempts,
-          w.url, w.secret, w.timeout, w.retry_count, w.enabled
+          w.url, w.secret, w.secret_sealed, {PREVIOUS_SECRET} AS previous_secret_sealed, w.timeout, w.retry_count,
+          w.enabled, w.headers_sealed, w.max_per_second
+"""
+
+# Waiting for the webhook's rate or a pause its receiver asked for: back in the queue, no attempt counted.
+POSTPONE_DELIVERIES = """
+UPDATE webhook_delivery SET next_attempt_at = now() + make_interval(secs => :wait)
+WHERE id = ANY (:ids) AND status = 'pending'
+"""
+
+# A webhook's last success, written at most once a second per webhook.
+MARK_DELIVERED = """
+UPDATE webhook SET last_delivered_at = now()
+WHERE id = ANY (:ids) AND (last_delivered_at IS NULL OR last_delivered_at < now() - interval '1 second')
 """
 
 RENEW_CLAIMS = """
@@ -156,6 +278,43 @@ UPDATE webhook_delivery
 SET status = 'pending', round_attempts = 0, next_attempt_at = now(), finished_at = NULL
 WHERE id = :id AND status <> 'pending'
 RETURNING id, webhook_id, message_id, attempt_count
+"""
+
+# Recover: a new round for every delivery of the webhook that ended failed in [since, until).
+FAILED_IN_WINDOW = """
+d.webhook_id = :webhook_id AND d.status = 'failed' AND d.finished_at >= :since
+AND (CAST(:until AS timestamptz) IS NULL OR d.finished_at < :until)
+"""
+COUNT_RECOVERABLE = f"SELECT count(*) FROM webhook_delivery d WHERE {FAILED_IN_WINDOW}"
+RECOVER_DELIVERIES = f"""
+UPDATE webhook_delivery d
+SET status = 'pending', round_attempts = 0, next_attempt_at = now(), finished_at = NULL
+WHERE {FAILED_IN_WINDOW}
+RETURNING d.id, d.webhook_id, d.message_id, d.attempt_count
+"""
+
+# The last 24 hours of one webhook: deliveries that ended, and the response times of its attempts.
+WEBHOOK_STATS = """
+SELECT
+    (SELECT count(*) FROM webhook_delivery
+     WHERE webhook_id = :id AND status = 'delivered' AND finished_at >= now() - interval '24 hours') AS delivered,
+    (SELECT count(*) FROM webhook_delivery
+     WHERE webhook_id = :id AND status = 'failed' AND finished_at >= now() - interval '24 hours') AS failed,
+    t.p50, t.p95
+FROM (
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY CAST(a ->> 'duration_ms' AS float8)) AS p50,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY CAST(a ->> 'duration_ms' AS float8)) AS p95
+    FROM webhook_delivery d, jsonb_array_elements(d.attempts) a
+    WHERE d.webhook_id = :id AND (d.finished_at >= now() - interval '24 hours' OR d.status = 'pending')
+      AND a ->> 'status_code' IS NOT NULL AND CAST(a ->> 'at' AS timestamptz) >= now() - interval '24 hours'
+) t
+"""
+
+# The event feed: relayed events by position, the cursor being the last position read.
+LIST_FEED = """
+SELECT id, event_type, created_at, CAST(payload AS text) AS payload, feed_position FROM webhook_event
+WHERE feed_position > :after AND (CAST(:type AS text) IS NULL OR event_type = :type)
+ORDER BY feed_position LIMIT :limit
 """
 
 # Retention: finished deliveries past the window, then events no delivery refers to any more.

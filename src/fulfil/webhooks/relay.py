@@ -83,6 +83,7 @@ async def relay(resources: Resources) -> int:
             if not ids:
                 return made
             rows = delivery_refs(await db.fetch_all(queries.INSERT_DELIVERIES, {"ids": ids}))
+            await db.execute(queries.FEED_LOCK)
             await db.execute(queries.MARK_RELAYED, {"ids": ids})
         made += len(rows)
         try:

@@ -1,4 +1,4 @@
-"""The webhooks API: subscriptions, their deliveries, resend and test.
+"""The webhooks API: subscriptions, their deliveries, resend, test, rotation, recover, stats, the event feed.
 
 Each route reads its input, calls the use-case in `service.py` and answers.
 """
@@ -16,11 +16,18 @@ from fulfil.webhooks.schemas import (
     Delivery,
     DeliveryList,
     DeliveryQuery,
+    Feed,
+    FeedQuery,
+    Recover,
+    Recovered,
+    RotatedSecret,
+    RotateSecret,
     TestResult,
     Webhook,
     WebhookCreate,
     WebhookList,
     WebhookQuery,
+    WebhookStats,
     WebhookUpdate,
 )
 
@@ -38,13 +45,18 @@ async def get_webhook(request: Request) -> JSONResponse:
 
 async def create_webhook(request: Request) -> JSONResponse:
     body = await read_body(request, WebhookCreate)
-    return json_response(await service.create_webhook(app_resources(request).db, body, actor_of(request)), status=201)
+    resources = app_resources(request)
+    created = await service.create_webhook(resources.db, resources.settings, body, actor_of(request))
+    return json_response(created, status=201)
 
 
 async def update_webhook(request: Request) -> JSONResponse:
     webhook_id = path_int(request)
     body = await read_body(request, WebhookUpdate)
-    return json_response(await service.update_webhook(app_resources(request).db, webhook_id, body, actor_of(request)))
+    resources = app_resources(request)
+    return json_response(
+        await service.update_webhook(resources.db, resources.settings, webhook_id, body, actor_of(request))
+    )
 
 
 async def delete_webhook(request: Request) -> Response:
@@ -66,6 +78,30 @@ async def resend_delivery(request: Request) -> JSONResponse:
 async def test_webhook(request: Request) -> JSONResponse:
     """Send one `webhook.test` event now and report what the receiver answered."""
     return json_response(await service.test_webhook(app_resources(request), path_int(request)))
+
+
+async def rotate_secret(request: Request) -> JSONResponse:
+    """A new secret (shown this once); the old one signs beside it through the grace."""
+    webhook_id = path_int(request)
+    body = await read_body(request, RotateSecret)
+    return json_response(await service.rotate_secret(app_resources(request), webhook_id, body, actor_of(request)))
+
+
+async def recover(request: Request) -> JSONResponse:
+    """A new round for every delivery that ended failed in the window; queued by the worker (202)."""
+    webhook_id = path_int(request)
+    body = await read_body(request, Recover)
+    result = await service.recover(app_resources(request), webhook_id, body, actor_of(request))
+    return json_response(result, status=200 if body.dry_run else 202)
+
+
+async def webhook_stats(request: Request) -> JSONResponse:
+    return json_response(await service.webhook_stats(app_resources(request).db, path_int(request)))
+
+
+async def event_feed(request: Request) -> JSONResponse:
+    query = read_query(request, FeedQuery)
+    return json_response(await service.event_feed(app_resources(request).db, query))
 
 
 routes: list[BaseRoute] = [
@@ -146,5 +182,45 @@ routes: list[BaseRoute] = [
         tag=TAG,
         response=TestResult,
         errors=(404,),
+    ),
+    ApiRoute(
+        "/api/webhooks/{id:id}/rotate-secret",
+        rotate_secret,
+        methods=["POST"],
+        summary="Replace the secret (generated unless given, shown once); the old one signs beside it for the grace",
+        tag=TAG,
+        body=RotateSecret,
+        response=RotatedSecret,
+        errors=(400, 404, 422),
+    ),
+    ApiRoute(
+        "/api/webhooks/{id:id}/recover",
+        recover,
+        methods=["POST"],
+        summary="Deliver again every delivery that ended failed in [since, until), oldest first (dry_run: count)",
+        tag=TAG,
+        body=Recover,
+        response=Recovered,
+        status=202,
+        errors=(400, 404, 409, 422),
+    ),
+    ApiRoute(
+        "/api/webhooks/{id:id}/stats",
+        webhook_stats,
+        methods=["GET"],
+        summary="The last 24 hours: deliveries delivered and failed, success rate, p50/p95 response time",
+        tag=TAG,
+        response=WebhookStats,
+        errors=(404,),
+    ),
+    ApiRoute(
+        "/api/events",
+        event_feed,
+        methods=["GET"],
+        summary="The events sent to webhooks, in order, after a cursor (kept as long as deliveries)",
+        tag=TAG,
+        query=FeedQuery,
+        response=Feed,
+        errors=(422,),
     ),
 ]

@@ -6,16 +6,28 @@ the others, so a form that cannot show the secret does not wipe it.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+)
 
 from fulfil.pagination import Page, PageQuery, page_size_field
 from fulfil.validation import CONTROL_CHARACTERS, StrictModel, no_control, not_null
 
 TEST_EVENT = "webhook.test"
+DISABLED_EVENT = "webhook.disabled"
 URL_MAX = 2048
 SECRET_MAX = 512
 TIMEOUT_DEFAULT = 30
@@ -29,6 +41,7 @@ EventType = Literal[
     "product.bulk_updated",
     "import.completed",
     "import.undone",
+    "webhook.disabled",
 ]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
@@ -131,6 +144,78 @@ RetryCount = Annotated[
 ]
 
 
+HEADERS_MAX = 10
+HEADER_NAME_MAX = 64
+HEADER_VALUE_MAX = 1024
+# RFC 9110's token: the characters a header name may have.
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# Headers the service sets itself or that change how the request is carried: a custom header
+# could forge a signature, hide the message id, or break the request.
+RESERVED_HEADERS = frozenset(
+    {
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "x-webhook-signature",
+        "x-webhook-event",
+        "x-webhook-id",
+        "host",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "proxy-authorization",
+        "proxy-connection",
+        "user-agent",
+        "cookie",
+    }
+)
+RESERVED_PREFIXES = ("content-", "webhook-", "x-webhook-", "x-forwarded-", "fulfil-", "proxy-")
+
+
+def clean_headers(value: dict[str, str]) -> dict[str, str]:
+    """At most HEADERS_MAX; names are HTTP tokens and not reserved, case-insensitively unique; values one line."""
+    if len(value) > HEADERS_MAX:
+        raise ValueError(f"headers has {len(value)} entries; at most {HEADERS_MAX} are allowed")
+    seen: set[str] = set()
+    for name, text in value.items():
+        if not name or len(name) > HEADER_NAME_MAX or not _TOKEN.match(name):
+            shown = json.dumps(name[:HEADER_NAME_MAX])
+            raise ValueError(f"header name {shown} is not a valid HTTP header name (letters, digits, -, at most 64)")
+        lower = name.lower()
+        if lower in RESERVED_HEADERS or lower.startswith(RESERVED_PREFIXES):
+            raise ValueError(f"header {name} is set by the service itself and cannot be replaced")
+        if lower in seen:
+            raise ValueError(f"header {name} is given twice (names are case-insensitive)")
+        seen.add(lower)
+        if len(text) > HEADER_VALUE_MAX:
+            raise ValueError(f"header {name}'s value is {len(text)} characters long; the limit is {HEADER_VALUE_MAX}")
+        if not all(0x20 <= ord(c) < 0x7F for c in text):
+            raise ValueError(f"header {name}'s value must be printable ASCII (no control characters or line breaks)")
+        if text != text.strip():
+            raise ValueError(f"header {name}'s value cannot start or end with whitespace")
+    return value
+
+
+Headers = Annotated[
+    dict[str, str],
+    AfterValidator(clean_headers),
+    Field(
+        description=f"Up to {HEADERS_MAX} extra headers sent with every delivery (name: value); write-only, "
+        "as values may be credentials: replies give `header_names`; a PUT with `headers` replaces them all",
+        json_schema_extra={"maxProperties": HEADERS_MAX},
+    ),
+]
+MaxPerSecond = Annotated[
+    int | None,
+    Field(ge=1, le=10000, description="Deliveries a second to this webhook across every worker; null: no limit"),
+    BeforeValidator(lambda value: value if value is None else whole_number(value)),
+]
+
+
 class WebhookCreate(StrictModel):
     """`POST /api/webhooks`."""
 
@@ -140,6 +225,8 @@ class WebhookCreate(StrictModel):
     secret: Secret = None
     timeout: Timeout = TIMEOUT_DEFAULT
     retry_count: RetryCount = RETRY_COUNT_DEFAULT
+    headers: Headers = Field(default_factory=dict)
+    max_per_second: MaxPerSecond = None
 
 
 class WebhookUpdate(StrictModel):
@@ -151,8 +238,12 @@ class WebhookUpdate(StrictModel):
     secret: Secret = None
     timeout: Timeout | None = None
     retry_count: RetryCount | None = None
+    headers: Headers | None = None
+    max_per_second: MaxPerSecond = None
 
-    _not_null = field_validator("url", "event_types", "enabled", "timeout", "retry_count", mode="before")(not_null)
+    _not_null = field_validator("url", "event_types", "enabled", "timeout", "retry_count", "headers", mode="before")(
+        not_null
+    )
 
 
 class Webhook(BaseModel):
@@ -166,6 +257,14 @@ class Webhook(BaseModel):
     timeout: int
     retry_count: int
     disabled_reason: str | None
+    disabled_at: datetime | None = Field(None, description="When it was disabled (a 410, or sustained failure)")
+    failing_since: datetime | None = Field(None, description="Since when every delivery failed, if that disabled it")
+    secret_rotated_at: datetime | None = None
+    previous_secret_expires_at: datetime | None = Field(
+        None, description="Until when the secret replaced by the last rotation still signs beside the new one"
+    )
+    header_names: list[str] = Field(description="The custom headers' names (their values are write-only)")
+    max_per_second: int | None
     created_at: datetime
     updated_at: datetime
     last_delivery_status: DeliveryStatus | None = Field(None, description="Status of the newest delivery, if any")
@@ -226,3 +325,83 @@ class TestResult(BaseModel):
     response_excerpt: str
     error: str | None
     delivery_id: int
+
+
+GRACE_DEFAULT = 24 * 3600
+GRACE_MAX = 7 * 24 * 3600
+
+
+class RotateSecret(StrictModel):
+    """`POST /api/webhooks/{id}/rotate-secret`: the new secret (generated when left out) and the overlap."""
+
+    secret: Secret = None
+    grace_seconds: Annotated[
+        int,
+        Field(ge=0, le=GRACE_MAX, description="How long the old secret keeps signing beside the new one"),
+        BeforeValidator(whole_number),
+    ] = GRACE_DEFAULT
+
+
+class RotatedSecret(BaseModel):
+    """The new secret, shown this once, and until when the old one still signs."""
+
+    secret: str
+    previous_secret_expires_at: datetime | None
+    webhook: Webhook
+
+
+class Recover(StrictModel):
+    """`POST /api/webhooks/{id}/recover`: failed deliveries that ended in [since, until) get a new round."""
+
+    since: AwareDatetime = Field(description="ISO 8601 with a time zone, e.g. 2026-01-31T12:00:00Z")
+    until: AwareDatetime | None = None
+    dry_run: StrictBool = Field(False, description="Only count them")
+
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        since = info.data.get("since")
+        if value is not None and since is not None and value <= since:
+            raise ValueError("until must be later than since")
+        return value
+
+
+class Recovered(BaseModel):
+    """How many deliveries were queued again (0 on a dry run) and how many matched."""
+
+    queued: int
+    matching: int
+
+
+class WebhookStats(BaseModel):
+    """The last 24 hours of one webhook."""
+
+    window_hours: int = 24
+    delivered: int
+    failed: int
+    success_rate: float | None = Field(description="delivered / (delivered + failed); null when none ended")
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+FEED_LIMIT_MAX = 1000
+
+
+class FeedQuery(StrictModel):
+    """`GET /api/events`: events after a cursor, optionally of one type."""
+
+    after: int = Field(0, ge=0, le=2**62, description="The `next_cursor` of the previous page; 0: the oldest kept")
+    type: EventType | None = None
+    limit: int = Field(100, ge=1, le=FEED_LIMIT_MAX)
+
+
+class FeedEvent(BaseModel):
+    id: int
+    type: str
+    created_at: datetime
+    payload: dict[str, Any] = Field(description="The payload exactly as receivers got it")
+
+
+class Feed(BaseModel):
+    items: list[FeedEvent]
+    next_cursor: int = Field(description="Pass as `after` for the next page (the same when nothing newer yet)")
