@@ -190,7 +190,7 @@ def upload_through_the_page(page: Page, url: str) -> None:
         "buffer": catalogue_csv(900, seed=3, start=20_000).encode(),
     }
     page.locator("#csv-file").set_input_files(files=[arrivals])
-    page.get_by_role("button", name="Upload CSV").click()
+    page.get_by_role("button", name="Import", exact=True).click()
     page.get_by_test_id("import-progress").locator(".badge", has_text="Completed").wait_for(timeout=60_000)
     page.goto(f"{url}/#webhooks")
     storefront = page.get_by_test_id("webhooks-table").locator("tbody tr").first
