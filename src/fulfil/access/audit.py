@@ -28,6 +28,10 @@ class Actor:
     token_id: int | None = None
     address: str | None = None
 
+    def columns(self) -> dict[str, Any]:
+        """The three columns that name the actor wherever a row records one (audit, history, jobs)."""
+        return {"actor_user_id": self.user_id, "actor_token_id": self.token_id, "actor": self.email}
+
 
 def client_address(request: Request) -> str | None:
     """The address the request came from (what uvicorn saw)."""
@@ -52,9 +56,7 @@ async def write_audit(
 ) -> None:
     """One audit row; `db` is a connection inside the change's transaction when there is one."""
     values = {
-        "actor_user_id": actor.user_id,
-        "actor_token_id": actor.token_id,
-        "actor": actor.email,
+        **actor.columns(),
         "address": actor.address,
         "action": action,
         "target": target,

@@ -82,13 +82,9 @@ COUNT_SKU_HISTORY = f"SELECT count(*) FROM product_history WHERE product_id IN (
 PRUNE = "DELETE FROM product_history WHERE at < now() - make_interval(days => :days)"
 
 
-def _actor_values(actor: Actor) -> dict[str, Any]:
-    return {"actor_user_id": actor.user_id, "actor_token_id": actor.token_id, "actor": actor.email}
-
-
 def entry_params(actor: Actor, source: Source) -> dict[str, Any]:
     """The parameters of a statement built with `entries_from`: who acted and from where."""
-    return {"source": source, **_actor_values(actor)}
+    return {"source": source, **actor.columns()}
 
 
 def _fields(product: Product) -> dict[str, Any]:
@@ -123,7 +119,7 @@ async def record_change(
         "before": None if old is None else json.dumps(old),
         "after": None if new is None else json.dumps(new),
     }
-    await db.execute(INSERT_ENTRY, values | _actor_values(actor))
+    await db.execute(INSERT_ENTRY, values | actor.columns())
 
 
 async def record_deleted(db: Database | Connection, actor: Actor, source: Source = "bulk") -> None:
