@@ -398,9 +398,7 @@ async def queue_bulk_job(
         "filter": selected.model_dump_json(exclude_none=True),
         "set_active": set_active,
         "matched": matched,
-        "actor_user_id": actor.user_id,
-        "actor_token_id": actor.token_id,
-        "actor": actor.email,
+        **actor.columns(),
         "address": actor.address,
     }
     row = await resources.db.fetch_one(queries.INSERT_BULK_JOB, values)
