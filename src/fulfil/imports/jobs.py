@@ -42,7 +42,8 @@ from fulfil.imports.rejects import RejectsReport, rejects_key
 from fulfil.imports.schemas import ImportSnapshot
 from fulfil.imports.service import expire_previews, finish_import
 from fulfil.imports.store import UploadStore, upload_store
-from fulfil.queue import JobName, enqueue, forget_job, in_progress
+from fulfil.orphans import requeue_orphans
+from fulfil.queue import JobName
 from fulfil.resources import Resources
 
 log = logging.getLogger(__name__)
@@ -339,16 +340,9 @@ async def resume_imports(ctx: dict[str, Any], queued_grace: float = QUEUED_GRACE
     A queued job younger than `queued_grace` seconds is left to the upload that is queueing it.
     """
     resources: Resources = ctx["resources"]
-    rows = await resources.db.fetch_all(queries.ORPHANED_JOBS, {"queued_grace": queued_grace})
-    queued = 0
-    for row in rows:
-        job_id = str(row["id"])
-        if row["status"] == "running" or await in_progress(resources.queue, job_id):
-            await forget_job(resources.queue, job_id)
-        if await enqueue(resources.queue, JOB_NAMES[row["kind"]], job_id, job_id=job_id):
-            log.info("import %s (%s) had no live process; queued it to resume", job_id, row["status"])
-            queued += 1
-    return queued
+    return await requeue_orphans(
+        resources, queries.ORPHANED_JOBS, queued_grace, lambda row: JOB_NAMES[row["kind"]], "import"
+    )
 
 
 async def prune_import_history(ctx: dict[str, Any]) -> int:

@@ -4,6 +4,8 @@ Statements with `:name` parameters go through `databases`; the ones with `$n` ru
 asyncpg connection the loader holds for a whole job (COPY, the batch upsert and its checkpoint).
 """
 
+from fulfil.orphans import orphaned_jobs, try_lock
+
 SNAPSHOT_COLUMNS = """
     id AS job_id, filename, status, phase, bytes_total, bytes_done, rows_done, rows_total,
     created, updated, unchanged, rejected, rows_per_second, eta_seconds, error,
@@ -74,7 +76,7 @@ RETURNING {SNAPSHOT_COLUMNS}
 # that process dies, which is how the recovery sweep tells an orphaned job from a running one.
 # Both run on that raw asyncpg connection (hence `$1`), never through the pool.
 LOCK_NAMESPACE = 4003
-TRY_LOCK = f"SELECT pg_try_advisory_lock({LOCK_NAMESPACE}, hashtext($1))"
+TRY_LOCK = try_lock(LOCK_NAMESPACE)
 UNLOCK_ALL = "SELECT pg_advisory_unlock_all()"
 
 CLAIM_JOB = f"""
@@ -105,20 +107,7 @@ RETURNING {columns}, file_path
 FINISH_JOB = _FINISH.format(statuses="'queued', 'running'", columns=SNAPSHOT_COLUMNS)
 FINISH_QUEUED = _FINISH.format(statuses="'queued'", columns=SNAPSHOT_COLUMNS)
 
-# Jobs to (re)queue: running ones whose session lock nobody holds (their process died) and queued
-# ones older than a few seconds that arq may have lost (enqueueing a known id is a no-op).
-ORPHANED_JOBS = f"""
-SELECT j.id, j.status, j.kind FROM import_job j
-WHERE j.status IN ('queued', 'running')
-  AND (j.status = 'running' OR j.created_at < now() - make_interval(secs => :queued_grace))
-  AND NOT EXISTS (
-    SELECT 1 FROM pg_locks l
-    WHERE l.locktype = 'advisory' AND l.classid = {LOCK_NAMESPACE} AND l.objsubid = 2
-      AND l.objid = CAST(hashtext(CAST(j.id AS text)) AS oid)
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  )
-ORDER BY j.created_at
-"""
+ORPHANED_JOBS = orphaned_jobs("import_job", LOCK_NAMESPACE, columns="j.id, j.status, j.kind")
 
 # Raw asyncpg ($n) statements of the batch loop.
 CREATE_STAGE = """

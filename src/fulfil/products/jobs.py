@@ -1,9 +1,8 @@
 """The products domain's jobs: a bulk action too large for one batch (`run_bulk_job`), the sweep
 that queues again a bulk job whose process is gone (`resume_bulk_jobs`), and the hourly clean-up.
 
-A bulk job holds a PostgreSQL session lock on a connection of its own while it runs: a process
-killed mid-job loses the connection and the lock, which is how the sweep tells an orphaned job
-from a running one, and queues it again at once instead of waiting for arq's in-progress key.
+A bulk job holds a PostgreSQL session lock on a connection of its own while it runs, so the
+sweep (`fulfil.orphans`) tells an orphaned job from a running one.
 """
 
 from __future__ import annotations
@@ -16,8 +15,8 @@ from uuid import UUID
 import anyio
 
 from fulfil.db import dedicated_connection
+from fulfil.orphans import requeue_orphans
 from fulfil.products import history, queries, service
-from fulfil.queue import enqueue, forget_job, in_progress
 from fulfil.resources import Resources
 
 log = logging.getLogger(__name__)
@@ -43,16 +42,9 @@ async def run_bulk_job(ctx: dict[str, Any], job_id: str) -> str:
 async def resume_bulk_jobs(ctx: dict[str, Any], queued_grace: float = QUEUED_GRACE_SECONDS) -> int:
     """The sweep: queue again every unfinished bulk job no live process holds; returns how many."""
     resources: Resources = ctx["resources"]
-    rows = await resources.db.fetch_all(queries.ORPHANED_BULK_JOBS, {"queued_grace": queued_grace})
-    queued = 0
-    for row in rows:
-        job_id = str(row["id"])
-        if row["status"] == "running" or await in_progress(resources.queue, job_id):
-            await forget_job(resources.queue, job_id)
-        if await enqueue(resources.queue, service.BULK_JOB, job_id, job_id=job_id):
-            log.info("bulk job %s (%s) had no live process; queued it to resume", job_id, row["status"])
-            queued += 1
-    return queued
+    return await requeue_orphans(
+        resources, queries.ORPHANED_BULK_JOBS, queued_grace, lambda row: service.BULK_JOB, "bulk job"
+    )
 
 
 async def prune_product_history(ctx: dict[str, Any]) -> None:

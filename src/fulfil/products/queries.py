@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fulfil.orphans import orphaned_jobs, try_lock
 from fulfil.products import history
 from fulfil.products.schemas import ProductFilter, ProductQuery
 
@@ -293,20 +294,9 @@ RETURNING affected
 # A session advisory lock on the job while it runs (its own namespace): a process that dies
 # loses its connection and the lock, which is how the sweep tells an orphaned job from a live one.
 BULK_LOCK_NAMESPACE = 4013
-TRY_BULK_LOCK = f"SELECT pg_try_advisory_lock({BULK_LOCK_NAMESPACE}, hashtext($1))"
+TRY_BULK_LOCK = try_lock(BULK_LOCK_NAMESPACE)
 
-ORPHANED_BULK_JOBS = f"""
-SELECT j.id, j.status FROM product_bulk_job j
-WHERE j.status IN ('queued', 'running')
-  AND (j.status = 'running' OR j.created_at < now() - make_interval(secs => :queued_grace))
-  AND NOT EXISTS (
-    SELECT 1 FROM pg_locks l
-    WHERE l.locktype = 'advisory' AND l.classid = {BULK_LOCK_NAMESPACE} AND l.objsubid = 2
-      AND l.objid = CAST(hashtext(CAST(j.id AS text)) AS oid)
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  )
-ORDER BY j.created_at
-"""
+ORPHANED_BULK_JOBS = orphaned_jobs("product_bulk_job", BULK_LOCK_NAMESPACE)
 
 # Finished jobs are kept this long (their audit rows and events stay): the dashboard only polls
 # a running one.
