@@ -220,8 +220,8 @@ async def recover(resources: Resources, webhook_id: int, body: schemas.Recover, 
         row = await db.fetch_one(queries.SELECT_WEBHOOK_FOR_UPDATE, {"id": webhook_id})
         if row is None:
             raise not_found(webhook_id)
-        matching = int(await db.fetch_val(queries.COUNT_RECOVERABLE, params))
         if body.dry_run:  # counting is allowed while disabled: "Recover and enable" counts first
+            matching = int(await db.fetch_val(queries.COUNT_RECOVERABLE, params))
             return schemas.Recovered(queued=0, matching=matching)
         if not row["enabled"]:
             raise ApiError(409, f"Webhook {webhook_id} is disabled; enable it before recovering its deliveries")
