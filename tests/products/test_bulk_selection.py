@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from fulfil.products import queries
-from fulfil.products.history import FIELDS
+from fulfil.products.fields import FIELDS
 from tests.support.products import events
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from fulfil.imports.shopify import ShopifyColumns, ShopifyRows, shopify_columns
-from fulfil.products.fields import clean_description, clean_name, clean_sku, parse_active
+from fulfil.products.fields import FIELDS, clean_description, clean_name, clean_sku, parse_active
 
 CHUNK_BYTES = 1 << 20
 # A field longer than this rejects its row. A record (one row, quoted line breaks included) longer
@@ -35,7 +35,6 @@ YIELD_EVERY_LINES = 256
 BOM = codecs.BOM_UTF8
 DELIMITERS = (",", ";", "\t")
 REQUIRED = ("sku", "name")
-FIELDS = ("sku", "name", "description", "active")  # what a mapping may name, each to one header column
 SAMPLE_ROWS = 5  # first rows kept with a header that lacks columns, for the dashboard's mapping form
 SAMPLE_CELL_CHARS = 200  # also the longest column name shown, of at most SHOWN_COLUMNS columns
 SHOWN_COLUMNS = 200

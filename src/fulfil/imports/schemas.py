@@ -9,8 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator
 
-from fulfil.imports.reader import FIELDS
 from fulfil.pagination import Page, PageQuery, page_size_field
+from fulfil.products.fields import FIELDS
 from fulfil.validation import StrictModel, no_control, text_pattern
 
 Status = Literal["queued", "running", "completed", "completed_with_errors", "failed", "cancelled"]

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FIELDS = ("sku", "name", "description", "active")
+from fulfil.products.fields import FIELDS
+
 Values = dict[str, Any]
 Action = Literal["created", "updated", "deleted"]
 

@@ -25,7 +25,8 @@ from fulfil.imports import queries, undo_queries
 from fulfil.imports.jobs import JobRun, run_resuming
 from fulfil.imports.loader import in_transaction
 from fulfil.imports.schemas import FINAL_STATUSES
-from fulfil.imports.undo_plan import FIELDS, BatchPlan, Touch, plan_batch, touch_of
+from fulfil.imports.undo_plan import BatchPlan, Touch, plan_batch, touch_of
+from fulfil.products.fields import FIELDS
 from fulfil.resources import Resources
 
 WAIT_SECONDS = 0.2  # how often the undo looks whether the job it undoes has stopped
@@ -103,7 +104,7 @@ class UndoRun(JobRun):
             await asyncio.sleep(WAIT_SECONDS)  # the job's end happens in another process: poll its row
 
     async def undo(self, target: UUID, force: bool, after: int, remaining: int) -> str:
-        who = await self.conn.fetchrow(undo_queries.WHO, self.job_id)
+        who = await self.conn.fetchrow(queries.WHO, self.job_id)
         actor = (who["actor_user_id"], who["actor_token_id"], who["actor"]) if who else (None, None, None)
         batch_rows = self.resources.settings.import_batch_rows
         pace = _Pace(remaining)

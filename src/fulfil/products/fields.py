@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from fulfil.validation import no_control
 
+# A product's own fields: what an import writes, a history entry records and an undo restores.
+FIELDS = ("sku", "name", "description", "active")
+
 SKU_MAX = 100
 NAME_MAX = 255
 DESCRIPTION_MAX = 10_000

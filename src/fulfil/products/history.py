@@ -19,10 +19,10 @@ from databases.core import Connection
 
 from fulfil.access.audit import Actor
 from fulfil.db import Queries
+from fulfil.products.fields import FIELDS
 from fulfil.products.schemas import HistoryEntry, HistoryList, HistoryQuery, Product, SkuHistoryQuery
 
 Source = Literal["api", "import", "bulk", "undo"]
-FIELDS = ("sku", "name", "description", "active")
 WHOLE_ROW = "jsonb_build_object(" + ", ".join(f"'{f}', {f}" for f in FIELDS) + ")"
 
 # What every entry is written with (`id`, `at` and `job_id` fill themselves), the actor as parameters.

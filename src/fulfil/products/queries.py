@@ -12,6 +12,7 @@ from typing import Any
 
 from fulfil.orphans import orphaned_jobs, try_lock
 from fulfil.products import history
+from fulfil.products.fields import FIELDS
 from fulfil.products.schemas import ProductFilter, ProductQuery
 
 COLUMNS = "id, sku, name, description, active, created_at, updated_at"
@@ -64,7 +65,7 @@ BULK_BATCH = 10_000
 # follows; up to it, the request does it and answers with the counts.
 BULK_JOB_ABOVE = 10_000
 # What a bulk batch's changed rows carry for their history entries.
-_RETURNED_FIELDS = ", ".join(f"p.{f}" for f in ("id", *history.FIELDS))
+_RETURNED_FIELDS = ", ".join(f"p.{f}" for f in ("id", *FIELDS))
 
 # The columns each text filter looks in. `q` searches SKU and name, the two columns with a trigram
 # index (description has none: see the migration that dropped it), so it stays an index search at
