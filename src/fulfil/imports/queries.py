@@ -5,6 +5,7 @@ asyncpg connection the loader holds for a whole job (COPY, the batch upsert and 
 """
 
 from fulfil.orphans import orphaned_jobs, try_lock
+from fulfil.products.fields import FIELDS as _FIELDS
 
 SNAPSHOT_COLUMNS = """
     id AS job_id, filename, status, phase, bytes_total, bytes_done, rows_done, rows_total,
@@ -132,6 +133,14 @@ ON CONFLICT DO NOTHING
 
 # The last row of the batch wins for each SKU (case-insensitively), its SKU's case included;
 # an existing product is rewritten only when a value differs, and the counts come back in SQL.
+# Who a job's history entries name ($1: the job): the audit row of the import that started it, or
+# of the undo.
+WHO = """
+SELECT actor_user_id, actor_token_id, actor FROM audit_event
+WHERE target = 'import ' || CAST($1::uuid AS text) AND action IN ('import.started', 'import.undo')
+ORDER BY id LIMIT 1
+"""
+
 # The same statement records each change in the product history ($1: the job): RETURNING reads the
 # row as it was before this statement (its snapshot), so an update's pre-image costs one primary-key
 # lookup and only the fields that changed are kept; an unchanged row returns nothing, records nothing.
@@ -153,11 +162,9 @@ _UPSERT = (
     ON CONFLICT ((lower(sku))) {conflict}
     RETURNING (p.xmax = 0) AS inserted, p.id, p.sku, p.name, p.description, p.active,
         CASE WHEN p.xmax = 0 THEN NULL ELSE (SELECT o FROM product o WHERE o.id = p.id) END AS old
-), who AS (
-    SELECT actor_user_id, actor_token_id, actor FROM audit_event
-    WHERE target = 'import ' || CAST($1::uuid AS text) AND action IN ('import.started', 'import.undo')
-    ORDER BY id LIMIT 1
-), history AS (
+), who AS ("""
+    + WHO
+    + """), history AS (
     INSERT INTO product_history
         (product_id, sku, action, source, before, after, job_id, actor_user_id, actor_token_id, actor)
     SELECT d.id, d.sku, CASE WHEN d.inserted THEN 'created' ELSE 'updated' END, 'import',
@@ -173,7 +180,6 @@ SELECT (SELECT count(*) FROM fresh) AS fresh,
 FROM done d LEFT JOIN fresh f ON f.key = lower(d.sku)
 """
 )
-_FIELDS = ("sku", "name", "description", "active")
 MODES = ("upsert", "create_only", "update_only")
 
 

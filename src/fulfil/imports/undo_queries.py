@@ -74,12 +74,6 @@ ON CONFLICT DO NOTHING
 RETURNING id
 """
 
-# Who asked for the undo: its audit row, as the import's batches look up who started the import.
-WHO = """
-SELECT actor_user_id, actor_token_id, actor FROM audit_event
-WHERE target = 'import ' || CAST($1::uuid AS text) AND action IN ('import.started', 'import.undo')
-ORDER BY id LIMIT 1
-"""
 
 HISTORY_TABLE = "product_history"
 HISTORY_COLUMNS = (
