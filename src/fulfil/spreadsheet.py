@@ -9,6 +9,10 @@ for people; a file meant to be read back by a program is left exact.
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Sequence
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -21,3 +25,10 @@ def inert_sql(expression: str) -> str:
     """The same rule in SQL, for a text `expression` (NULL stays NULL)."""
     starts = ", ".join(["'='", "'+'", "'-'", "'@'", "chr(9)", "chr(13)"])
     return f"CASE WHEN left({expression}, 1) IN ({starts}) THEN '''' || {expression} ELSE {expression} END"
+
+
+def inert_csv(rows: Sequence[Sequence[object]]) -> bytes:
+    """The rows as CSV for a spreadsheet, each text cell inert (a cell already inert stays as it is)."""
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows([inert(cell) if isinstance(cell, str) else cell for cell in row] for row in rows)
+    return text.getvalue().encode()

@@ -117,6 +117,16 @@ async def test_a_product_changed_since_is_a_conflict_left_alone_unless_forced(
     }
 
 
+async def test_a_conflicts_report_is_inert_in_a_spreadsheet(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    sku = '=HYPERLINK("http://evil.example")'
+    await create(client, sku, "Was")
+    job = await import_file(client, csv_bytes([[sku, "Now", ""]]))
+    await client.put(f"/api/products/{await db.fetchval('SELECT id FROM product')}", json={"name": "Edited"})
+    final = await undo(client, job["job_id"])
+    [row] = await conflicts(client, final["job_id"])
+    assert row["sku"] == "'" + sku and row["reason"] == "changed since: name"
+
+
 async def test_force_overwrites_the_changes_since(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
     await create(client, "FO-1", "Original")
     job = await import_file(client, csv_bytes([["FO-1", "Imported", ""], ["FO-2", "Created", ""]]))

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import anyio.to_thread
 
 from fulfil.imports.store import UploadStore
-from fulfil.spreadsheet import inert
+from fulfil.spreadsheet import inert_csv
 
 FIXED_COLUMNS = ["line", "reason"]
 
@@ -30,17 +30,10 @@ def rejects_key(job_id: str) -> str:
     return f"{job_id}.rejects.csv"
 
 
-def _csv(rows: Sequence[Sequence[object]]) -> bytes:
-    """The rows as CSV, each text cell inert in a spreadsheet (a cell already inert stays as it is)."""
-    text = io.StringIO(newline="")
-    csv.writer(text).writerows([inert(cell) if isinstance(cell, str) else cell for cell in row] for row in rows)
-    return text.getvalue().encode()
-
-
 def _committed(data: bytes, last_line: int) -> bytes:
     """The report's header and the rows of lines up to `last_line`."""
     rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
-    return _csv([rows[0], *(row for row in rows[1:] if int(row[0]) <= last_line)]) if rows else b""
+    return inert_csv([rows[0], *(row for row in rows[1:] if int(row[0]) <= last_line)]) if rows else b""
 
 
 class RejectsReport:
@@ -69,5 +62,5 @@ class RejectsReport:
             return
         rows: list[Sequence[object]] = [] if self.started else [FIXED_COLUMNS + [c.strip() for c in self.columns]]
         rows.extend([line, reason, *fields] for line, reason, fields in rejects)
-        await self.store.append(self.key, await anyio.to_thread.run_sync(_csv, rows))
+        await self.store.append(self.key, await anyio.to_thread.run_sync(inert_csv, rows))
         self.started = True

@@ -9,8 +9,6 @@ A job still running is asked to stop first, and the undo waits for it.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -27,6 +25,7 @@ from fulfil.imports.schemas import ImportSnapshot
 from fulfil.imports.service import cancel_import, not_found
 from fulfil.queue import enqueue
 from fulfil.resources import Resources
+from fulfil.spreadsheet import inert_csv
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +84,6 @@ async def request_undo(resources: Resources, job_id: UUID, actor: Actor, *, forc
     return snapshot
 
 
-def _csv(rows: list[list[Any]]) -> bytes:
-    text = io.StringIO(newline="")
-    csv.writer(text).writerows(rows)
-    return text.getvalue().encode()
-
-
 def _json(value: Any) -> str:
     if value is None:
         return ""
@@ -99,13 +92,15 @@ def _json(value: Any) -> str:
 
 async def conflict_rows(resources: Resources, job_id: UUID) -> AsyncIterator[bytes]:
     """The undo's conflicts as CSV (product_id, sku, reason, what the job left and what is there
-    now, as JSON), a page at a time; just the header when there were none."""
-    yield _csv([CONFLICT_COLUMNS])
+    now, as JSON), a page at a time; just the header when there were none. The report is for a
+    spreadsheet and a SKU is whatever an upload held, so every cell comes inert."""
+    yield inert_csv([CONFLICT_COLUMNS])
     after = 0
     while True:
         values = {"id": str(job_id), "after": after, "limit": CONFLICTS_PAGE_ROWS}
         rows = await resources.db.fetch_all(undo_queries.CONFLICTS_PAGE, values)
         if not rows:
             return
-        yield _csv([[r["product_id"], r["sku"], r["reason"], _json(r["job_left"]), _json(r["current"])] for r in rows])
+        cells = [[r["product_id"], r["sku"], r["reason"], _json(r["job_left"]), _json(r["current"])] for r in rows]
+        yield inert_csv(cells)
         after = rows[-1]["product_id"]
