@@ -9,6 +9,8 @@ database of its own. The runs:
   connections of its own that it holds throughout: what the database allows.
 - writes, service: N updates through `fulfil.products.service.update_product` (a pooled
   connection per write, then the relay's nudge) from WRITERS concurrent tasks, no webhook yet.
+- HTTP write floor: the same N `PUT`s to the transaction behind a bare uvicorn
+  (`bench/write_floor.py`): what HTTP and JSON alone cost here.
 - writes, HTTP: N `PUT /api/products/{id}` with an admin token from WRITERS keep-alive
   connections: the service run plus HTTP, middleware, access checks, JSON and validation (the
   client shares the machine's cores with the service and the database).
@@ -24,14 +26,14 @@ plain loop. Writes are compared with the write floor, deliveries with the delive
 
     flock /tmp/fulfil-bench.lock .venv/bin/python bench/webhooks.py [--updates N]
 
-Targets: >= 500 deliveries/s and >= 0.5 x the delivery floor; service writes >= 0.7 x the write floor.
+Targets: >= 500 deliveries/s and >= 0.5 x the delivery floor; service and HTTP writes >= 0.7 x
+the write floor (the HTTP write floor shows how much of the gap HTTP itself takes on this machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import time
 
@@ -40,21 +42,19 @@ import httpx
 
 from common import ADMIN_URL, fresh_redis, receiver_process, wait_for_receipts
 from fulfil.access.audit import Actor
-from fulfil.db import connect_raw, direct_transaction, positional
-from fulfil.products import history, service
-from fulfil.products import queries as product_queries
+from fulfil.db import connect_raw, direct_transaction
+from fulfil.products import service
 from fulfil.products.schemas import ProductUpdate
 from fulfil.resources import Resources, open_resources
 from fulfil.settings import load_settings
-from fulfil.webhooks import queries as webhook_queries
 from fulfil.webhooks.outbox import relay_soon
 from tests.support.access import token_headers
 from tests.support.databases import drop_database, fresh_database
 from tests.support.processes import serve, service_env
+from write_floor import WRITERS, floor_server, update
 
 DB_NAME = "fulfil_bench_webhooks"
 REDIS_DB = 12
-WRITERS = 8
 ROUNDS = 5  # the write floor, service and HTTP runs take turns, a fifth of the products each
 SECRET = "bench-secret"
 
@@ -74,36 +74,15 @@ async def floor(receiver: str, bodies: list[bytes]) -> float:
         return time.time() - started
 
 
-# The service's update transaction, statement for statement, as asyncpg takes it.
-FLOOR_STATEMENTS = [
-    positional(sql)[0]
-    for sql in (
-        product_queries.SELECT_PRODUCT_FOR_UPDATE,
-        product_queries.UPDATE_PRODUCT,
-        webhook_queries.INSERT_EVENT,
-        history.INSERT_ENTRY,
-    )
-]
-
-
 async def write_floor(database_url: str, ids: list[int]) -> float:
     """Seconds for WRITERS asyncpg connections of their own to commit the update transaction of
     each product (the same statements and values as the service's, nothing else)."""
-    select, update, insert_event, insert_entry = FLOOR_STATEMENTS
 
     async def writer(mine: list[int]) -> None:
         conn = await connect_raw(database_url)
         try:
             for product_id in mine:
-                name = f"Floor {product_id}"
-                async with conn.transaction():
-                    row = await conn.fetchrow(select, product_id)
-                    after = await conn.fetchrow(update, row["sku"], name, row["description"], row["active"], product_id)
-                    payload = {"event": "product.updated", "timestamp": time.time(), "data": dict(after)}
-                    await conn.fetchval(insert_event, "product.updated", json.dumps(payload, default=str))
-                    before, changed = json.dumps({"name": row["name"]}), json.dumps({"name": name})
-                    entry = (product_id, row["sku"], "updated", "api", before, changed, None, None, None)
-                    await conn.execute(insert_entry, *entry)
+                await update(conn, product_id, f"Floor {product_id}")
         finally:
             await conn.close()
 
@@ -165,20 +144,25 @@ async def all_relayed(database_url: str, within: float) -> None:
         await conn.close()
 
 
-async def run(service: str, receiver: str, database_url: str, redis_url: str, updates: int) -> dict[str, float]:
+async def run(urls: dict[str, str], updates: int) -> dict[str, float]:
+    service, receiver, database_url, redis_url = urls["service"], urls["receiver"], urls["database"], urls["redis"]
     settings = load_settings(
         database_url=database_url, redis_url=redis_url, migrate_on_start=False, db_pool_size=WRITERS + 2
     )
     resources = await open_resources(settings)
     ids = list(range(1, updates + 1))
     headers = await token_headers(resources.db)
-    got = {"write_floor": 0.0, "service_writes": 0.0, "http_writes": 0.0}
-    for turn in range(ROUNDS):  # in turns, so the machine's other load falls on all three alike
+    got = {"write_floor": 0.0, "service_writes": 0.0, "http_floor": 0.0, "http_writes": 0.0}
+    # In turns, so the machine's other load falls on all four alike; each run starts once the
+    # service has relayed the events of the one before (its relay is its own runs' cost only).
+    for turn in range(ROUNDS):
         mine = ids[turn::ROUNDS]
         got["write_floor"] += await write_floor(database_url, mine)
         got["service_writes"] += await service_updates(resources, mine, "Written")
+        await all_relayed(database_url, within=120)
+        got["http_floor"] += await http_updates(urls["http_floor"], {}, mine)
         got["http_writes"] += await http_updates(service, headers, mine)
-    await all_relayed(database_url, within=120)
+        await all_relayed(database_url, within=120)
     async with httpx.AsyncClient(base_url=service, headers=headers) as api:
         hook = {"url": f"{receiver}/live", "event_types": ["product.updated"], "secret": SECRET}
         created = (await api.post("/api/webhooks", json=hook)).raise_for_status().json()
@@ -220,7 +204,7 @@ async def prepare(updates: int) -> str:
 
 async def measure(urls: dict[str, str], updates: int) -> dict[str, float]:
     """The runs through the service, then the delivery floor with the bodies it sent."""
-    got = await run(urls["service"], urls["receiver"], urls["database"], urls["redis"], updates)
+    got = await run(urls, updates)
     conn = await connect_raw(urls["database"])
     try:
         sql = "SELECT count(*) FILTER (WHERE status = 'delivered'), sum(attempt_count) FROM webhook_delivery"
@@ -244,8 +228,9 @@ def main(updates: int) -> None:
                 LOG_LEVEL="warning",
                 ENVIRONMENT="development",
             )
-            with serve(env) as served:
-                got = asyncio.run(measure({**urls, "receiver": receiver, "service": served.url}, updates))
+            with serve(env) as served, floor_server(urls["database"]) as http_floor:
+                served_urls = {"receiver": receiver, "service": served.url, "http_floor": http_floor}
+                got = asyncio.run(measure({**urls, **served_urls}, updates))
     finally:
         asyncio.run(drop_database(ADMIN_URL, DB_NAME))
     report(updates, got)
@@ -262,9 +247,11 @@ def report(updates: int, got: dict[str, float]) -> None:
         "HTTP": updates / got["http_writes"],
         "live": updates / got["writes"],
     }
+    http_floor_rate = updates / got["http_floor"]
     rows = [
         ("write floor: asyncpg, the same transaction", f"{got['write_floor']:.2f} s", f"{write_floor_rate:.0f}/s"),
         ("writes, service: transaction + nudge each", f"{got['service_writes']:.2f} s", f"{writes['service']:.0f}/s"),
+        ("HTTP write floor: bare uvicorn, same transaction", f"{got['http_floor']:.2f} s", f"{http_floor_rate:.0f}/s"),
         ("writes, HTTP: PUT /api/products/{id}", f"{got['http_writes']:.2f} s", f"{writes['HTTP']:.0f}/s"),
         ("live: updates written (service, webhook on)", f"{got['writes']:.2f} s", f"{writes['live']:.0f}/s"),
         ("live: first change -> last receipt", f"{got['live_seconds']:.2f} s", f"{live_rate:.0f}/s"),
@@ -275,6 +262,8 @@ def report(updates: int, got: dict[str, float]) -> None:
             (f"ratio writes, {run} / write floor", "", f"{rate / write_floor_rate:.2f}x")
             for run, rate in writes.items()
         ),
+        ("ratio HTTP write floor / write floor", "", f"{http_floor_rate / write_floor_rate:.2f}x"),
+        ("ratio writes, HTTP / HTTP write floor", "", f"{writes['HTTP'] / http_floor_rate:.2f}x"),
         ("ratio live / delivery floor", "", f"{live_rate / floor_rate:.2f}x"),
         ("ratio backlog / delivery floor", "", f"{backlog_rate / floor_rate:.2f}x"),
     ]
@@ -292,6 +281,7 @@ def report(updates: int, got: dict[str, float]) -> None:
         met_floor = verdict(per_second >= 0.5 * floor_rate)
         print(f"targets, {run}: >= 500/s {verdict(per_second >= 500)}; >= 0.5x delivery floor {met_floor}")
     print(f"target, service writes: >= 0.7x write floor {verdict(writes['service'] >= 0.7 * write_floor_rate)}")
+    print(f"target, HTTP writes: >= 0.7x write floor {verdict(writes['HTTP'] >= 0.7 * write_floor_rate)}")
 
 
 def verdict(met: bool) -> str:

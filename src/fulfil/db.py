@@ -65,7 +65,22 @@ class ServerEndableConnection(asyncpg.Connection):  # type: ignore[misc]
     protocol is then either closed without telling the pool, whose slot stays taken until someone
     releases it, or (a COPY) left with an operation pending, so the transaction's ROLLBACK fails
     too. Either way nothing more can run on the connection.
+
+    Also: the pool's release resets a connection's session (advisory locks, LISTEN, SET, cursors:
+    one more round trip). A direct statement or transaction leaves nothing of the kind behind, so
+    it marks its connection `session_untouched` and that release skips the reset.
     """
+
+    _session_untouched = False
+
+    def session_untouched(self) -> None:
+        """The statements since this connection was handed out left no session state: the pool's
+        next release need not reset it (an open transaction is still rolled back)."""
+        self._session_untouched = True
+
+    def get_reset_query(self) -> str:
+        untouched, self._session_untouched = self._session_untouched, False
+        return "" if untouched else super().get_reset_query()
 
     @contextlib.contextmanager
     def _ended_by_server(self) -> Iterator[None]:
@@ -281,7 +296,11 @@ def positional(query: str) -> tuple[str, tuple[str, ...]]:
 
 class Direct:
     """One pooled asyncpg connection inside a transaction (`direct_transaction`), taking the same
-    `:name` SQL and value dicts as `databases`; rows are asyncpg's Records (`dict(row)`)."""
+    `:name` SQL and value dicts as `databases`; rows are asyncpg's Records (`dict(row)`).
+
+    Its connection goes back to the pool without a session reset, so a statement run here must
+    leave no session state: no SET without LOCAL, no session advisory lock, no LISTEN, no cursor
+    WITH HOLD (transaction-scoped state ends with the commit or rollback)."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -305,15 +324,28 @@ class Direct:
         await self.conn.execute(sql, *args)
 
 
+def _raw_pool(db: Database) -> asyncpg.Pool:
+    if not isinstance(db, PoolDatabase):
+        raise TypeError("a direct statement needs the pool of fulfil.db.create_database")
+    return db.raw_pool
+
+
+async def direct_fetch_one(db: Database, query: str, values: dict[str, Any]) -> asyncpg.Record | None:
+    """One statement's first row, on one of the pool's connections straight through asyncpg, for a
+    lookup every request makes (who is calling): `databases`' compile would be most of its cost."""
+    async with _raw_pool(db).acquire() as conn:
+        row = await Direct(conn).fetch_one(query, values)
+        conn.session_untouched()
+        return row
+
+
 @contextlib.asynccontextmanager
 async def direct_transaction(db: Database) -> AsyncIterator[Direct]:
     """A transaction on one of the pool's connections, straight through asyncpg: committed when
     the body ends, rolled back when it raises. As with `PoolDatabase`'s transactions, a ROLLBACK
     the lost connection cannot run leaves the body's own error to propagate, and a connection the
     server ended goes back to the pool, which drops it."""
-    if not isinstance(db, PoolDatabase):
-        raise TypeError("direct_transaction needs the pool of fulfil.db.create_database")
-    async with db.raw_pool.acquire() as conn:
+    async with _raw_pool(db).acquire() as conn:
         transaction = conn.transaction()
         await transaction.start()
         try:
@@ -323,3 +355,4 @@ async def direct_transaction(db: Database) -> AsyncIterator[Direct]:
                 await transaction.rollback()
             raise
         await transaction.commit()
+        conn.session_untouched()

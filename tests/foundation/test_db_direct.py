@@ -7,7 +7,7 @@ import pytest
 from databases import Database
 from sqlalchemy import text
 
-from fulfil.db import create_database, direct_transaction, positional
+from fulfil.db import create_database, direct_fetch_one, direct_transaction, positional
 from fulfil.products import history
 from fulfil.products import queries as product_queries
 from fulfil.webhooks import queries as webhook_queries
@@ -95,3 +95,43 @@ async def test_a_direct_transaction_needs_the_apps_pool(database_url: str) -> No
 
 def _product(sku: str) -> dict[str, object]:
     return {"sku": sku, "name": "Direct", "description": None, "active": True}
+
+
+async def _last_statement(db: asyncpg.Connection, pid: int) -> str:
+    """What the backend `pid` ran last (its release's reset, when there was one)."""
+    return str(await db.fetchval("SELECT query FROM pg_stat_activity WHERE pid = $1", pid))
+
+
+async def test_a_direct_statement_goes_back_to_the_pool_without_a_reset(
+    database_url: str, db: asyncpg.Connection
+) -> None:
+    pool = create_database(database_url, pool_size=1)
+    await pool.connect()
+    try:
+        row = await direct_fetch_one(pool, "SELECT pg_backend_pid() AS pid", {})
+        assert row is not None
+        assert await _last_statement(db, row["pid"]) == "SELECT pg_backend_pid() AS pid"
+        async with direct_transaction(pool) as conn:
+            assert await conn.fetch_val("SELECT pg_backend_pid()") == row["pid"]  # the same connection
+        assert await _last_statement(db, row["pid"]) == "COMMIT;"
+    finally:
+        await pool.disconnect()
+
+
+async def test_a_connection_back_from_databases_is_reset(database_url: str, db: asyncpg.Connection) -> None:
+    """The skip is for the direct paths only: session state left by any other query is cleared."""
+    pool = create_database(database_url, pool_size=1)
+    await pool.connect()
+    try:
+        async with pool.connection() as conn:
+            pid = await conn.fetch_val("SELECT pg_backend_pid()")
+            await conn.execute("SET statement_timeout = '1234ms'")
+            await conn.execute("SELECT pg_advisory_lock(4242)")
+        assert "pg_advisory_unlock_all()" in await _last_statement(db, pid)
+        row = await direct_fetch_one(
+            pool, "SELECT pg_backend_pid() AS pid, current_setting('statement_timeout') AS t", {}
+        )
+        assert row is not None and (row["pid"], row["t"]) == (pid, "0")
+        assert await db.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242") == 0
+    finally:
+        await pool.disconnect()

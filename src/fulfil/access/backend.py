@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from starlette.authentication import (
     AuthCredentials,
@@ -24,7 +23,7 @@ from starlette.requests import HTTPConnection
 from fulfil.access import queries
 from fulfil.access.credentials import TOKEN_PREFIX, digest
 from fulfil.access.roles import granted_scopes
-from fulfil.db import CONNECTION_LOST
+from fulfil.db import CONNECTION_LOST, direct_fetch_one
 from fulfil.settings import Settings
 from fulfil.state import app_state
 
@@ -120,10 +119,9 @@ class SessionOrTokenBackend(AuthenticationBackend):
 
     async def _by_token(self, conn: HTTPConnection, token: str) -> tuple[AuthCredentials, BaseUser]:
         db = app_state(conn.app).opened.db
-        row = await db.fetch_one(queries.FIND_TOKEN, {"secret_hash": digest(token)})
-        if row is None:
+        found = await direct_fetch_one(db, queries.FIND_TOKEN, {"secret_hash": digest(token)})
+        if found is None:
             return AuthCredentials(), Anonymous("token")
-        found: Any = row._mapping
         if _stale(found["last_used_at"]):
             await db.execute(queries.TOUCH_TOKEN, {"id": found["token_id"]})
         caller = Caller(found["user_id"], found["email"], found["role"], token_id=found["token_id"])
@@ -132,10 +130,9 @@ class SessionOrTokenBackend(AuthenticationBackend):
     async def _by_session(self, conn: HTTPConnection, cookie: str) -> tuple[AuthCredentials, BaseUser]:
         resources = app_state(conn.app).opened
         limits = session_limits(resources.settings)
-        row = await resources.db.fetch_one(queries.FIND_SESSION, {"secret_hash": digest(cookie), **limits})
-        if row is None:
+        found = await direct_fetch_one(resources.db, queries.FIND_SESSION, {"secret_hash": digest(cookie), **limits})
+        if found is None:
             return AuthCredentials(), Anonymous("session")
-        found: Any = row._mapping
         if _stale(found["last_seen_at"]):
             await resources.db.execute(queries.TOUCH_SESSION, {"id": found["session_id"]})
         caller = Caller(
