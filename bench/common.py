@@ -78,17 +78,23 @@ def run_receiver(port: int) -> None:
 
 
 @contextlib.contextmanager
-def receiver_process() -> Iterator[str]:
-    """`run_receiver` in a process of its own on a free port, answering; its URL."""
+def script_process(script: str, *args: str, ready: str) -> Iterator[str]:
+    """`python SCRIPT ARGS PORT` (the last of ARGS is the port's flag) in a process of its own on a
+    free port of 127.0.0.1, once `ready` answers 200; its URL. Stopped on leaving."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--receiver", str(port)])
+    proc = subprocess.Popen([sys.executable, script, *args, str(port)])
     try:
         url = f"http://127.0.0.1:{port}"
-        asyncio.run(wait_for_http(f"{url}/stats/none", proc))
+        asyncio.run(wait_for_http(f"{url}{ready}", proc))
         yield url
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def receiver_process() -> contextlib.AbstractContextManager[str]:
+    """`run_receiver` in a process of its own on a free port, answering; its URL."""
+    return script_process(__file__, "--receiver", ready="/stats/none")
 
 
 async def receiver_stats(receiver: str, path: str) -> dict[str, Any]:

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -31,14 +29,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from aiohttp import web
 
-from common import ADMIN_URL, fresh_redis
+from common import ADMIN_URL, fresh_redis, script_process
 from fulfil.resources import Resources, open_resources
 from fulfil.settings import load_settings
 from tests.support.access import token_headers
 from tests.support.databases import drop_database
-from tests.support.ports import free_port
 from tests.support.processes import serve, service_env
-from tests.support.waiting import eventually, wait_for_http
+from tests.support.waiting import eventually
 from webhooks import backlog_updates, floor, prepare
 
 DB_NAME = "fulfil_bench_webhooks"  # `prepare` (bench/webhooks.py) makes it; the lock keeps the two apart
@@ -175,15 +172,10 @@ async def run(urls: dict[str, str], updates: int, rate_updates: int, outage: flo
 
 
 def main(updates: int, rate_updates: int, outage: float) -> None:
-    receiver_port = free_port()
-    urls = {
-        "database": asyncio.run(prepare(updates + rate_updates)),
-        "redis": asyncio.run(fresh_redis(REDIS_DB)),
-        "receiver": f"http://127.0.0.1:{receiver_port}",
-    }
-    receiver = subprocess.Popen([sys.executable, __file__, "--receiver", str(receiver_port)])
+    urls = {"database": asyncio.run(prepare(updates + rate_updates)), "redis": asyncio.run(fresh_redis(REDIS_DB))}
     try:
-        with tempfile.TemporaryDirectory() as data_dir:
+        receiving = script_process(__file__, "--receiver", ready="/stats/none")
+        with receiving as receiver, tempfile.TemporaryDirectory() as data_dir:
             env = service_env(
                 DATABASE_URL=urls["database"],
                 REDIS_URL=urls["redis"],
@@ -195,11 +187,10 @@ def main(updates: int, rate_updates: int, outage: float) -> None:
                 WEBHOOK_RETRY_MAX_SECONDS="10",
             )
             with serve(env) as served:
-                asyncio.run(wait_for_http(f"{urls['receiver']}/stats/none", receiver))
-                got = asyncio.run(run({**urls, "service": served.url}, updates, rate_updates, outage))
+                got = asyncio.run(
+                    run({**urls, "receiver": receiver, "service": served.url}, updates, rate_updates, outage)
+                )
     finally:
-        receiver.terminate()
-        receiver.wait(15)
         asyncio.run(drop_database(ADMIN_URL, DB_NAME))
     report(updates, got)
 

@@ -13,25 +13,19 @@ HTTP writes can be compared with it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import uvicorn
 
-import common  # noqa: F401  (puts the checkout on sys.path)
+from common import script_process
 from fulfil.db import positional
 from fulfil.products import history
 from fulfil.products import queries as product_queries
 from fulfil.webhooks import queries as webhook_queries
-from tests.support.ports import free_port
-from tests.support.waiting import wait_for_http
 
 WRITERS = 8
 
@@ -96,18 +90,9 @@ def floor_app(dsn: str) -> Any:
     return app
 
 
-@contextlib.contextmanager
-def floor_server(dsn: str) -> Iterator[str]:
+def floor_server(dsn: str) -> contextlib.AbstractContextManager[str]:
     """The floor app in a process of its own on a free port, answering; its URL."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--port", str(port), "--dsn", dsn])
-    try:
-        url = f"http://127.0.0.1:{port}"
-        asyncio.run(wait_for_http(f"{url}/ready", proc))
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(15)
+    return script_process(__file__, "--dsn", dsn, "--port", ready="/ready")
 
 
 if __name__ == "__main__":
