@@ -42,11 +42,12 @@ def create_database(url: str, pool_size: int = 10) -> Database:
     )
 
 
-# The server went away or dropped the connection (a failover, a restart, pg_terminate_backend):
-# worth waiting for, unlike an error in the query itself.
+# The server went away or dropped the connection (a failover, a restart, pg_terminate_backend),
+# or turned a new one away while full: worth waiting for, unlike an error in the query itself.
 CONNECTION_LOST: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError,  # "terminating connection due to administrator command"
+    asyncpg.TooManyConnectionsError,  # "sorry, too many clients already", only ever on connecting
     asyncpg.InterfaceError,
     ConnectionError,
     OSError,

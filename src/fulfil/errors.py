@@ -210,6 +210,7 @@ EXCEPTION_HANDLERS = {
     asyncpg.PostgresConnectionError: handle_unavailable,
     asyncpg.OperatorInterventionError: handle_unavailable,  # shutting down, starting, or our session ended
     asyncpg.InterfaceError: handle_unavailable,  # the connection closed under the query
+    asyncpg.TooManyConnectionsError: handle_unavailable,  # a new pool connection turned away: the server is full
     ConnectionRefusedError: handle_unavailable,
     redis.exceptions.ConnectionError: handle_unavailable,
     redis.exceptions.TimeoutError: handle_unavailable,

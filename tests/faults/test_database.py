@@ -7,12 +7,15 @@ import logging
 import time
 from collections import Counter
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
 import pytest
 
+from fulfil.imports.jobs import run_resuming
 from fulfil.imports.schemas import FINAL_STATUSES
+from fulfil.resources import Resources, open_resources
 from fulfil.settings import Settings
 from tests.support.access import token_headers
 from tests.support.databases import fresh_database
@@ -221,4 +224,65 @@ async def test_a_database_restart_mid_import_resumes_after_the_last_committed_ba
             assert pool_errors(caplog) == []
             print(f"requests answered and the import moving again {recovered:.2f} s after PostgreSQL came back")
         finally:
+            await live.stop()
+
+
+async def test_a_job_turned_away_by_a_full_server_waits_for_a_connection(
+    settings: Settings, own_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server at max_connections refuses the job's own connection ("too many clients"): the job
+    waits and runs once one is free, and a request that needs a new connection is a 503."""
+    async with private_postgres("-c max_connections=6 -c superuser_reserved_connections=0") as server:
+        url = await fresh_database(server.url(), "fulfil", migrate=True)
+        resources = await open_resources(settings.model_copy(update={"database_url": url, "redis_url": own_redis.url}))
+        hogs: list[asyncpg.Connection] = []
+        try:
+            with pytest.raises(asyncpg.TooManyConnectionsError):
+                while True:  # every connection the server has left
+                    hogs.append(await asyncpg.connect(url))
+
+            async def run(resources: Resources, conn: asyncpg.Connection, uid: UUID) -> str:
+                return f"ran {uid} on backend {conn.get_server_pid()}"
+
+            job_id = str(uuid4())
+            job = asyncio.create_task(run_resuming(resources, job_id, run))
+            await eventually(lambda: "turned away" in caplog.text, within=10, what="the job turned away")
+            assert not job.done()
+            await hogs.pop().close()
+            assert (await asyncio.wait_for(job, 30)).startswith(f"ran {job_id}")
+        finally:
+            for hog in hogs:
+                await hog.close()
+            await resources.close()
+
+
+async def test_a_request_turned_away_by_a_full_server_is_a_503(settings: Settings, own_redis: PrivateRedis) -> None:
+    async with private_postgres("-c max_connections=6 -c superuser_reserved_connections=0") as server:
+        url = await fresh_database(server.url(), "fulfil", migrate=True)
+        live = await start_live_server(settings.model_copy(update={"database_url": url, "redis_url": own_redis.url}))
+        hogs: list[asyncpg.Connection] = []
+        try:
+            headers = await token_headers(live.resources.db)
+            async with httpx.AsyncClient(base_url=live.url, timeout=30, headers=headers) as client:
+                with pytest.raises(asyncpg.TooManyConnectionsError):
+                    while True:
+                        hogs.append(await asyncpg.connect(url))
+                # The pool's open connections still serve; the ones it would add are turned away.
+                answers = await asyncio.gather(*(client.get("/api/products") for _ in range(20)))
+                statuses = Counter(r.status_code for r in answers)
+                assert set(statuses) <= {200, 503} and statuses[503] > 0, statuses
+                refused = next(r for r in answers if r.status_code == 503)
+                assert "database" in refused.json()["error"]["message"]
+                for hog in hogs:
+                    await hog.close()
+                hogs.clear()
+
+
+                async def answered() -> bool:
+                    return (await client.get("/api/products")).status_code == 200
+
+                await eventually(answered, within=RECOVERY_SECONDS, what="requests answered")
+        finally:
+            for hog in hogs:
+                await hog.close()
             await live.stop()

@@ -84,6 +84,7 @@ class PrivatePostgres:
 
     directory: Path
     port: int = field(default_factory=free_port)
+    options: str = ""  # more server settings, as `-c name=value` options
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -101,7 +102,7 @@ class PrivatePostgres:
         )
 
     async def start(self) -> None:
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory} -c fsync=off"
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory} -c fsync=off {self.options}"
         await asyncio.to_thread(self._ctl, "-w", "-o", options, "-l", str(self.directory / "log"), "start")
 
         async def accepts() -> bool:
@@ -120,9 +121,9 @@ class PrivatePostgres:
 
 
 @asynccontextmanager
-async def private_postgres() -> AsyncIterator[PrivatePostgres]:
+async def private_postgres(options: str = "") -> AsyncIterator[PrivatePostgres]:
     with tempfile.TemporaryDirectory(prefix="fulfil-pg-") as directory:
-        server = PrivatePostgres(Path(directory))
+        server = PrivatePostgres(Path(directory), options=options)
         await server.init()
         await server.start()
         try:

@@ -300,15 +300,16 @@ async def import_csv(ctx: dict[str, Any], job_id: str) -> str:
 async def run_resuming(resources: Resources, job_id: str, run: Runner) -> str:
     """Run a job on a connection of its own, holding the job's lock, until it ends.
 
-    When the database drops the connection (a failover, a restart) the run stops where it is and
-    starts again, once the server answers, after the last batch that committed.
+    When the database drops the connection (a failover, a restart) or is too full to open one, the
+    run stops where it is and starts again, once the server answers, after the last batch that
+    committed.
     """
     pause = RECONNECT_FIRST_SECONDS
     while True:
         try:
             return await _run_once(resources, job_id, run)
         except CONNECTION_LOST as exc:
-            log.warning("job %s lost the database (%r); resuming after its last committed batch", job_id, exc)
+            log.warning("job %s lost the database or was turned away (%r); resuming after its last batch", job_id, exc)
         await asyncio.sleep(pause)
         pause = min(pause * 2, RECONNECT_MAX_SECONDS)
 
