@@ -416,29 +416,29 @@ async def disable_gone(resources: Resources, result: Result) -> None:
     """A 410 Gone: the receiver says the endpoint is gone for good, so stop sending to it."""
     at = result.outcome.at.isoformat(timespec="seconds")
     reason = f"the receiver answered 410 Gone at {at} (delivery {result.row['id']})"
-    db = resources.db
-    async with db.transaction():
-        row = await db.fetch_one(queries.DISABLE_WEBHOOK, {"id": result.row["webhook_id"], "reason": reason})
-        if row is not None:
-            await announce_disabled(db, row["id"], row["url"], reason)
-    log.warning("webhook %s disabled: %s", result.row["webhook_id"], reason)
-    await relay_soon(resources)
+    await _disable(resources, queries.DISABLE_WEBHOOK, {"id": result.row["webhook_id"], "reason": reason})
 
 
 async def disable_if_failing(resources: Resources, webhook_id: int) -> None:
     """Disable the webhook if its deliveries have all failed for WEBHOOK_DISABLE_AFTER_HOURS (5 at least)."""
-    db = resources.db
     params = {
         "id": webhook_id,
         "hours": resources.settings.webhook_disable_after_hours,
         "min_failed": DISABLE_AFTER_FAILURES,
     }
+    await _disable(resources, queries.DISABLE_FAILING, params)
+
+
+async def _disable(resources: Resources, statement: str, params: dict[str, Any]) -> None:
+    """Run a disabling `statement` (it returns the webhook only when it disabled it, once) and
+    announce it in the same transaction; then relay the announcement."""
+    db = resources.db
     async with db.transaction():
-        row = await db.fetch_one(queries.DISABLE_FAILING, params)
+        row = await db.fetch_one(statement, params)
         if row is None:
             return
-        await announce_disabled(db, webhook_id, row["url"], row["disabled_reason"])
-    log.warning("webhook %s disabled: %s", webhook_id, row["disabled_reason"])
+        await announce_disabled(db, row["id"], row["url"], row["disabled_reason"])
+    log.warning("webhook %s disabled: %s", row["id"], row["disabled_reason"])
     await relay_soon(resources)
 
 

@@ -110,7 +110,7 @@ DELETE_WEBHOOK = "DELETE FROM webhook WHERE id = :id RETURNING id"
 DISABLE_WEBHOOK = """
 UPDATE webhook SET enabled = false, disabled_reason = :reason, disabled_at = now(), updated_at = now()
 WHERE id = :id AND enabled
-RETURNING id, url
+RETURNING id, url, disabled_reason
 """
 
 # Sustained failure: every delivery that ended since the webhook was last enabled and since its
