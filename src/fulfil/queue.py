@@ -242,7 +242,18 @@ class InProcessWorker:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
+        # arq's close cancels the jobs still running and gathers them without return_exceptions,
+        # so a job cancelled in arq's own bookkeeping (before its function runs) would raise
+        # CancelledError out of close. They are cancelled and collected here first; arq queues
+        # the cancelled ones again as it does in close.
+        left = [t for t in self.worker.tasks.values() if not t.done()]
+        for task in left:
+            task.cancel()
+        if left:
+            await asyncio.wait(left)
+        for job_id in [job_id for job_id, task in self.worker.tasks.items() if task.done()]:
+            del self.worker.tasks[job_id]
         try:
-            await self.worker.close()  # cancels what still runs; arq queues those jobs again
+            await self.worker.close()
         except Exception as exc:  # Redis gone: the jobs are stopped all the same
             log.warning("the job worker did not close cleanly: %r", exc)

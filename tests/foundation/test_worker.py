@@ -1,5 +1,6 @@
 """Jobs enqueued through the app run in-process, or in `fulfil worker` when told to."""
 
+import asyncio
 import signal
 import uuid
 
@@ -8,6 +9,7 @@ from redis.asyncio import Redis
 
 from fulfil.queue import enqueue
 from fulfil.settings import Settings
+from fulfil.state import app_state
 from fulfil.worker import PING_JOB
 from tests.support.live import LiveServer, start_live_server
 from tests.support.processes import run_service, service_env
@@ -48,3 +50,14 @@ async def test_a_job_runs_in_the_standalone_worker(
         assert "Traceback" not in output
     finally:
         await live.stop()
+
+
+async def test_stopping_the_worker_survives_a_job_cancelled_before_its_function_ran(live_server: LiveServer) -> None:
+    """arq's close gathers its job tasks and re-raises one that ended cancelled (a job stopped in
+    arq's own bookkeeping, before its function's error handling): the drain collects them first."""
+    worker = app_state(live_server.app).worker
+    assert worker is not None
+    in_preamble = asyncio.get_running_loop().create_future()  # never set: the job is still starting
+    worker.worker.tasks["a-job-still-starting"] = asyncio.ensure_future(in_preamble)
+    await worker.drain(0)
+    assert in_preamble.cancelled() and worker.worker.tasks == {}
