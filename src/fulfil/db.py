@@ -316,6 +316,10 @@ class Direct:
         sql, args = self._args(query, values)
         return await self.conn.fetchrow(sql, *args)
 
+    async def fetch_all(self, query: str, values: dict[str, Any] | None = None) -> list[asyncpg.Record]:
+        sql, args = self._args(query, values)
+        return await self.conn.fetch(sql, *args)  # type: ignore[no-any-return]
+
     async def fetch_val(self, query: str, values: dict[str, Any] | None = None) -> Any:
         sql, args = self._args(query, values)
         return await self.conn.fetchval(sql, *args)

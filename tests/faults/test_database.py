@@ -277,7 +277,6 @@ async def test_a_request_turned_away_by_a_full_server_is_a_503(settings: Setting
                     await hog.close()
                 hogs.clear()
 
-
                 async def answered() -> bool:
                     return (await client.get("/api/products")).status_code == 200
 

@@ -13,7 +13,7 @@ from fulfil.products import queries as product_queries
 from fulfil.webhooks import queries as webhook_queries
 from tests.support.waiting import eventually
 
-# The statements the single-product writes run through `direct_transaction`.
+# The statements the single-product writes and the relay run through `direct_transaction`.
 DIRECT_STATEMENTS = [
     product_queries.INSERT_PRODUCT,
     product_queries.SELECT_SKU_OWNER,
@@ -22,6 +22,10 @@ DIRECT_STATEMENTS = [
     product_queries.DELETE_PRODUCT,
     webhook_queries.INSERT_EVENT,
     history.INSERT_ENTRY,
+    webhook_queries.CLAIM_EVENTS,
+    webhook_queries.INSERT_DELIVERIES,
+    webhook_queries.FEED_LOCK,
+    webhook_queries.MARK_RELAYED,
 ]
 
 
