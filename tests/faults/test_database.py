@@ -227,19 +227,27 @@ async def test_a_database_restart_mid_import_resumes_after_the_last_committed_ba
             await live.stop()
 
 
+FULL_SERVER = "-c max_connections=6 -c superuser_reserved_connections=0"  # superusers get no slot kept
+
+
+async def take_every_connection(url: str, hogs: list[asyncpg.Connection]) -> None:
+    """Open connections into `hogs` until the server turns one away ("too many clients")."""
+    with pytest.raises(asyncpg.TooManyConnectionsError):
+        while True:
+            hogs.append(await asyncpg.connect(url))
+
+
 async def test_a_job_turned_away_by_a_full_server_waits_for_a_connection(
     settings: Settings, own_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A server at max_connections refuses the job's own connection ("too many clients"): the job
     waits and runs once one is free, and a request that needs a new connection is a 503."""
-    async with private_postgres("-c max_connections=6 -c superuser_reserved_connections=0") as server:
+    async with private_postgres(FULL_SERVER) as server:
         url = await fresh_database(server.url(), "fulfil", migrate=True)
         resources = await open_resources(settings.model_copy(update={"database_url": url, "redis_url": own_redis.url}))
         hogs: list[asyncpg.Connection] = []
         try:
-            with pytest.raises(asyncpg.TooManyConnectionsError):
-                while True:  # every connection the server has left
-                    hogs.append(await asyncpg.connect(url))
+            await take_every_connection(url, hogs)
 
             async def run(resources: Resources, conn: asyncpg.Connection, uid: UUID) -> str:
                 return f"ran {uid} on backend {conn.get_server_pid()}"
@@ -257,16 +265,14 @@ async def test_a_job_turned_away_by_a_full_server_waits_for_a_connection(
 
 
 async def test_a_request_turned_away_by_a_full_server_is_a_503(settings: Settings, own_redis: PrivateRedis) -> None:
-    async with private_postgres("-c max_connections=6 -c superuser_reserved_connections=0") as server:
+    async with private_postgres(FULL_SERVER) as server:
         url = await fresh_database(server.url(), "fulfil", migrate=True)
         live = await start_live_server(settings.model_copy(update={"database_url": url, "redis_url": own_redis.url}))
         hogs: list[asyncpg.Connection] = []
         try:
             headers = await token_headers(live.resources.db)
             async with httpx.AsyncClient(base_url=live.url, timeout=30, headers=headers) as client:
-                with pytest.raises(asyncpg.TooManyConnectionsError):
-                    while True:
-                        hogs.append(await asyncpg.connect(url))
+                await take_every_connection(url, hogs)
                 # The pool's open connections still serve; the ones it would add are turned away.
                 answers = await asyncio.gather(*(client.get("/api/products") for _ in range(20)))
                 statuses = Counter(r.status_code for r in answers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import asyncpg
 import pytest
 from databases import Database
@@ -29,6 +31,15 @@ DIRECT_STATEMENTS = [
 ]
 
 
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[Database]:
+    """The app's kind of pool, of one connection, so each test sees the connection come back."""
+    pool = create_database(database_url, pool_size=1)
+    await pool.connect()
+    yield pool
+    await pool.disconnect()
+
+
 def test_positional_numbers_each_name_once_and_leaves_casts_alone() -> None:
     sql, names = positional("SELECT :a, CAST(:b AS jsonb), :a, now()::date, '12:30' WHERE x = :b_2")
     assert sql == "SELECT $1, CAST($2 AS jsonb), $1, now()::date, '12:30' WHERE x = $3"
@@ -42,53 +53,38 @@ def test_positional_finds_the_parameters_sqlalchemy_finds(statement: str) -> Non
     assert set(names) == set(text(statement).compile().params)
 
 
-async def test_a_direct_transaction_commits_when_its_body_ends(database_url: str, db: asyncpg.Connection) -> None:
-    pool = create_database(database_url, pool_size=1)
-    await pool.connect()
-    try:
+async def test_a_direct_transaction_commits_when_its_body_ends(pool: Database, db: asyncpg.Connection) -> None:
+    async with direct_transaction(pool) as conn:
+        row = await conn.fetch_one(product_queries.INSERT_PRODUCT, _product("D-1"))
+        assert row is not None and row["sku"] == "D-1"
+        assert await conn.fetch_val("SELECT count(*) FROM product WHERE sku = :sku", {"sku": "D-1"}) == 1
+    assert await db.fetchval("SELECT count(*) FROM product WHERE sku = 'D-1'") == 1
+    assert await pool.fetch_val("SELECT 1") == 1  # the connection went back to the pool of one
+
+
+async def test_a_direct_transaction_rolls_back_when_its_body_raises(pool: Database, db: asyncpg.Connection) -> None:
+    with pytest.raises(LookupError):
         async with direct_transaction(pool) as conn:
-            row = await conn.fetch_one(product_queries.INSERT_PRODUCT, _product("D-1"))
-            assert row is not None and row["sku"] == "D-1"
-            assert await conn.fetch_val("SELECT count(*) FROM product WHERE sku = :sku", {"sku": "D-1"}) == 1
-        assert await db.fetchval("SELECT count(*) FROM product WHERE sku = 'D-1'") == 1
-        assert await pool.fetch_val("SELECT 1") == 1  # the connection went back to the pool of one
-    finally:
-        await pool.disconnect()
-
-
-async def test_a_direct_transaction_rolls_back_when_its_body_raises(database_url: str, db: asyncpg.Connection) -> None:
-    pool = create_database(database_url, pool_size=1)
-    await pool.connect()
-    try:
-        with pytest.raises(LookupError):
-            async with direct_transaction(pool) as conn:
-                await conn.execute(product_queries.INSERT_PRODUCT, _product("D-2"))
-                raise LookupError("the body's own error")
-        assert await db.fetchval("SELECT count(*) FROM product WHERE sku = 'D-2'") == 0
-        assert await pool.fetch_val("SELECT 1") == 1
-    finally:
-        await pool.disconnect()
+            await conn.execute(product_queries.INSERT_PRODUCT, _product("D-2"))
+            raise LookupError("the body's own error")
+    assert await db.fetchval("SELECT count(*) FROM product WHERE sku = 'D-2'") == 0
+    assert await pool.fetch_val("SELECT 1") == 1
 
 
 async def test_a_session_ended_mid_transaction_fails_as_lost_and_the_pool_recovers(
-    database_url: str, db: asyncpg.Connection
+    pool: Database, db: asyncpg.Connection
 ) -> None:
-    pool = create_database(database_url, pool_size=1)
-    await pool.connect()
-    try:
-        with pytest.raises(Exception) as raised:
-            async with direct_transaction(pool) as conn:
-                pid = await conn.fetch_val("SELECT pg_backend_pid()")
-                await db.execute("SELECT pg_terminate_backend($1)", pid)
-                await eventually(lambda: db.fetchval("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $1", pid))
-                await conn.execute(product_queries.INSERT_PRODUCT, _product("D-3"))
-        assert isinstance(raised.value, asyncpg.PostgresConnectionError | asyncpg.InterfaceError), raised.value
+    with pytest.raises(Exception) as raised:
         async with direct_transaction(pool) as conn:
-            assert await conn.fetch_val("SELECT 1") == 1
-        assert await pool.fetch_val("SELECT 1") == 1
-        assert await db.fetchval("SELECT count(*) FROM product WHERE sku = 'D-3'") == 0
-    finally:
-        await pool.disconnect()
+            pid = await conn.fetch_val("SELECT pg_backend_pid()")
+            await db.execute("SELECT pg_terminate_backend($1)", pid)
+            await eventually(lambda: db.fetchval("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $1", pid))
+            await conn.execute(product_queries.INSERT_PRODUCT, _product("D-3"))
+    assert isinstance(raised.value, asyncpg.PostgresConnectionError | asyncpg.InterfaceError), raised.value
+    async with direct_transaction(pool) as conn:
+        assert await conn.fetch_val("SELECT 1") == 1
+    assert await pool.fetch_val("SELECT 1") == 1
+    assert await db.fetchval("SELECT count(*) FROM product WHERE sku = 'D-3'") == 0
 
 
 async def test_a_direct_transaction_needs_the_apps_pool(database_url: str) -> None:
@@ -106,36 +102,22 @@ async def _last_statement(db: asyncpg.Connection, pid: int) -> str:
     return str(await db.fetchval("SELECT query FROM pg_stat_activity WHERE pid = $1", pid))
 
 
-async def test_a_direct_statement_goes_back_to_the_pool_without_a_reset(
-    database_url: str, db: asyncpg.Connection
-) -> None:
-    pool = create_database(database_url, pool_size=1)
-    await pool.connect()
-    try:
-        row = await direct_fetch_one(pool, "SELECT pg_backend_pid() AS pid", {})
-        assert row is not None
-        assert await _last_statement(db, row["pid"]) == "SELECT pg_backend_pid() AS pid"
-        async with direct_transaction(pool) as conn:
-            assert await conn.fetch_val("SELECT pg_backend_pid()") == row["pid"]  # the same connection
-        assert await _last_statement(db, row["pid"]) == "COMMIT;"
-    finally:
-        await pool.disconnect()
+async def test_a_direct_statement_goes_back_to_the_pool_without_a_reset(pool: Database, db: asyncpg.Connection) -> None:
+    row = await direct_fetch_one(pool, "SELECT pg_backend_pid() AS pid", {})
+    assert row is not None
+    assert await _last_statement(db, row["pid"]) == "SELECT pg_backend_pid() AS pid"
+    async with direct_transaction(pool) as conn:
+        assert await conn.fetch_val("SELECT pg_backend_pid()") == row["pid"]  # the same connection
+    assert await _last_statement(db, row["pid"]) == "COMMIT;"
 
 
-async def test_a_connection_back_from_databases_is_reset(database_url: str, db: asyncpg.Connection) -> None:
+async def test_a_connection_back_from_databases_is_reset(pool: Database, db: asyncpg.Connection) -> None:
     """The skip is for the direct paths only: session state left by any other query is cleared."""
-    pool = create_database(database_url, pool_size=1)
-    await pool.connect()
-    try:
-        async with pool.connection() as conn:
-            pid = await conn.fetch_val("SELECT pg_backend_pid()")
-            await conn.execute("SET statement_timeout = '1234ms'")
-            await conn.execute("SELECT pg_advisory_lock(4242)")
-        assert "pg_advisory_unlock_all()" in await _last_statement(db, pid)
-        row = await direct_fetch_one(
-            pool, "SELECT pg_backend_pid() AS pid, current_setting('statement_timeout') AS t", {}
-        )
-        assert row is not None and (row["pid"], row["t"]) == (pid, "0")
-        assert await db.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242") == 0
-    finally:
-        await pool.disconnect()
+    async with pool.connection() as conn:
+        pid = await conn.fetch_val("SELECT pg_backend_pid()")
+        await conn.execute("SET statement_timeout = '1234ms'")
+        await conn.execute("SELECT pg_advisory_lock(4242)")
+    assert "pg_advisory_unlock_all()" in await _last_statement(db, pid)
+    row = await direct_fetch_one(pool, "SELECT pg_backend_pid() AS pid, current_setting('statement_timeout') AS t", {})
+    assert row is not None and (row["pid"], row["t"]) == (pid, "0")
+    assert await db.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242") == 0
