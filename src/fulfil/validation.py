@@ -1,11 +1,13 @@
 """Field rules every domain's input shares, with nothing of the service behind them.
 
 Imports no other module of the service, so a schema (or the CSV reader) that uses these rules
-loads without the database, Redis or the web app.
+loads without the database, Redis or the web app. `jsonb` is here for the same reason: the
+schemas and the services both read jsonb columns.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -52,3 +54,9 @@ def not_null(value: Any, info: ValidationInfo) -> Any:
     if value is None:
         raise ValueError(f"{info.field_name} cannot be null; leave it out to keep the current value")
     return value
+
+
+def jsonb(value: Any) -> Any:
+    """A jsonb column's value: parsed when it arrives as text (`databases` and a plain asyncpg
+    connection have no codec for jsonb, so both hand over the JSON text)."""
+    return json.loads(value) if isinstance(value, str) else value

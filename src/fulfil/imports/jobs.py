@@ -45,6 +45,7 @@ from fulfil.imports.store import UploadStore, upload_store
 from fulfil.orphans import requeue_orphans
 from fulfil.queue import JobName
 from fulfil.resources import Resources
+from fulfil.validation import jsonb
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +188,7 @@ class ImportRun(JobRun):
         has and the first rows in the snapshot (for a mapping form). A preview cut off runs again
         from the start: its counts rest on the SKUs met in the file, which only its connection held.
         """
-        mapping = job["mapping"]
-        if isinstance(mapping, str):
-            mapping = json.loads(mapping)
+        mapping = jsonb(job["mapping"])
         try:
             has_nul = await asyncio.to_thread(check_file, path)
             header = await asyncio.to_thread(read_header, path, mapping)

@@ -11,6 +11,7 @@ import asyncpg
 from databases import Database
 
 from fulfil.access.audit import Actor, write_audit
+from fulfil.db import fetch_model
 from fulfil.errors import ApiError
 from fulfil.imports.schemas import Profile, ProfileBody, ProfileList
 
@@ -43,16 +44,16 @@ async def list_profiles(db: Database) -> ProfileList:
 
 
 async def get_profile(db: Database, name: str) -> Profile:
-    row = await db.fetch_one(GET, {"name": name})
-    if row is None:
+    profile = await fetch_model(db, GET, {"name": name}, Profile)
+    if profile is None:
         raise not_found(name)
-    return Profile.model_validate(dict(row._mapping))
+    return profile
 
 
 async def mapping_of(db: Database, name: str) -> dict[str, str] | None:
     """The profile's mapping, None when no profile has that name."""
-    row = await db.fetch_one(GET, {"name": name})
-    return None if row is None else Profile.model_validate(dict(row._mapping)).mapping
+    profile = await fetch_model(db, GET, {"name": name}, Profile)
+    return None if profile is None else profile.mapping
 
 
 async def create_profile(db: Database, body: ProfileBody, actor: Actor) -> Profile:

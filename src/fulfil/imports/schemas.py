@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -11,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from fulfil.pagination import Page, PageQuery, page_size_field
 from fulfil.products.fields import FIELDS
-from fulfil.validation import StrictModel, no_control, text_pattern
+from fulfil.validation import StrictModel, jsonb, no_control, text_pattern
 
 Status = Literal["queued", "running", "completed", "completed_with_errors", "failed", "cancelled"]
 FINAL_STATUSES = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
@@ -106,8 +105,7 @@ class ImportSnapshot(BaseModel):
     @field_validator("mapping", "columns", "sample_rows", "skip_reasons", mode="before")
     @classmethod
     def _from_json(cls, value: Any) -> Any:
-        """jsonb columns arrive as text from a connection without a codec for them."""
-        return json.loads(value) if isinstance(value, str) else value
+        return jsonb(value)
 
     @property
     def final(self) -> bool:
@@ -215,7 +213,7 @@ class Profile(BaseModel):
     @field_validator("mapping", mode="before")
     @classmethod
     def _from_json(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
+        return jsonb(value)
 
 
 class ProfileList(BaseModel):

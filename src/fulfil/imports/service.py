@@ -24,6 +24,7 @@ from fulfil.imports.rejects import rejects_key
 from fulfil.imports.schemas import FINAL_STATUSES, Change, ChangeList, HistoryQuery, ImportHistory, ImportSnapshot
 from fulfil.imports.store import upload_store
 from fulfil.resources import Resources
+from fulfil.validation import jsonb
 from fulfil.webhooks.outbox import record_event, relay_soon
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,7 @@ async def confirm_preview(resources: Resources, preview_id: UUID, actor: Actor) 
             raise ApiError(409, f"Preview {preview_id} was confirmed already, by import {job['confirmed_by']}.")
         if job["expired_at"] is not None:
             raise ApiError(409, f"Preview {preview_id} expired and its file is gone; upload the file again.")
-        mapping = job["mapping"]
-        options = ImportOptions(job["mode"], json.loads(mapping) if isinstance(mapping, str) else mapping)
+        options = ImportOptions(job["mode"], jsonb(job["mapping"]))
         import_id = uuid4()
         values = _job_values(
             import_id, job["filename"], job["file_path"], rejects_key(str(import_id)), job["bytes_total"], options
@@ -142,9 +142,7 @@ async def list_changes(db: Database, job_id: UUID) -> ChangeList:
     changes = []
     for row in rows:
         data = dict(row._mapping)
-        if isinstance(data["fields"], str):
-            data["fields"] = json.loads(data["fields"])
-        changes.append(Change.model_validate(data))
+        changes.append(Change.model_validate(data | {"fields": jsonb(data["fields"])}))
     return ChangeList(job_id=job_id, changes=changes)
 
 
