@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.support.databases import empty_redis, redis_db_url  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
+from tests.support.processes import service_env  # noqa: E402
 from tests.support.waiting import wait_for_http  # noqa: E402
 
 ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -45,6 +46,20 @@ async def fresh_redis(db: int) -> str:
     url = redis_db_url(REDIS_SERVER, db)
     await empty_redis(url)
     return url
+
+
+def receiving_service_env(database_url: str, redis_url: str, data_dir: str, **more: str) -> dict[str, str]:
+    """The environment of a `fulfil serve` that sends webhooks to a local receiver: a database
+    migrated already, warnings only, and development mode, so a receiver on 127.0.0.1 is allowed."""
+    return service_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        DATA_DIR=data_dir,
+        MIGRATE_ON_START="false",
+        LOG_LEVEL="warning",
+        ENVIRONMENT="development",
+        **more,
+    )
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -103,12 +118,15 @@ async def receiver_stats(receiver: str, path: str) -> dict[str, Any]:
         return (await http.get(f"{receiver}/stats/{path}")).json()  # type: ignore[no-any-return]
 
 
-async def wait_for_receipts(receiver: str, path: str, count: int, within: float) -> dict[str, Any]:
-    """The receiver's stats once `count` POSTs reached `path`, or after `within` seconds."""
+async def wait_for_receipts(
+    receiver: str, path: str, count: int, within: float, counted: str = "count"
+) -> dict[str, Any]:
+    """The receiver's stats once its `counted` figure for `path` (POSTs, by default) reached
+    `count`, or after `within` seconds."""
     deadline = time.monotonic() + within
     while True:
         got = await receiver_stats(receiver, path)
-        if got["count"] >= count or time.monotonic() > deadline:
+        if got[counted] >= count or time.monotonic() > deadline:
             return got
         await asyncio.sleep(0.1)
 

@@ -37,18 +37,17 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import psutil
 
-from common import ADMIN_URL, fresh_redis, percentile, receiver_process, wait_for_receipts
+from common import ADMIN_URL, fresh_redis, percentile, receiver_process, receiving_service_env, wait_for_receipts
 from fulfil.db import connect_raw
 from fulfil.imports.schemas import FINAL_STATUSES
 from tests.support.access import token_headers
 from tests.support.databases import drop_database, fresh_database
-from tests.support.processes import serve, service_env
+from tests.support.processes import serve
 
 DB_NAME = "fulfil_bench_soak"
 REDIS_DB = 12
@@ -296,14 +295,7 @@ def main() -> None:
     redis_url = asyncio.run(fresh_redis(REDIS_DB))
     try:
         with receiver_process() as receiver, tempfile.TemporaryDirectory() as data_dir:
-            env = service_env(
-                DATABASE_URL=database_url,
-                REDIS_URL=redis_url,
-                DATA_DIR=str(Path(data_dir)),
-                MIGRATE_ON_START="false",
-                LOG_LEVEL="warning",
-                ENVIRONMENT="development",  # the receiver is on 127.0.0.1
-            )
+            env = receiving_service_env(database_url, redis_url, data_dir)
             with serve(env) as served:
                 got = asyncio.run(soak(served.url, served.proc.pid, database_url, receiver, seed_ids, args))
     finally:

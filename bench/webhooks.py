@@ -40,7 +40,7 @@ import time
 import aiohttp
 import httpx
 
-from common import ADMIN_URL, fresh_redis, receiver_process, wait_for_receipts
+from common import ADMIN_URL, fresh_redis, receiver_process, receiving_service_env, wait_for_receipts
 from fulfil.access.audit import Actor
 from fulfil.db import connect_raw, direct_transaction
 from fulfil.products import service
@@ -50,7 +50,7 @@ from fulfil.settings import load_settings
 from fulfil.webhooks.outbox import relay_soon
 from tests.support.access import token_headers
 from tests.support.databases import drop_database, fresh_database
-from tests.support.processes import serve, service_env
+from tests.support.processes import serve
 from write_floor import WRITERS, floor_server, update
 
 DB_NAME = "fulfil_bench_webhooks"
@@ -220,14 +220,7 @@ def main(updates: int) -> None:
     urls = {"database": asyncio.run(prepare(updates)), "redis": asyncio.run(fresh_redis(REDIS_DB))}
     try:
         with receiver_process() as receiver, tempfile.TemporaryDirectory() as data_dir:
-            env = service_env(
-                DATABASE_URL=urls["database"],
-                REDIS_URL=urls["redis"],
-                DATA_DIR=data_dir,
-                MIGRATE_ON_START="false",
-                LOG_LEVEL="warning",
-                ENVIRONMENT="development",
-            )
+            env = receiving_service_env(urls["database"], urls["redis"], data_dir)
             with serve(env) as served, floor_server(urls["database"]) as http_floor:
                 served_urls = {"receiver": receiver, "service": served.url, "http_floor": http_floor}
                 got = asyncio.run(measure({**urls, **served_urls}, updates))

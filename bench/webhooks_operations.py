@@ -29,12 +29,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from aiohttp import web
 
-from common import ADMIN_URL, fresh_redis, script_process
+from common import ADMIN_URL, fresh_redis, receiver_stats, receiving_service_env, script_process, wait_for_receipts
 from fulfil.resources import Resources, open_resources
 from fulfil.settings import load_settings
 from tests.support.access import token_headers
 from tests.support.databases import drop_database
-from tests.support.processes import serve, service_env
+from tests.support.processes import serve
 from tests.support.waiting import eventually
 from webhooks import backlog_updates, floor, prepare
 
@@ -87,21 +87,6 @@ def run_receiver(port: int) -> None:
 # --- the runs --------------------------------------------------------------------------------
 
 
-async def stats(receiver: str, path: str) -> dict:
-    async with httpx.AsyncClient() as http:
-        return (await http.get(f"{receiver}/stats/{path}")).json()  # type: ignore[no-any-return]
-
-
-async def wait_until(receiver: str, path: str, ok: int, within: float) -> dict:
-    """The receiver's stats once `ok` receipts were answered 2xx (or `within` seconds passed)."""
-    deadline = time.monotonic() + within
-    while True:
-        got = await stats(receiver, path)
-        if got["ok"] >= ok or time.monotonic() > deadline:
-            return got
-        await asyncio.sleep(0.2)
-
-
 async def failed_deliveries(resources: Resources) -> int:
     return int(await resources.db.fetch_val("SELECT count(*) FROM webhook_delivery WHERE status = 'failed'"))
 
@@ -118,7 +103,7 @@ async def rate_run(api: httpx.AsyncClient, resources: Resources, receiver: str, 
     hook = {"url": f"{receiver}/rate", "event_types": ["product.updated"], "max_per_second": RATE}
     created = (await api.post("/api/webhooks", json=hook)).raise_for_status().json()
     await backlog_updates(resources, ids)
-    got = await wait_until(receiver, "rate", len(ids), within=len(ids) / RATE * 3 + 60)
+    got = await wait_for_receipts(receiver, "rate", len(ids), within=len(ids) / RATE * 3 + 60, counted="ok")
     await api.put(f"/api/webhooks/{created['id']}", json={"enabled": False})
     return {"rate_ok": got["ok"], "rate_ids": got["ids"], "rate_seconds": got["last"] - got["first"]}
 
@@ -136,12 +121,12 @@ async def outage_run(
     await asyncio.sleep(max(0.0, started + outage - time.time()))  # the outage: retries run out meanwhile
     await eventually(lambda: no_pending(resources), within=600, every=0.5, what="every round ended")
     failed = await failed_deliveries(resources)
-    before = await stats(receiver, "outage")
+    before = await receiver_stats(receiver, "outage")
     asked = time.time()
     reply = await api.post(f"/api/webhooks/{created['id']}/recover", json={"since": since.isoformat()})
     queued = reply.raise_for_status().json()["queued"]
     replied = time.time()
-    got = await wait_until(receiver, "outage", updates, within=600)
+    got = await wait_for_receipts(receiver, "outage", updates, within=600, counted="ok")
     return {
         "outage_seconds": outage,
         "outage_failed": failed,
@@ -176,16 +161,8 @@ def main(updates: int, rate_updates: int, outage: float) -> None:
     try:
         receiving = script_process(__file__, "--receiver", ready="/stats/none")
         with receiving as receiver, tempfile.TemporaryDirectory() as data_dir:
-            env = service_env(
-                DATABASE_URL=urls["database"],
-                REDIS_URL=urls["redis"],
-                DATA_DIR=data_dir,
-                MIGRATE_ON_START="false",
-                LOG_LEVEL="warning",
-                ENVIRONMENT="development",
-                WEBHOOK_RETRY_BASE_SECONDS="2",
-                WEBHOOK_RETRY_MAX_SECONDS="10",
-            )
+            retries = {"WEBHOOK_RETRY_BASE_SECONDS": "2", "WEBHOOK_RETRY_MAX_SECONDS": "10"}
+            env = receiving_service_env(urls["database"], urls["redis"], data_dir, **retries)
             with serve(env) as served:
                 got = asyncio.run(
                     run({**urls, "receiver": receiver, "service": served.url}, updates, rate_updates, outage)

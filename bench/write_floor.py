@@ -77,14 +77,14 @@ def floor_app(dsn: str) -> Any:
         while more:
             message = await receive()
             body, more = body + message.get("body", b""), message.get("more_body", False)
-        status, answer = 200, b"{}"
+        answer = b"{}"
         if scope["method"] == "PUT":
             assert pool is not None
             async with pool.acquire() as conn:
                 product = await update(conn, int(scope["path"].rsplit("/", 1)[1]), json.loads(body)["name"])
             answer = json.dumps(product, default=str).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
 
     return app
