@@ -251,8 +251,7 @@ class InProcessWorker:
             task.cancel()
         if left:
             await asyncio.wait(left)
-        for job_id in [job_id for job_id, task in self.worker.tasks.items() if task.done()]:
-            del self.worker.tasks[job_id]
+        self.worker.tasks.clear()  # every one has ended now
         try:
             await self.worker.close()
         except Exception as exc:  # Redis gone: the jobs are stopped all the same
